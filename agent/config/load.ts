@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import type { ZodType } from 'zod';
+import {
+  boxConfigSchema,
+  printerSchema,
+  snapshotJobSchema,
+  type BoxConfig,
+  type PrinterConfig,
+  type SnapshotJob,
+} from './schema.js';
+
+/** One problem in one configuration file, phrased for the IT person who edits it. */
+export interface ConfigProblem {
+  file: string;
+  /** Dotted path of the field, e.g. "schedule.cron"; "" for the whole file. */
+  field: string;
+  line: number | null;
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line ? `${p.file}:${p.line}` : p.file;
+  return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  dir: string;
+  box: BoxConfig;
+  /** Absolute data directory. */
+  dataDir: string;
+  jobs: Map<string, SnapshotJob & { file: string }>;
+  printers: Map<string, PrinterConfig & { file: string }>;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
+
+/** Parse one YAML or JSON file against a schema, with line numbers for every problem. */
+export function parseConfigFile<T>(file: string, schema: ZodType<T>, displayName = file): Parsed<T> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ file: displayName, field: '', line: null, message: `cannot read: ${(err as Error).message}` }] };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        file: displayName,
+        field: '',
+        line: e.linePos?.[0]?.line ?? null,
+        message: `not valid YAML: ${e.message.split('\n')[0]}`,
+      })),
+    };
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) {
+    return { ok: false, problems: [{ file: displayName, field: '', line: null, message: 'file is empty' }] };
+  }
+  const res = schema.safeParse(data);
+  if (res.success) return { ok: true, value: res.data };
+  return {
+    ok: false,
+    problems: res.error.issues.map((issue) => {
+      const segs = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      // Point at the deepest node that exists: a missing field is reported on its parent's line.
+      let line: number | null = null;
+      for (let n = segs.length; n >= 0 && line === null; n--) {
+        const node = n === 0 ? doc.contents : doc.getIn(segs.slice(0, n), true);
+        if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+      }
+      let message = issue.message;
+      if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required';
+      return { file: displayName, field: segs.join('.'), line, message };
+    }),
+  };
+}
+
+function listYaml(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith('.'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export function boxConfigFile(dir: string): string | null {
+  for (const name of ['paperback.yaml', 'paperback.yml', 'paperback.json']) {
+    const f = path.join(dir, name);
+    if (fs.existsSync(f)) return f;
+  }
+  return null;
+}
+
+export function loadJob(dir: string, file: string): Parsed<SnapshotJob> {
+  return parseConfigFile(file, snapshotJobSchema, path.relative(dir, file));
+}
+
+export function loadPrinter(dir: string, file: string): Parsed<PrinterConfig> {
+  return parseConfigFile(file, printerSchema, path.relative(dir, file));
+}
+
+/** Problems that span files: references to ids that do not exist, duplicate ids. */
+export function crossCheck(
+  box: BoxConfig,
+  jobs: Iterable<SnapshotJob & { file: string }>,
+  printers: Map<string, PrinterConfig & { file: string }>,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const sourceIds = new Set(box.sources.map((s) => s.id));
+  const wardIds = new Set(box.wards.map((w) => w.id));
+  for (const job of jobs) {
+    const at = (field: string, message: string) => problems.push({ file: job.file, field, line: null, message });
+    if (!sourceIds.has(job.source)) at('source', `no source "${job.source}" in paperback.yaml (have: ${[...sourceIds].join(', ')})`);
+    if (!wardIds.has(job.scope.ward)) at('scope.ward', `no ward "${job.scope.ward}" in paperback.yaml (have: ${[...wardIds].join(', ')})`);
+    if (job.downtime.printer && !printers.has(job.downtime.printer)) at('downtime.printer', `no printer "${job.downtime.printer}" in printers/`);
+    if (job.downtime.print.length > 0 && !job.downtime.printer) at('downtime.printer', 'is required when downtime.print names documents');
+    for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
+  }
+  for (const p of printers.values()) {
+    if (p.fallback && !printers.has(p.fallback)) problems.push({ file: p.file, field: 'fallback', line: null, message: `no printer "${p.fallback}" in printers/` });
+    if (p.fallback === p.id) problems.push({ file: p.file, field: 'fallback', line: null, message: 'a printer cannot be its own fallback' });
+  }
+  return problems;
+}
+
+function collect<T extends { id: string }>(
+  dir: string,
+  sub: string,
+  load: (dir: string, file: string) => Parsed<T>,
+  problems: ConfigProblem[],
+): Map<string, T & { file: string }> {
+  const out = new Map<string, T & { file: string }>();
+  for (const file of listYaml(path.join(dir, sub))) {
+    const rel = path.relative(dir, file);
+    const res = load(dir, file);
+    if (!res.ok) {
+      problems.push(...res.problems);
+      continue;
+    }
+    const prev = out.get(res.value.id);
+    if (prev) {
+      problems.push({ file: rel, field: 'id', line: null, message: `id "${res.value.id}" is already used by ${prev.file}` });
+      continue;
+    }
+    out.set(res.value.id, { ...res.value, file: rel });
+  }
+  return out;
+}
+
+/** Load and validate the whole configuration folder; throws ConfigError listing every problem. */
+export function loadConfig(dir: string, opts: { dataDir?: string } = {}): LoadedConfig {
+  const absDir = path.resolve(dir);
+  const problems: ConfigProblem[] = [];
+  const boxFile = boxConfigFile(absDir);
+  if (!boxFile) {
+    throw new ConfigError([{ file: path.join(absDir, 'paperback.yaml'), field: '', line: null, message: 'not found: is --config the folder that holds paperback.yaml?' }]);
+  }
+  const boxRes = parseConfigFile(boxFile, boxConfigSchema, path.basename(boxFile));
+  if (!boxRes.ok) problems.push(...boxRes.problems);
+  const jobs = collect(absDir, 'snapshots', loadJob, problems);
+  const printers = collect(absDir, 'printers', loadPrinter, problems);
+  if (boxRes.ok) problems.push(...crossCheck(boxRes.value, jobs.values(), printers));
+  if (problems.length > 0 || !boxRes.ok) throw new ConfigError(problems);
+  const box = boxRes.value;
+  const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);
+  return { dir: absDir, box, dataDir, jobs, printers };
+}

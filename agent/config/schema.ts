@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import cron from 'node-cron';
+import { DATASETS } from '../model/ward.js';
+
+/** An IANA time zone Node's Intl knows, e.g. "Asia/Ho_Chi_Minh". */
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'unknown time zone (use an IANA name such as Asia/Ho_Chi_Minh)' },
+);
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, e.g. ward-3a');
+
+const cronExpr = z.string().superRefine((expr, ctx) => {
+  const res = cron.validateDetailed(expr);
+  if (!res.valid) {
+    const why = res.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    ctx.addIssue({ code: 'custom', message: `invalid cron expression "${expr}" (${why})` });
+  }
+});
+
+const authSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  z.object({ kind: z.literal('basic'), username: z.string().min(1), passwordFile: z.string().min(1) }).strict(),
+  z.object({ kind: z.literal('bearer'), tokenFile: z.string().min(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('smart-backend'),
+      tokenUrl: z.string().url(),
+      clientId: z.string().min(1),
+      privateKeyFile: z.string().min(1),
+      keyId: z.string().optional(),
+      algorithm: z.enum(['RS384', 'ES384']).default('RS384'),
+      scope: z.string().default('system/*.read'),
+    })
+    .strict(),
+]);
+
+const fhirSource = z
+  .object({
+    id,
+    kind: z.literal('fhir'),
+    name: z.string().default('FHIR server'),
+    baseUrl: z.string().url(),
+    auth: authSchema.default({ kind: 'none' }),
+    caFile: z.string().optional(),
+    timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
+    maxResponseBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
+    maxConcurrency: z.number().int().min(1).max(32).default(4),
+    retries: z.number().int().min(0).max(10).default(3),
+    pageSize: z.number().int().min(1).max(1000).default(200),
+    /** Fraction of the previous census that may disappear before the snapshot is flagged. */
+    censusShrinkWarning: z.number().min(0).max(1).default(0.3),
+  })
+  .strict();
+
+const dropFolderSource = z
+  .object({
+    id,
+    kind: z.literal('dropfolder'),
+    name: z.string().default('Drop folder'),
+    folder: z.string().min(1),
+  })
+  .strict();
+
+/** The embedded demo central system: a real FHIR server on loopback with a synthetic ward. */
+const demoSource = z
+  .object({
+    id,
+    kind: z.literal('demo'),
+    name: z.string().default('Demo HIS (synthetic data)'),
+    port: z.number().int().min(0).max(65535).default(0),
+    seed: z.number().int().default(1),
+    patients: z.number().int().min(0).max(10_000).default(24),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource]);
+
+export const boxConfigSchema = z
+  .object({
+    site: z.object({ id, name: z.string().min(1) }).strict(),
+    box: z.object({ id: z.string().min(1) }).strict(),
+    wards: z.array(z.object({ id, name: z.string().min(1) }).strict()).min(1),
+    timeZone: timeZone.default('Asia/Ho_Chi_Minh'),
+    language: z.enum(['vi', 'en']).default('vi'),
+    /** Relative paths are resolved against the config folder. */
+    dataDir: z.string().default('data'),
+    sources: z.array(sourceSchema).min(1),
+    web: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    schedule: z
+      .object({
+        /** Upper bound of the stable per-box delay added to every cron tick. */
+        spreadSeconds: z.number().int().min(0).max(3600).default(60),
+      })
+      .strict()
+      .default({ spreadSeconds: 60 }),
+  })
+  .strict();
+
+const documentKind = z.enum(['census', 'mar', 'summary', 'allergies']);
+
+export const snapshotJobSchema = z
+  .object({
+    id,
+    title: z.string().min(1),
+    enabled: z.boolean().default(true),
+    schedule: z
+      .object({ cron: cronExpr, timeZone: timeZone.optional() })
+      .strict(),
+    source: id,
+    scope: z
+      .object({
+        ward: id,
+        /** Source-specific location reference, e.g. "Location/ward-3a" for FHIR. */
+        location: z.string().min(1),
+      })
+      .strict(),
+    datasets: z.array(z.enum(DATASETS as [string, ...string[]])).min(1).default([...DATASETS]),
+    documents: z.array(documentKind).min(1).default(['census', 'mar', 'summary', 'allergies']),
+    retention: z
+      .object({
+        keepLast: z.number().int().min(1).default(10),
+        maxAgeDays: z.number().min(0.01).default(7),
+      })
+      .strict()
+      .default({ keepLast: 10, maxAgeDays: 7 }),
+    /** A snapshot older than this is stale: coloured on the page, readiness fails. */
+    maxAgeMinutes: z.number().int().min(1).default(60),
+    runTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
+    retry: z
+      .object({
+        attempts: z.number().int().min(0).max(10).default(2),
+        backoffSeconds: z.number().min(0).default(30),
+      })
+      .strict()
+      .default({ attempts: 2, backoffSeconds: 30 }),
+    downtime: z
+      .object({
+        print: z.array(documentKind).default([]),
+        printer: id.optional(),
+        copies: z.number().int().min(1).max(10).default(1),
+      })
+      .strict()
+      .default({ print: [], copies: 1 }),
+  })
+  .strict();
+
+export const printerSchema = z
+  .object({
+    id,
+    name: z.string().min(1),
+    kind: z.enum(['ipp', 'folder']).default('ipp'),
+    /** ipp://, ipps:// or a CUPS queue; for kind "folder" a directory path. */
+    uri: z.string().min(1),
+    location: z.string().optional(),
+    fallback: id.optional(),
+    caFile: z.string().optional(),
+    defaults: z
+      .object({
+        media: z.string().default('iso_a4_210x297mm'),
+        sides: z.enum(['one-sided', 'two-sided-long-edge', 'two-sided-short-edge']).default('one-sided'),
+        copies: z.number().int().min(1).max(10).default(1),
+      })
+      .strict()
+      .default({ media: 'iso_a4_210x297mm', sides: 'one-sided', copies: 1 }),
+    /** Failed attempts on this printer before the job moves to the fallback. */
+    failoverAfter: z.number().int().min(1).max(20).default(3),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.kind === 'ipp' && !/^ipps?:\/\//.test(p.uri)) {
+      ctx.addIssue({ code: 'custom', path: ['uri'], message: 'must start with ipp:// or ipps:// for an IPP printer' });
+    }
+  });
+
+export type BoxConfig = z.infer<typeof boxConfigSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type FhirSourceConfig = z.infer<typeof fhirSource>;
+export type DemoSourceConfig = z.infer<typeof demoSource>;
+export type SnapshotJob = z.infer<typeof snapshotJobSchema>;
+export type PrinterConfig = z.infer<typeof printerSchema>;
+export type DocumentKind = z.infer<typeof documentKind>;

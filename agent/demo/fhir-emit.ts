@@ -1,0 +1,165 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SyntheticHospital, SyntheticWard } from './generator.js';
+import type { Patient as ModelPatient } from '../model/ward.js';
+import { VI_FAMILY } from './catalog.js';
+
+export const MRN_SYSTEM = 'urn:oid:1.2.704.0.1.1';
+export const NO_KNOWN_ALLERGY = { system: 'http://snomed.info/sct', code: '716186003', display: 'No known allergy' };
+
+const ref = (type: string, id: string) => ({ reference: `${type}/${id}` });
+const slug = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/gi, 'd').replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+
+function practitionerId(name: string): string {
+  return `pr-${slug(name)}`;
+}
+
+function splitName(name: string): { family: string; given: string[] } {
+  const parts = name.split(' ');
+  // Vietnamese names are written family-first; the synthetic English names given-first.
+  return VI_FAMILY.includes(parts[0]!) ? { family: parts[0]!, given: parts.slice(1) } : { family: parts.at(-1)!, given: parts.slice(0, -1) };
+}
+
+/** "40 mg" → {value: 40, unit: "mg"}; complex doses ("per sliding scale") stay text only, as in real orders. */
+function simpleDose(dose: string | null): { value: number; unit: string } | null {
+  const m = dose ? /^(\d+(?:\.\d+)?)\s+([A-Za-z/]+)$/.exec(dose) : null;
+  return m ? { value: Number(m[1]), unit: m[2]! } : null;
+}
+
+function timing(o: ModelPatient['orders']['items'][number]) {
+  const n = o.scheduledTimes.length;
+  if (n === 0) return o.frequency ? { code: { text: o.frequency } } : undefined;
+  return {
+    repeat: {
+      frequency: n,
+      period: 1,
+      periodUnit: 'd' as const,
+      timeOfDay: o.scheduledTimes.map((t) => (t === '24:00' ? '00:00:00' : `${t}:00`)),
+      ...(o.start || o.end ? { boundsPeriod: { ...(o.start ? { start: o.start } : {}), ...(o.end ? { end: o.end } : {}) } } : {}),
+    },
+    code: { text: o.frequency ?? undefined },
+  };
+}
+
+/** Emit one ward as FHIR R4 resources, shaped the way EHR sandboxes return them. */
+export function wardToFhir(ward: SyntheticWard): Resource[] {
+  const out: Resource[] = [];
+  const practitioners = new Set<string>();
+  const practitioner = (name: string) => {
+    const id = practitionerId(name);
+    if (!practitioners.has(id)) {
+      practitioners.add(id);
+      out.push({ resourceType: 'Practitioner', id, name: [{ text: name }] });
+    }
+    return { ...ref('Practitioner', id), display: name };
+  };
+  out.push({ resourceType: 'Location', id: ward.id, name: ward.name, status: 'active', mode: 'instance', physicalType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/location-physical-type', code: 'wa' }] } });
+  const rooms = new Set<string>();
+  for (const bed of ward.beds) {
+    if (!rooms.has(bed.roomId)) {
+      rooms.add(bed.roomId);
+      out.push({ resourceType: 'Location', id: bed.roomId, name: `Phòng ${bed.room}`, status: 'active', partOf: ref('Location', ward.id), physicalType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/location-physical-type', code: 'ro' }] } });
+    }
+    out.push({ resourceType: 'Location', id: bed.id, name: bed.label, status: 'active', partOf: ref('Location', bed.roomId), physicalType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/location-physical-type', code: 'bd' }] } });
+  }
+  for (const p of ward.patients) {
+    const encId = ward.encounterIds.get(p.id)!;
+    const subject = ref('Patient', p.id);
+    const encounter = ref('Encounter', encId);
+    out.push({
+      resourceType: 'Patient',
+      id: p.id,
+      identifier: p.mrn ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: MRN_SYSTEM, value: p.mrn }] : [],
+      name: p.name ? [{ use: 'official', text: p.name, ...splitName(p.name) }] : [],
+      ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+      ...(p.sex ? { gender: p.sex } : {}),
+    });
+    out.push({
+      resourceType: 'Encounter',
+      id: encId,
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP', display: 'inpatient encounter' },
+      subject,
+      ...(p.attending ? { participant: [{ type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'ATND' }] }], individual: practitioner(p.attending) }] } : {}),
+      ...(p.admittedAt ? { period: { start: p.admittedAt } } : {}),
+      ...(p.admittingDiagnosis ? { reasonCode: [{ text: p.admittingDiagnosis }] } : {}),
+      location: p.bedId ? [{ location: { ...ref('Location', p.bedId) }, status: 'active' }] : [],
+    });
+    for (const [i, d] of p.diagnoses.items.entries()) {
+      out.push({ resourceType: 'Condition', id: `cond-${p.id}-${i + 1}`, subject, encounter, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis' }] }], clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] }, code: { text: d.text, ...(d.code ? { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: d.code }] } : {}) } });
+    }
+    if (p.allergies.status === 'none-known') {
+      out.push({ resourceType: 'AllergyIntolerance', id: `al-${p.id}-nka`, patient: subject, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, code: { coding: [NO_KNOWN_ALLERGY], text: 'No known allergies' } });
+    }
+    for (const [i, a] of p.allergies.items.entries()) {
+      out.push({
+        resourceType: 'AllergyIntolerance',
+        id: `al-${p.id}-${i + 1}`,
+        patient: subject,
+        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+        ...(a.criticality ? { criticality: a.criticality } : {}),
+        ...(a.category ? { category: [a.category as 'medication'] } : {}),
+        code: { text: a.substance },
+        ...(a.reaction ? { reaction: [{ manifestation: [{ text: a.reaction }], ...(a.severity ? { severity: a.severity as 'mild' } : {}) }] } : {}),
+      });
+    }
+    const flag = (id: string, category: string, text: string) =>
+      out.push({ resourceType: 'Flag', id, status: 'active', subject, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: category }] }], code: { text } });
+    if (p.codeStatus) flag(`flag-${p.id}-code`, 'advance-directive', p.codeStatus);
+    p.isolation.forEach((t, i) => flag(`flag-${p.id}-iso-${i}`, 'safety', t));
+    p.flags.forEach((f, i) => flag(`flag-${p.id}-f-${i}`, 'clinical', f.text));
+    if (p.weightKg !== null) {
+      out.push({ resourceType: 'Observation', id: `wt-${p.id}`, status: 'final', subject, code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] }, effectiveDateTime: p.admittedAt ?? undefined, valueQuantity: { value: p.weightKg, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
+    }
+    for (const [i, o] of p.orders.items.entries()) {
+      // Vary the shape the way real servers do: a plain concept, a contained Medication, or a reference.
+      const shape = i % 3;
+      const medId = `med-${o.id}`;
+      const mr: Resource = {
+        resourceType: 'MedicationRequest',
+        id: o.id,
+        status: o.status,
+        intent: 'order',
+        subject,
+        encounter,
+        ...(o.start ? { authoredOn: o.start } : {}),
+        ...(o.orderedBy ? { requester: practitioner(o.orderedBy) } : {}),
+        dosageInstruction: [
+          {
+            ...(o.dose ? { text: o.dose } : {}),
+            ...(timing(o) ? { timing: timing(o) } : {}),
+            ...(o.prn ? (o.prnReason ? { asNeededCodeableConcept: { text: o.prnReason } } : { asNeededBoolean: true }) : {}),
+            ...(o.route ? { route: { text: o.route } } : {}),
+            ...(simpleDose(o.dose) ? { doseAndRate: [{ doseQuantity: simpleDose(o.dose) }] } : {}),
+            ...(o.instructions ? { patientInstruction: o.instructions } : {}),
+          },
+        ],
+      } as Resource;
+      if (shape === 0) Object.assign(mr, { medicationCodeableConcept: { text: o.drug } });
+      else if (shape === 1) Object.assign(mr, { contained: [{ resourceType: 'Medication', id: 'm1', code: { text: o.drug } }], medicationReference: { reference: '#m1' } });
+      else {
+        out.push({ resourceType: 'Medication', id: medId, code: { text: o.drug } });
+        Object.assign(mr, { medicationReference: ref('Medication', medId) });
+      }
+      out.push(mr);
+    }
+    for (const [i, a] of p.administrations.items.entries()) {
+      out.push({
+        resourceType: 'MedicationAdministration',
+        id: `ma-${p.id}-${i + 1}`,
+        status: a.status === 'unknown' ? 'unknown' : a.status,
+        subject,
+        context: encounter,
+        medicationCodeableConcept: { text: a.drug },
+        effectiveDateTime: a.at,
+        ...(a.by ? { performer: [{ actor: { display: a.by } }] } : {}),
+        ...(a.orderId ? { request: ref('MedicationRequest', a.orderId) } : {}),
+        ...(a.dose ? { dosage: { text: a.dose } } : {}),
+      } as Resource);
+    }
+  }
+  return out;
+}
+
+export function hospitalToFhir(h: SyntheticHospital): Resource[] {
+  return h.wards.flatMap(wardToFhir);
+}

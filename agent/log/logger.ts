@@ -1,0 +1,26 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Field names that could carry patient data. Code never logs them on purpose;
+ * redaction is the second line of defence if a future change does.
+ */
+const PHI_KEYS = ['name', 'patientName', 'mrn', 'birthDate', 'dob', 'patient', 'patients', 'allergies', 'orders', 'diagnosis', 'body', 'snapshot'];
+const PHI_PATHS = PHI_KEYS.flatMap((k) => [k, `*.${k}`]);
+
+export function createLogger(opts: { level?: string; destination?: pino.DestinationStream; name?: string } = {}): Logger {
+  return pino(
+    {
+      name: opts.name ?? 'paperback',
+      level: opts.level ?? process.env.PAPERBACK_LOG_LEVEL ?? 'info',
+      redact: { paths: PHI_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    opts.destination ?? pino.destination({ fd: 2, sync: false }),
+  );
+}
+
+/** A logger that drops everything (library use, quiet CLI commands). */
+export const silentLogger = (): Logger => pino({ level: 'silent' });

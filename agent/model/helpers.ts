@@ -1,0 +1,64 @@
+import type { Patient, WardSnapshot } from './ward.js';
+
+/** Fold case and strip diacritics so "nguyen" finds "Nguyễn" and "dang" finds "Đặng". */
+export function foldForSearch(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/đ/g, 'd')
+    .replace(/Đ/g, 'D')
+    .toLowerCase()
+    .trim();
+}
+
+/** Initials for print job names: "Nguyễn Thị Hồng" → "NTH". Never the full name. */
+export function initials(name: string | null): string {
+  if (!name) return '?';
+  return foldForSearch(name)
+    .split(/[\s,.-]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase())
+    .join('')
+    .slice(0, 4);
+}
+
+/** Whole years between birth date and a reference moment; null when unknown. */
+export function ageInYears(birthDate: string | null, at: Date): number | null {
+  if (!birthDate || !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(birthDate)) return null;
+  const [y, m = 1, d = 1] = birthDate.split('-').map(Number) as [number, number?, number?];
+  let age = at.getUTCFullYear() - y;
+  const beforeBirthday = at.getUTCMonth() + 1 < m || (at.getUTCMonth() + 1 === m && at.getUTCDate() < d);
+  if (beforeBirthday) age -= 1;
+  return age >= 0 ? age : null;
+}
+
+export function patientById(snapshot: WardSnapshot): Map<string, Patient> {
+  return new Map(snapshot.patients.map((p) => [p.id, p]));
+}
+
+/** Patients in bed order (beds first, then anyone without a bed), for stable paper order. */
+export function patientsInBedOrder(snapshot: WardSnapshot): Patient[] {
+  const byId = patientById(snapshot);
+  const seen = new Set<string>();
+  const out: Patient[] = [];
+  for (const bed of snapshot.beds) {
+    const p = bed.patientId ? byId.get(bed.patientId) : undefined;
+    if (p && !seen.has(p.id)) {
+      out.push(p);
+      seen.add(p.id);
+    }
+  }
+  for (const p of snapshot.patients) if (!seen.has(p.id)) out.push(p);
+  return out;
+}
+
+/** Natural sort for bed labels: "2" < "10", "3A-2" < "3A-10". */
+export function compareLabels(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+}
+
+/** Address-safe key for a patient's documents: the MRN when known, else the source id. */
+export function patientKey(p: Patient): string {
+  const raw = p.mrn ?? `id-${p.id}`;
+  return raw.replace(/[^A-Za-z0-9._-]/g, '_');
+}

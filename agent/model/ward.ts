@@ -1,0 +1,157 @@
+/**
+ * The normalized ward: what Paperback knows about one ward at one moment,
+ * independent of the wire format it came from (FHIR, HL7 v2, a CSV export).
+ *
+ * Convention for the whole model: `null` means *unknown* — the source did not
+ * provide the value. It is never used for "none". Lists that can be
+ * legitimately empty carry an explicit status so that "nothing recorded" and
+ * "not pulled / not available" can never be confused on paper.
+ */
+
+export type Sex = 'male' | 'female' | 'other';
+
+export interface SourceInfo {
+  /** Id of the source in paperback.yaml, e.g. "his". */
+  id: string;
+  /** Human name of the central system, e.g. "Epic (FHIR R4)". */
+  system: string;
+  /** Base URL or folder; shown on paper so staff know where data came from. */
+  location: string | null;
+}
+
+export interface Bed {
+  /** Stable key of the bed within the ward (location id or label). */
+  id: string;
+  /** What is painted on the wall: "12A". */
+  label: string;
+  room: string | null;
+  /** Patient.id occupying the bed, or null for an empty bed. */
+  patientId: string | null;
+}
+
+export interface SafetyFlag {
+  /** e.g. "Fall risk", "Contact isolation", "DNR". */
+  text: string;
+  category: 'isolation' | 'code-status' | 'clinical' | 'other';
+}
+
+export interface Allergy {
+  substance: string;
+  reaction: string | null;
+  severity: string | null;
+  criticality: 'low' | 'high' | 'unable-to-assess' | null;
+  category: string | null;
+}
+
+export type AllergyStatus =
+  /** At least one allergy recorded in items. */
+  | 'recorded'
+  /** The source positively states "no known allergies". */
+  | 'none-known'
+  /** The source has nothing about allergies: ask the patient. */
+  | 'not-recorded'
+  /** This snapshot job did not pull allergies. */
+  | 'not-pulled';
+
+export interface AllergyList {
+  status: AllergyStatus;
+  items: Allergy[];
+}
+
+export interface MedicationOrder {
+  id: string;
+  drug: string;
+  dose: string | null;
+  route: string | null;
+  /** Human frequency, e.g. "every 8 hours", "twice daily". */
+  frequency: string | null;
+  /** Scheduled clock times "HH:MM" in the ward's time zone; empty for PRN or unknown. */
+  scheduledTimes: string[];
+  prn: boolean;
+  prnReason: string | null;
+  start: string | null;
+  end: string | null;
+  orderedBy: string | null;
+  /** True/false when known (ISMP list or source flag), null when unknown. */
+  highAlert: boolean | null;
+  status: 'active' | 'on-hold';
+  instructions: string | null;
+}
+
+export interface Administration {
+  orderId: string | null;
+  drug: string;
+  dose: string | null;
+  /** ISO timestamp the dose was given (or documented as not given). */
+  at: string;
+  by: string | null;
+  status: 'completed' | 'not-done' | 'in-progress' | 'stopped' | 'entered-in-error' | 'unknown';
+}
+
+export type DatasetStatus = 'available' | 'not-pulled';
+
+export interface OrderList {
+  status: DatasetStatus;
+  items: MedicationOrder[];
+}
+
+export interface AdministrationList {
+  status: DatasetStatus;
+  /** Administrations within the window the source was asked for (24 h). */
+  since: string | null;
+  items: Administration[];
+}
+
+export interface Diagnosis {
+  text: string;
+  code: string | null;
+}
+
+export interface Patient {
+  /** Source-local stable key (e.g. FHIR Patient id). Never shown as an identifier. */
+  id: string;
+  mrn: string | null;
+  name: string | null;
+  birthDate: string | null;
+  sex: Sex | null;
+  bedId: string | null;
+  admittedAt: string | null;
+  attending: string | null;
+  admittingDiagnosis: string | null;
+  codeStatus: string | null;
+  isolation: string[];
+  flags: SafetyFlag[];
+  weightKg: number | null;
+  diagnoses: { status: DatasetStatus; items: Diagnosis[] };
+  allergies: AllergyList;
+  orders: OrderList;
+  administrations: AdministrationList;
+}
+
+export type SnapshotWarningCode = 'census-shrunk' | 'source-warning' | 'partial-data';
+
+export interface SnapshotWarning {
+  code: SnapshotWarningCode;
+  /** Plain words, printed on paper. Never contains patient data. */
+  message: string;
+}
+
+export interface WardSnapshot {
+  ward: { id: string; name: string };
+  /** ISO timestamp: the moment the source was read. */
+  asOf: string;
+  source: SourceInfo;
+  beds: Bed[];
+  patients: Patient[];
+  warnings: SnapshotWarning[];
+}
+
+export type Dataset = 'census' | 'medications' | 'administrations' | 'allergies' | 'conditions' | 'flags';
+export const DATASETS: readonly Dataset[] = [
+  'census',
+  'medications',
+  'administrations',
+  'allergies',
+  'conditions',
+  'flags',
+];

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import type { FhirSourceConfig } from '../../config/schema.js';
+import { httpGetter } from '../http.js';
+import type { Source } from '../types.js';
+import { authProvider } from './auth.js';
+import { fhirClient } from './client.js';
+import { pullWardFromFhir } from './pull.js';
+
+function postForm(ca: Buffer | undefined, timeoutMs: number) {
+  return (url: string, form: URLSearchParams) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(url);
+      const lib = u.protocol === 'https:' ? https : http;
+      const body = form.toString();
+      const req = lib.request(u, { method: 'POST', ca, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`token endpoint ${u.host} did not answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+export interface FhirSourceOptions {
+  configDir: string;
+  /** Backoff base in ms (tests shorten it). */
+  backoffMs?: number;
+}
+
+export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions): Source {
+  const ca = cfg.caFile ? fs.readFileSync(path.resolve(opts.configDir, cfg.caFile)) : undefined;
+  const auth = authProvider(cfg, opts.configDir, postForm(ca, cfg.timeoutMs));
+  const http = httpGetter({
+    timeoutMs: cfg.timeoutMs,
+    maxResponseBytes: cfg.maxResponseBytes,
+    retries: cfg.retries,
+    maxConcurrency: cfg.maxConcurrency,
+    backoffMs: opts.backoffMs,
+    ca,
+    headers: () => auth.headers(),
+    onUnauthorized: () => auth.invalidate(),
+  });
+  const client = fhirClient(cfg.baseUrl, http, { pageSize: cfg.pageSize });
+  const info = { id: cfg.id, system: cfg.name, location: cfg.baseUrl };
+  return {
+    info,
+    async pull(req) {
+      const before = client.requestCount();
+      const snapshot = await pullWardFromFhir({ client, source: info }, req);
+      return { snapshot, requests: client.requestCount() - before };
+    },
+    async probe(signal) {
+      await client.metadata(signal);
+    },
+  };
+}

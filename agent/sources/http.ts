@@ -1,0 +1,172 @@
+import http from 'node:http';
+import https from 'node:https';
+
+/** Why a request to a central system failed, in words IT can act on. No patient data. */
+export class SourceError extends Error {
+  constructor(
+    message: string,
+    readonly info: { url?: string; status?: number; retryable: boolean; code?: string },
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
+export interface HttpOptions {
+  timeoutMs: number;
+  maxResponseBytes: number;
+  retries: number;
+  /** Base delay for exponential backoff; tests pass small values. */
+  backoffMs?: number;
+  /** Longest Retry-After honoured before giving up on the request. */
+  maxRetryAfterMs?: number;
+  ca?: Buffer;
+  maxConcurrency: number;
+  /** Async headers (e.g. Authorization); called per attempt so refreshed tokens are used. */
+  headers?: () => Promise<Record<string, string>>;
+  /** Called when the server says 401, so an auth layer can drop a cached token once. */
+  onUnauthorized?: () => void;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export const abortableSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** A counting semaphore: at most `n` requests to one central system in flight. */
+export function limiter(n: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function once(url: URL, opts: HttpOptions, headers: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const lib = url.protocol === 'https:' ? https : http;
+    const req = lib.request(url, { method: 'GET', headers: { accept: 'application/fhir+json, application/json', ...headers }, ca: opts.ca, signal });
+    // Covers connecting and every pause in the response: a server that stops talking is abandoned.
+    req.setTimeout(opts.timeoutMs, () => req.destroy(new SourceError(`no answer within ${opts.timeoutMs} ms from ${url.host}`, { url: url.origin + url.pathname, retryable: true, code: 'timeout' })));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof SourceError) return reject(err);
+      if (signal?.aborted) return reject(signal.reason);
+      reject(new SourceError(`cannot reach ${url.host}: ${err.code ?? err.message}`, { url: url.origin + url.pathname, retryable: true, code: err.code }));
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > opts.maxResponseBytes) {
+        res.destroy();
+        req.destroy();
+        return reject(new SourceError(`response of ${declared} bytes from ${url.host} exceeds the cap of ${opts.maxResponseBytes}`, { url: url.origin + url.pathname, retryable: false, code: 'too-large' }));
+      }
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > opts.maxResponseBytes) {
+          res.destroy();
+          req.destroy(new SourceError(`response from ${url.host} exceeds the cap of ${opts.maxResponseBytes} bytes`, { url: url.origin + url.pathname, retryable: false, code: 'too-large' }));
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', (err) => reject(err instanceof SourceError ? err : new SourceError(`connection to ${url.host} broke: ${err.message}`, { url: url.origin + url.pathname, retryable: true })));
+    });
+    req.end();
+  });
+}
+
+function retryAfterMs(h: string | string[] | undefined, now = Date.now()): number | null {
+  const v = Array.isArray(h) ? h[0] : h;
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+/**
+ * GET with retries: network errors, timeouts, 429 and 5xx are retried with
+ * exponential backoff (or the server's Retry-After); other 4xx are not,
+ * because asking again will not change the answer.
+ */
+export function httpGetter(opts: HttpOptions) {
+  const limit = limiter(opts.maxConcurrency);
+  const sleep = opts.sleep ?? abortableSleep;
+  const backoff = opts.backoffMs ?? 500;
+  let count = 0;
+  const get = async (rawUrl: string, signal?: AbortSignal): Promise<HttpResponse> => {
+    const url = new URL(rawUrl);
+    let lastErr: SourceError | null = null;
+    let reauthed = false;
+    for (let attempt = 0; attempt <= opts.retries; attempt++) {
+      if (signal?.aborted) throw signal.reason;
+      let wait = backoff * 2 ** attempt * (0.75 + Math.random() * 0.5);
+      try {
+        const headers = (await opts.headers?.()) ?? {};
+        count++;
+        const res = await limit(() => once(url, opts, headers, signal));
+        if (res.status >= 200 && res.status < 300) return res;
+        const where = url.origin + url.pathname;
+        if (res.status === 401 && opts.onUnauthorized && !reauthed) {
+          reauthed = true;
+          opts.onUnauthorized();
+          attempt--;
+          continue;
+        }
+        if (res.status === 429 || res.status >= 500) {
+          lastErr = new SourceError(`${url.host} answered HTTP ${res.status}`, { url: where, status: res.status, retryable: true });
+          const ra = retryAfterMs(res.headers['retry-after']);
+          if (ra !== null) {
+            if (ra > (opts.maxRetryAfterMs ?? 120_000)) throw new SourceError(`${url.host} asked to retry after ${Math.round(ra / 1000)} s, longer than this run can wait`, { url: where, status: res.status, retryable: false });
+            wait = ra;
+          }
+        } else {
+          throw new SourceError(`${url.host} refused the request: HTTP ${res.status}${outcomeText(res.body)}`, { url: where, status: res.status, retryable: false });
+        }
+      } catch (err) {
+        if (!(err instanceof SourceError) || !err.info.retryable) throw err;
+        lastErr = err;
+      }
+      if (attempt < opts.retries) await sleep(wait, signal);
+    }
+    throw lastErr ?? new SourceError('request failed', { retryable: false });
+  };
+  return { get, requestCount: () => count };
+}
+
+/** The diagnostics of an OperationOutcome body, if the server sent one (never patient data in ours). */
+function outcomeText(body: Buffer): string {
+  try {
+    const j = JSON.parse(body.toString('utf8')) as { resourceType?: string; issue?: { diagnostics?: string; details?: { text?: string } }[] };
+    if (j.resourceType !== 'OperationOutcome') return '';
+    const t = j.issue?.map((i) => i.diagnostics ?? i.details?.text).filter(Boolean).join('; ');
+    return t ? ` (${t.slice(0, 200)})` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,25 @@
+import type { Dataset, SourceInfo, WardSnapshot } from '../model/ward.js';
+
+export interface PullRequest {
+  ward: { id: string; name: string };
+  /** Source-specific location, e.g. "Location/ward-3a". */
+  location: string;
+  datasets: readonly Dataset[];
+  now: Date;
+  signal: AbortSignal;
+}
+
+export interface PullResult {
+  snapshot: WardSnapshot;
+  /** Round trips made, for the run record and the bench. */
+  requests: number;
+}
+
+/** A central system Paperback reads from. A pull is all-or-nothing: it resolves with a whole ward or throws. */
+export interface Source {
+  info: SourceInfo;
+  pull(req: PullRequest): Promise<PullResult>;
+  /** A cheap liveness check (FHIR /metadata); throws when the system is unreachable. */
+  probe(signal: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,142 @@
+/**
+ * Versioned schema migrations. Each entry runs once, in order, inside a
+ * transaction; PRAGMA user_version records how far a database has come.
+ * Never edit a migration that has shipped: add a new one.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'runs, snapshots, artifacts, locks',
+    sql: `
+      CREATE TABLE job_runs (
+        id           INTEGER PRIMARY KEY,
+        job_id       TEXT NOT NULL,
+        trigger      TEXT NOT NULL,            -- schedule | manual | retry | pre-window | startup
+        attempt      INTEGER NOT NULL DEFAULT 1,
+        started_at   TEXT NOT NULL,
+        ended_at     TEXT,
+        status       TEXT NOT NULL,            -- running | succeeded | failed | interrupted
+        error        TEXT,
+        duration_ms  INTEGER,
+        snapshot_id  INTEGER,
+        pid          INTEGER NOT NULL
+      );
+      CREATE INDEX job_runs_job ON job_runs(job_id, id DESC);
+
+      CREATE TABLE snapshots (
+        id            INTEGER PRIMARY KEY,
+        job_id        TEXT NOT NULL,
+        run_id        INTEGER NOT NULL REFERENCES job_runs(id),
+        status        TEXT NOT NULL,           -- staging | published | failed
+        as_of         TEXT,                     -- when the source was read
+        source_id     TEXT NOT NULL,
+        source_system TEXT,
+        counts_json   TEXT NOT NULL DEFAULT '{}',
+        warnings_json TEXT NOT NULL DEFAULT '[]',
+        created_at    TEXT NOT NULL,
+        published_at  TEXT
+      );
+      CREATE INDEX snapshots_job ON snapshots(job_id, id DESC);
+
+      -- The one published snapshot each job serves. Changing it is the publish.
+      CREATE TABLE current_snapshot (
+        job_id       TEXT PRIMARY KEY,
+        snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id),
+        updated_at   TEXT NOT NULL
+      );
+
+      -- Files on disk, content-addressed by SHA-256 of their plaintext.
+      CREATE TABLE blobs (
+        sha256      TEXT PRIMARY KEY,
+        size        INTEGER NOT NULL,
+        created_at  TEXT NOT NULL
+      );
+
+      CREATE TABLE artifacts (
+        id           INTEGER PRIMARY KEY,
+        snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+        address      TEXT NOT NULL,             -- census, mar/MRN123, data/ward …
+        kind         TEXT NOT NULL,             -- document | data
+        media_type   TEXT NOT NULL,
+        title        TEXT NOT NULL,
+        patient_key  TEXT,
+        pages        INTEGER,
+        sha256       TEXT NOT NULL REFERENCES blobs(sha256),
+        size         INTEGER NOT NULL,
+        UNIQUE (snapshot_id, address)
+      );
+      CREATE INDEX artifacts_sha ON artifacts(sha256);
+
+      -- Cross-process job locks: a run holds its job's row while it works.
+      CREATE TABLE job_locks (
+        job_id       TEXT PRIMARY KEY,
+        owner        TEXT NOT NULL,             -- host:pid:nonce
+        pid          INTEGER NOT NULL,
+        host         TEXT NOT NULL,
+        acquired_at  TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'print queue, outage events, audit log',
+    sql: `
+      CREATE TABLE print_jobs (
+        id            INTEGER PRIMARY KEY,
+        artifact_id   INTEGER REFERENCES artifacts(id) ON DELETE SET NULL,
+        sha256        TEXT NOT NULL,
+        address       TEXT NOT NULL,
+        job_name      TEXT NOT NULL,
+        printer_id    TEXT NOT NULL,            -- printer asked for
+        current_printer_id TEXT NOT NULL,       -- printer in use (after failover)
+        copies        INTEGER NOT NULL DEFAULT 1,
+        requested_by  TEXT NOT NULL,
+        reason        TEXT NOT NULL DEFAULT 'manual', -- manual | downtime | test
+        downtime_id   INTEGER,
+        state         TEXT NOT NULL,            -- queued | sending | processing | completed | failed | cancelled
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        ipp_job_uri   TEXT,
+        error         TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+      CREATE INDEX print_jobs_state ON print_jobs(state, next_attempt_at);
+
+      CREATE TABLE print_job_events (
+        id            INTEGER PRIMARY KEY,
+        print_job_id  INTEGER NOT NULL REFERENCES print_jobs(id) ON DELETE CASCADE,
+        at            TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        printer_id    TEXT,
+        detail        TEXT
+      );
+
+      CREATE TABLE outage_events (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        scope       TEXT NOT NULL,              -- box | source:<id>
+        from_state  TEXT,
+        to_state    TEXT NOT NULL,
+        cause       TEXT NOT NULL
+      );
+
+      CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        subject     TEXT,
+        detail      TEXT,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+      );
+      -- Append-only: the database itself refuses edits and deletes.
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
+];

@@ -1,0 +1,73 @@
+import type { Db } from './db.js';
+import type { BlobStore } from './blobs.js';
+
+export interface RetentionPolicy {
+  keepLast: number;
+  maxAgeDays: number;
+}
+
+export interface RetentionResult {
+  snapshotsDeleted: number;
+  blobsDeleted: number;
+}
+
+/**
+ * Drop a job's published snapshots beyond the last `keepLast` or older than
+ * `maxAgeDays`, and failed snapshots' leftovers; never the current snapshot.
+ * Rows go first in one transaction, then files no row needs any more: a crash
+ * between the two leaves only orphan files, which `verify` reports and the
+ * next collection removes — never a row pointing at a missing file.
+ */
+export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: RetentionPolicy, now: Date): RetentionResult {
+  const cutoff = new Date(now.getTime() - policy.maxAgeDays * 86_400_000).toISOString();
+  const deleted = db.transaction(() => {
+    const current = db.prepare('SELECT snapshot_id FROM current_snapshot WHERE job_id = ?').pluck().get(jobId) as number | undefined;
+    const published = db.prepare(`SELECT id, created_at AS createdAt FROM snapshots WHERE job_id = ? AND status = 'published' ORDER BY id DESC`).all(jobId) as { id: number; createdAt: string }[];
+    const doomed = published.filter((s, i) => s.id !== current && (i >= policy.keepLast || s.createdAt < cutoff)).map((s) => s.id);
+    // Failed or abandoned (staging, not running) snapshots keep no files; their row stays as history until the age limit.
+    const failed = db
+      .prepare(`SELECT s.id, s.created_at AS createdAt FROM snapshots s JOIN job_runs r ON r.id = s.run_id
+                WHERE s.job_id = ? AND (s.status = 'failed' OR (s.status = 'staging' AND r.status != 'running'))`)
+      .all(jobId) as { id: number; createdAt: string }[];
+    for (const f of failed) db.prepare('DELETE FROM artifacts WHERE snapshot_id = ?').run(f.id);
+    doomed.push(...failed.filter((f) => f.createdAt < cutoff).map((f) => f.id));
+    for (const id of doomed) {
+      db.prepare('DELETE FROM artifacts WHERE snapshot_id = ?').run(id);
+      db.prepare('UPDATE job_runs SET snapshot_id = NULL WHERE snapshot_id = ?').run(id);
+      db.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
+    }
+    return doomed.length;
+  }).immediate();
+  return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs) };
+}
+
+/**
+ * Remove blobs no artifact and no unfinished print job refers to, and stray
+ * temporary files left by a crashed write. Returns the number removed.
+ */
+export function collectGarbage(db: Db, blobs: BlobStore): number {
+  const unused = db
+    .transaction(() => {
+      const rows = db
+        .prepare(`SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM artifacts)
+                  AND sha256 NOT IN (SELECT sha256 FROM print_jobs WHERE state NOT IN ('completed', 'failed', 'cancelled'))`)
+        .pluck()
+        .all() as string[];
+      for (const sha of rows) db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha);
+      return rows;
+    })
+    .immediate();
+  for (const sha of unused) blobs.remove(sha);
+  // Files with no row at all: a run killed after writing a file but before recording it.
+  const known = new Set(db.prepare('SELECT sha256 FROM blobs').pluck().all() as string[]);
+  let strays = 0;
+  for (const name of blobs.list()) {
+    if (name.startsWith('.tmp-') || !known.has(name)) {
+      // A concurrent run may be between writing a blob and inserting its row; leave young files alone.
+      if (blobs.ageMs(name) < 10 * 60_000) continue;
+      blobs.removeRaw(name);
+      strays++;
+    }
+  }
+  return unused.length + strays;
+}
