@@ -59,7 +59,7 @@ export function parseConfigFile<T>(file: string, schema: ZodType<T>, displayName
       problems: doc.errors.map((e) => ({
         file: displayName,
         field: '',
-        line: e.linePos?.[0]?.line ?? null,
+        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
         message: `not valid YAML: ${e.message.split('\n')[0]}`,
       })),
     };

@@ -6,7 +6,7 @@ export type { Logger };
  * Field names that could carry patient data. Code never logs them on purpose;
  * redaction is the second line of defence if a future change does.
  */
-const PHI_KEYS = ['name', 'patientName', 'mrn', 'birthDate', 'dob', 'patient', 'patients', 'allergies', 'orders', 'diagnosis', 'body', 'snapshot'];
+const PHI_KEYS = ['patientName', 'mrn', 'birthDate', 'dob', 'patient', 'diagnosis', 'address', 'phone'];
 const PHI_PATHS = PHI_KEYS.flatMap((k) => [k, `*.${k}`]);
 
 export function createLogger(opts: { level?: string; destination?: pino.DestinationStream; name?: string } = {}): Logger {

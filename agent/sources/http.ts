@@ -88,13 +88,18 @@ function once(url: URL, opts: HttpOptions, headers: Record<string, string>, sign
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > opts.maxResponseBytes) {
+          // Reject first: once a response has begun, destroying the request emits no error of its own.
+          reject(new SourceError(`response from ${url.host} exceeds the cap of ${opts.maxResponseBytes} bytes`, { url: url.origin + url.pathname, retryable: false, code: 'too-large' }));
           res.destroy();
-          req.destroy(new SourceError(`response from ${url.host} exceeds the cap of ${opts.maxResponseBytes} bytes`, { url: url.origin + url.pathname, retryable: false, code: 'too-large' }));
+          req.destroy();
           return;
         }
         chunks.push(c);
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('close', () => {
+        if (!res.complete) reject(new SourceError(`the connection to ${url.host} closed before the answer was complete`, { url: url.origin + url.pathname, retryable: true, code: 'truncated' }));
+      });
       res.on('error', (err) => reject(err instanceof SourceError ? err : new SourceError(`connection to ${url.host} broke: ${err.message}`, { url: url.origin + url.pathname, retryable: true })));
     });
     req.end();

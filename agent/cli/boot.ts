@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { DemoHis } from '../demo/demo-his.js';
+import { openBlobStore, type BlobStore } from '../store/blobs.js';
+import { openDb, type Db } from '../store/db.js';
+import { createFhirSource } from '../sources/fhir/index.js';
+import type { Source } from '../sources/types.js';
+
+export interface Agent {
+  config: LoadedConfig;
+  db: Db;
+  blobs: BlobStore;
+  sources: Map<string, Source>;
+  demo: Map<string, DemoHis>;
+  close(): Promise<void>;
+}
+
+/** Open the configuration and the store; start sources only when the command needs them. */
+export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean }): Promise<Agent> {
+  const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
+  const db = openDb(config.dataDir);
+  const blobs = openBlobStore(config.dataDir);
+  const sources = new Map<string, Source>();
+  const demo = new Map<string, DemoHis>();
+  if (opts.withSources) {
+    for (const s of config.box.sources) {
+      if (s.kind === 'fhir') sources.set(s.id, createFhirSource(s, { configDir: config.dir }));
+      else if (s.kind === 'demo') {
+        // Loaded only when configured: the FHIR server's definitions take a second to index.
+        const { startDemoHis } = await import('../demo/demo-his.js');
+        const his = await startDemoHis(s, config.box.wards);
+        demo.set(s.id, his);
+        sources.set(s.id, createFhirSource(his.fhir, { configDir: config.dir }));
+        opts.log.info({ source: s.id, url: his.server.url }, 'demo HIS (FHIR R4, synthetic data) started on loopback');
+      } else opts.log.warn({ source: s.id, kind: s.kind }, 'this source kind is not available yet; jobs using it will fail');
+    }
+  }
+  return {
+    config,
+    db,
+    blobs,
+    sources,
+    demo,
+    async close() {
+      for (const d of demo.values()) await d.server.close();
+      db.close();
+    },
+  };
+}

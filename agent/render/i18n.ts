@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export type Language = 'vi' | 'en';
+export type Translate = (key: string, vars?: Record<string, string | number>) => string;
+
+const catalogSchema = z.record(z.string(), z.string());
+
+/**
+ * Load the UI and paper wording from templates/i18n/<lang>.json. IT edits these
+ * files; a key missing in one language falls back to English, then to the key.
+ */
+export function loadTranslations(templatesDir: string, lang: Language): Translate {
+  const read = (l: string): Record<string, string> => {
+    const file = path.join(templatesDir, 'i18n', `${l}.json`);
+    if (!fs.existsSync(file)) return {};
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+    }
+    const res = catalogSchema.safeParse(json);
+    if (!res.success) throw new Error(`${file}: every value must be a string`);
+    return res.data;
+  };
+  const en = read('en');
+  const own = lang === 'en' ? en : { ...en, ...read(lang) };
+  return (key, vars) => {
+    const s = own[key] ?? key;
+    return vars ? s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : s;
+  };
+}
+
+/** "22/11/2026 10:05 (GMT+7)": day-first, 24-hour, with the zone, as ward staff read it. */
+export function formatDateTime(iso: string | null, timeZone: string): string | null {
+  if (!iso) return null;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'shortOffset' }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('day')}/${get('month')}/${get('year')} ${get('hour')}:${get('minute')} (${get('timeZoneName')})`;
+}
+
+export function formatDate(iso: string | null, timeZone: string): string | null {
+  if (!iso) return null;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) {
+    const [y, m, d] = iso.split('-');
+    return `${d}/${m}/${y}`;
+  }
+  return formatDateTime(iso, timeZone)?.slice(0, 10) ?? null;
+}
+
+export function formatTime(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}

@@ -1,0 +1,261 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import PDFDocument from 'pdfkit';
+import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
+import { drawBarcode } from './barcode.js';
+
+const require = createRequire(import.meta.url);
+const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+// Read once per process: parsing a TTF per document is the slow part of pdfkit.
+const FONTS = {
+  body: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans.ttf')),
+  bold: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf')),
+};
+
+const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
+const MARGIN = 28;
+const HEADER_H = 34;
+const FOOTER_H = 26;
+const PATIENT_H = 34;
+const PAD = 3;
+const RULE = 0.8;
+const INK = '#000000';
+const ALERT = '#b00000';
+
+type Doc = PDFKit.PDFDocument;
+
+function fontFor(tone: Tone | undefined): 'body' | 'bold' {
+  return tone === 'strong' || tone === 'alert' ? 'bold' : 'body';
+}
+function colorFor(tone: Tone | undefined): string {
+  return tone === 'alert' ? ALERT : tone === 'muted' ? '#444444' : INK;
+}
+
+interface Ctx {
+  doc: Doc;
+  spec: DocumentSpec;
+  top: number;
+  bottom: number;
+  left: number;
+  width: number;
+  /** Patient identity per page index, for the bands drawn at the end. */
+  pagePatients: (PatientStamp | null)[];
+  currentPatient: PatientStamp | null;
+}
+
+function contentTop(spec: DocumentSpec, patient: PatientStamp | null): number {
+  return MARGIN + HEADER_H + (spec.stamp.banner ? 18 : 0) + (patient ? PATIENT_H : 0) + 6;
+}
+
+function newPage(ctx: Ctx, patient: PatientStamp | null = ctx.currentPatient): void {
+  ctx.doc.addPage();
+  ctx.currentPatient = patient;
+  ctx.pagePatients.push(patient);
+  ctx.top = contentTop(ctx.spec, patient);
+  ctx.doc.y = ctx.top;
+}
+
+function ensure(ctx: Ctx, height: number): void {
+  if (ctx.doc.y + height > ctx.bottom && ctx.doc.y > ctx.top + 1) newPage(ctx);
+}
+
+function textHeight(doc: Doc, text: string, width: number, font: 'body' | 'bold', size: number): number {
+  doc.font(font).fontSize(size);
+  return doc.heightOfString(text || ' ', { width, lineGap: 1 });
+}
+
+function drawHeading(ctx: Ctx, b: Extract<Block, { type: 'heading' }>): void {
+  const size = b.level === 1 ? SIZE.h1 : b.level === 2 ? SIZE.h2 : SIZE.h3;
+  const h = textHeight(ctx.doc, b.text, ctx.width, 'bold', size);
+  ensure(ctx, h + 24); // keep a heading with at least a line of what follows
+  ctx.doc.font('bold').fontSize(size).fillColor(INK).text(b.text, ctx.left, ctx.doc.y, { width: ctx.width, lineGap: 1 });
+  ctx.doc.y += 3;
+}
+
+function drawText(ctx: Ctx, text: string, tone?: Tone): void {
+  const h = textHeight(ctx.doc, text, ctx.width, fontFor(tone), SIZE.body);
+  ensure(ctx, h);
+  ctx.doc.font(fontFor(tone)).fontSize(SIZE.body).fillColor(colorFor(tone)).text(text, ctx.left, ctx.doc.y, { width: ctx.width, lineGap: 1 });
+  ctx.doc.y += 3;
+}
+
+function drawNotice(ctx: Ctx, b: Extract<Block, { type: 'notice' }>): void {
+  const inner = ctx.width - 2 * 6;
+  const titleH = textHeight(ctx.doc, b.title, inner, 'bold', SIZE.h3);
+  const linesH = b.lines.reduce((s, l) => s + textHeight(ctx.doc, l, inner, b.tone === 'alert' ? 'bold' : 'body', SIZE.body), 0);
+  const h = titleH + linesH + 12;
+  ensure(ctx, h);
+  const y0 = ctx.doc.y;
+  const { doc } = ctx;
+  doc.lineWidth(b.tone === 'alert' ? 2 : RULE).strokeColor(INK).rect(ctx.left, y0, ctx.width, h).stroke();
+  doc.font('bold').fontSize(SIZE.h3).fillColor(b.tone === 'alert' ? ALERT : INK).text(b.title, ctx.left + 6, y0 + 5, { width: inner });
+  let y = y0 + 5 + titleH;
+  for (const l of b.lines) {
+    doc.font(b.tone === 'alert' ? 'bold' : 'body').fontSize(SIZE.body).fillColor(INK).text(l, ctx.left + 6, y, { width: inner, lineGap: 1 });
+    y += textHeight(doc, l, inner, b.tone === 'alert' ? 'bold' : 'body', SIZE.body);
+  }
+  doc.y = y0 + h + 6;
+}
+
+function drawFields(ctx: Ctx, b: Extract<Block, { type: 'fields' }>): void {
+  // Two label/value pairs per line, so a face sheet stays on one page.
+  const colW = ctx.width / 2;
+  const labelW = 92;
+  for (let i = 0; i < b.items.length; i += 2) {
+    const pair = b.items.slice(i, i + 2);
+    const h = Math.max(...pair.map((f) => textHeight(ctx.doc, f.value, colW - labelW - 8, fontFor(f.tone), SIZE.body))) + 3;
+    ensure(ctx, h);
+    const y = ctx.doc.y;
+    pair.forEach((f, j) => {
+      const x = ctx.left + j * colW;
+      ctx.doc.font('body').fontSize(SIZE.small).fillColor('#333333').text(f.label, x, y + 1, { width: labelW - 4 });
+      ctx.doc.font(fontFor(f.tone)).fontSize(SIZE.body).fillColor(colorFor(f.tone)).text(f.value, x + labelW, y, { width: colW - labelW - 8, lineGap: 1 });
+    });
+    ctx.doc.y = y + h;
+  }
+  ctx.doc.y += 4;
+}
+
+function columnXs(ctx: Ctx, cols: Column[]): { x: number; w: number }[] {
+  const total = cols.reduce((s, c) => s + c.width, 0);
+  let x = ctx.left;
+  return cols.map((c) => {
+    const w = (c.width / total) * ctx.width;
+    const r = { x, w };
+    x += w;
+    return r;
+  });
+}
+
+function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells: { text: string; tone?: Tone }[], opts: { header?: boolean; tone?: Tone; minHeight?: number }): void {
+  const { doc } = ctx;
+  const size = opts.header ? SIZE.small + 0.5 : SIZE.body;
+  const heights = cells.map((c, i) => textHeight(doc, c.text, xs[i]!.w - 2 * PAD, opts.header ? 'bold' : fontFor(c.tone ?? opts.tone), size));
+  const h = Math.max(opts.minHeight ?? 0, ...heights) + 2 * PAD;
+  const y = doc.y;
+  if (opts.header) doc.rect(ctx.left, y, ctx.width, h).fillColor('#d9d9d9').fill();
+  cells.forEach((c, i) => {
+    const tone = c.tone ?? opts.tone;
+    doc.font(opts.header ? 'bold' : fontFor(tone)).fontSize(size).fillColor(opts.header ? INK : colorFor(tone));
+    doc.text(c.text, xs[i]!.x + PAD, y + PAD, { width: xs[i]!.w - 2 * PAD, align: cols[i]?.align ?? 'left', lineGap: 1 });
+  });
+  doc.lineWidth(RULE).strokeColor(INK);
+  for (const { x, w } of xs) doc.rect(x, y, w, h).stroke();
+  doc.y = y + h;
+}
+
+function drawTable(ctx: Ctx, b: Extract<Block, { type: 'table' }>): void {
+  const xs = columnXs(ctx, b.columns);
+  const header = b.columns.map((c) => ({ text: c.label }));
+  const headerH = Math.max(...header.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, 'bold', SIZE.small + 0.5))) + 2 * PAD;
+  const rowHeight = (r: (typeof b.rows)[number]) =>
+    Math.max(r.minHeight ?? 0, ...r.cells.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, fontFor(c.tone ?? r.tone), SIZE.body))) + 2 * PAD;
+  const first = b.rows[0];
+  ensure(ctx, headerH + (first ? rowHeight(first) : 16));
+  drawRow(ctx, b.columns, xs, header, { header: true });
+  if (b.rows.length === 0 && b.empty) {
+    drawRow(ctx, [{ label: '', width: 1 }], [{ x: ctx.left, w: ctx.width }], [{ text: b.empty, tone: 'strong' }], {});
+  }
+  for (const r of b.rows) {
+    const h = rowHeight(r);
+    if (ctx.doc.y + h > ctx.bottom) {
+      newPage(ctx);
+      // The header row repeats on every page so a loose page still reads.
+      drawRow(ctx, b.columns, xs, header, { header: true });
+    }
+    drawRow(ctx, b.columns, xs, r.cells, { tone: r.tone, minHeight: r.minHeight });
+  }
+  ctx.doc.y += 6;
+}
+
+function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: number, patient: PatientStamp | null): void {
+  const { width, height } = doc.page;
+  const left = MARGIN;
+  const w = width - 2 * MARGIN;
+  const s = spec.stamp;
+  // Header: the marking in a black band, legible after any number of photocopies.
+  doc.rect(left, MARGIN, w, 20).fillColor(INK).fill();
+  doc.font('bold').fontSize(12).fillColor('#ffffff').text(`${s.marking} — ${s.documentTitle}`, left + 6, MARGIN + 4, { width: w * 0.62, lineBreak: false, ellipsis: true });
+  doc.font('bold').fontSize(9).fillColor('#ffffff').text(`${s.hospital} · ${s.ward}`, left + w * 0.62, MARGIN + 5.5, { width: w * 0.38 - 6, align: 'right', lineBreak: false, ellipsis: true });
+  doc.font('body').fontSize(SIZE.small + 0.5).fillColor(INK).text(s.footer[0] ?? '', left, MARGIN + 23, { width: w, lineBreak: false, ellipsis: true });
+  let y = MARGIN + HEADER_H;
+  if (s.banner) {
+    doc.rect(left, y - 2, w, 16).lineWidth(1.5).strokeColor(ALERT).stroke();
+    doc.font('bold').fontSize(SIZE.body).fillColor(ALERT).text(`⚠ ${s.banner}`, left + 4, y + 1.5, { width: w - 8, lineBreak: false, ellipsis: true });
+    y += 18;
+  }
+  if (patient) {
+    doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, PATIENT_H - 4).stroke();
+    const textW = w - 180;
+    doc.font('bold').fontSize(11).fillColor(INK).text(patient.name, left + 6, y + 3, { width: textW, lineBreak: false, ellipsis: true });
+    doc.font('body').fontSize(SIZE.body).text(`MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, left + 6, y + 17, { width: textW, lineBreak: false, ellipsis: true });
+    if (patient.barcode) drawBarcode(doc, patient.barcode, left + w - 170, y + 3, 164, PATIENT_H - 10);
+  }
+  // Footer: data age, source and rendering time on every page, and page X of Y.
+  const fy = height - MARGIN - FOOTER_H + 6;
+  doc.lineWidth(RULE).strokeColor(INK).moveTo(left, fy - 3).lineTo(left + w, fy - 3).stroke();
+  doc.font('body').fontSize(SIZE.small).fillColor(INK);
+  s.footer.forEach((line, i) => doc.text(line, left, fy + i * 9, { width: w - 90, lineBreak: false, ellipsis: true }));
+  const label = s.pageLabel.replace('{page}', String(pageIndex + 1)).replace('{pages}', String(pages));
+  doc.font('bold').fontSize(SIZE.body).text(label, left + w - 90, fy, { width: 90, align: 'right', lineBreak: false });
+}
+
+/** Draw a document to a PDF buffer. */
+export function renderPdf(spec: DocumentSpec): Promise<{ pdf: Buffer; pages: number }> {
+  const doc = new PDFDocument({
+    size: spec.size,
+    layout: spec.orientation,
+    margin: MARGIN,
+    autoFirstPage: false,
+    bufferPages: true,
+    compress: true,
+    info: { Title: spec.metaTitle, Creator: 'Paperback', Producer: 'Paperback (pdfkit)' },
+  });
+  doc.registerFont('body', FONTS.body);
+  doc.registerFont('bold', FONTS.bold);
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+  const ctx: Ctx = { doc, spec, top: 0, bottom: 0, left: MARGIN, width: 0, pagePatients: [], currentPatient: spec.patient };
+  newPage(ctx, spec.patient);
+  ctx.width = doc.page.width - 2 * MARGIN;
+  ctx.bottom = doc.page.height - MARGIN - FOOTER_H - 4;
+  for (const b of spec.blocks) {
+    switch (b.type) {
+      case 'heading':
+        drawHeading(ctx, b);
+        break;
+      case 'text':
+        drawText(ctx, b.text, b.tone);
+        break;
+      case 'notice':
+        drawNotice(ctx, b);
+        break;
+      case 'fields':
+        drawFields(ctx, b);
+        break;
+      case 'table':
+        drawTable(ctx, b);
+        break;
+      case 'page-break':
+        newPage(ctx, b.patient === undefined ? ctx.currentPatient : b.patient);
+        break;
+    }
+  }
+  const range = doc.bufferedPageRange();
+  for (let i = 0; i < range.count; i++) {
+    doc.switchToPage(range.start + i);
+    // Chrome is drawn outside the margins' flow: stop pdfkit from adding pages while we do it.
+    const savedBottom = doc.page.margins.bottom;
+    doc.page.margins.bottom = 0;
+    drawChrome(doc, spec, i, range.count, ctx.pagePatients[i] ?? null);
+    doc.page.margins.bottom = savedBottom;
+  }
+  const pages = range.count;
+  doc.end();
+  return done.then((pdf) => ({ pdf, pages }));
+}

@@ -1,0 +1,167 @@
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.js';
+import type { SnapshotJob } from '../config/schema.js';
+import type { Dataset, WardSnapshot } from '../model/ward.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { Db } from '../store/db.js';
+import { acquireJobLock, type LockHolder } from '../store/locks.js';
+import { applyRetention } from '../store/retention.js';
+import {
+  addArtifactByHash,
+  beginRun,
+  createStagingSnapshot,
+  currentSnapshot,
+  failSnapshot,
+  finishRun,
+  markInterrupted,
+  publishSnapshot,
+  type RunTrigger,
+} from '../store/snapshots.js';
+import type { Source } from '../sources/types.js';
+import { renderSnapshotDocuments } from '../render/publish.js';
+import { faultPoint } from './faults.js';
+import path from 'node:path';
+
+const templatesDir = (c: LoadedConfig) => path.join(c.dir, 'templates');
+
+export class JobBusyError extends Error {
+  constructor(readonly jobId: string, readonly holder: LockHolder) {
+    super(`job ${jobId} is already running (process ${holder.pid} on ${holder.host} since ${holder.acquiredAt})`);
+    this.name = 'JobBusyError';
+  }
+}
+
+export class UnknownJobError extends Error {
+  constructor(readonly jobId: string, known: string[]) {
+    super(`no snapshot job "${jobId}" (have: ${known.join(', ') || 'none'})`);
+    this.name = 'UnknownJobError';
+  }
+}
+
+export interface RunDeps {
+  db: Db;
+  blobs: BlobStore;
+  config: LoadedConfig;
+  sources: Map<string, Source>;
+  log: Logger;
+  now?: () => Date;
+  /** While true (a downtime), retention deletes nothing. */
+  retentionPaused?: () => boolean;
+}
+
+export interface RunOutcome {
+  jobId: string;
+  runId: number;
+  status: 'succeeded' | 'failed';
+  snapshotId: number | null;
+  error: string | null;
+  durationMs: number;
+  counts: Record<string, number>;
+  warnings: string[];
+}
+
+/** Flag a census that lost more than `fraction` of its patients since the last good snapshot. */
+export function censusShrinkWarning(prevPatients: number | undefined, nowPatients: number, fraction: number): string | null {
+  if (prevPatients === undefined || prevPatients < 5) return null;
+  const lost = prevPatients - nowPatients;
+  if (lost / prevPatients <= fraction) return null;
+  return `the census fell from ${prevPatients} to ${nowPatients} patients since the previous snapshot (more than ${Math.round(fraction * 100)}%); check with the ward before relying on it`;
+}
+
+function countsOf(s: WardSnapshot): Record<string, number> {
+  return {
+    beds: s.beds.length,
+    patients: s.patients.length,
+    orders: s.patients.reduce((n, p) => n + p.orders.items.length, 0),
+    administrations: s.patients.reduce((n, p) => n + p.administrations.items.length, 0),
+    allergies: s.patients.reduce((n, p) => n + p.allergies.items.length, 0),
+  };
+}
+
+/**
+ * One run of one job: pull → render → store → publish. Holds the job's
+ * cross-process lock throughout. Any failure leaves the previous snapshot
+ * current and records why; it never throws for a failed pull (it returns a
+ * failed outcome), only for a job that does not exist or is already running.
+ */
+export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunTrigger; attempt?: number; signal?: AbortSignal }): Promise<RunOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const job = deps.config.jobs.get(jobId);
+  if (!job) throw new UnknownJobError(jobId, [...deps.config.jobs.keys()]);
+  const ttl = (job.runTimeoutSeconds + 60) * 1000;
+  const lock = acquireJobLock(deps.db, jobId, ttl, now);
+  if ('heldBy' in lock) throw new JobBusyError(jobId, lock.heldBy);
+  const renew = setInterval(() => lock.renew(ttl), 15_000);
+  renew.unref();
+  const started = now();
+  markInterrupted(deps.db, jobId, null, started);
+  const runId = beginRun(deps.db, jobId, opts.trigger, opts.attempt ?? 1, started);
+  const log = deps.log.child({ job: jobId, run: runId });
+  let snapshotId: number | null = null;
+  const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  try {
+    const source = deps.sources.get(job.source);
+    if (!source) throw new Error(`source "${job.source}" is not available in this process`);
+    snapshotId = createStagingSnapshot(deps.db, { jobId, runId, sourceId: job.source, now: started });
+    faultPoint('after-staging');
+    log.info({ trigger: opts.trigger, attempt: opts.attempt ?? 1 }, 'snapshot run started');
+    const ward = deps.config.box.wards.find((w) => w.id === job.scope.ward)!;
+    const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal }), signal);
+    const snap = pulled.snapshot;
+    const prev = currentSnapshot(deps.db, jobId);
+    const fraction = (deps.config.box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
+    const shrink = censusShrinkWarning(prev?.counts.patients, snap.patients.length, fraction);
+    if (shrink) {
+      snap.warnings.push({ code: 'census-shrunk', message: shrink });
+      log.warn({ previous: prev?.counts.patients, current: snap.patients.length }, 'census shrank sharply; flagged for review');
+    }
+    const rendered = await renderSnapshotDocuments(
+      snap,
+      { documents: job.documents, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
+      { renderedAt: now(), signal },
+    );
+    let n = 0;
+    for (const a of rendered) {
+      signal.throwIfAborted();
+      const { sha256, size } = deps.blobs.put(a.content);
+      faultPoint(`blob-written-${n}`);
+      addArtifactByHash(deps.db, snapshotId, a.meta, sha256, size, now());
+      faultPoint(`artifact-${n++}`);
+    }
+    const counts = { ...countsOf(snap), documents: rendered.filter((r) => r.meta.kind === 'document').length, pages: rendered.reduce((s, r) => s + (r.meta.pages ?? 0), 0), requests: pulled.requests };
+    faultPoint('before-publish');
+    publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: snap.warnings, now: now() });
+    faultPoint('after-publish');
+    const ended = now();
+    finishRun(deps.db, runId, { status: 'succeeded', snapshotId, now: ended });
+    log.info({ snapshot: snapshotId, durationMs: ended.getTime() - started.getTime(), counts }, 'snapshot published');
+    if (!deps.retentionPaused?.()) {
+      const r = applyRetention(deps.db, deps.blobs, jobId, job.retention, ended);
+      if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
+    }
+    return { jobId, runId, status: 'succeeded', snapshotId, error: null, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
+  } catch (err) {
+    const ended = now();
+    const message = signal.aborted && timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
+    if (snapshotId !== null) failSnapshot(deps.db, snapshotId);
+    finishRun(deps.db, runId, { status: 'failed', error: message, snapshotId: null, now: ended });
+    log.error({ err: { name: (err as Error).name, message }, durationMs: ended.getTime() - started.getTime() }, 'snapshot run failed; the previous snapshot stays current');
+    return { jobId, runId, status: 'failed', snapshotId: null, error: message, durationMs: ended.getTime() - started.getTime(), counts: {}, warnings: [] };
+  } finally {
+    clearInterval(renew);
+    lock.release();
+  }
+}
+
+/** Reject as soon as the signal fires, even if the work ignores it. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export type { SnapshotJob };

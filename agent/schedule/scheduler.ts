@@ -1,0 +1,126 @@
+import crypto from 'node:crypto';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.js';
+import type { RunTrigger } from '../store/snapshots.js';
+import { JobBusyError, runJob, type RunDeps, type RunOutcome } from './run.js';
+import { abortableSleep } from '../sources/http.js';
+import { nextCronTime } from './next.js';
+
+/**
+ * A stable delay in [0, spread) seconds for this box and job, so a hospital's
+ * boxes scheduled "every 5 minutes" do not all hit the HIS in the same second,
+ * and each box keeps the same slot from one day to the next.
+ */
+export function boxOffsetMs(boxId: string, jobId: string, spreadSeconds: number): number {
+  if (spreadSeconds <= 0) return 0;
+  const h = crypto.createHash('sha256').update(`${boxId}\0${jobId}`).digest().readUInt32BE(0);
+  return (h % (spreadSeconds * 1000));
+}
+
+export interface Scheduler {
+  /** Run a job now (with the job's retry policy). Resolves with the last attempt's outcome. */
+  runNow(jobId: string, trigger?: RunTrigger): Promise<RunOutcome>;
+  nextRun(jobId: string): Date | null;
+  isRunning(jobId: string): boolean;
+  reload(config: LoadedConfig): void;
+  stop(): Promise<void>;
+}
+
+export interface SchedulerDeps extends Omit<RunDeps, 'config'> {
+  config: LoadedConfig;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  onOutcome?: (o: RunOutcome) => void;
+}
+
+/**
+ * Run a job with its retry policy: a failed attempt is retried after
+ * backoff × 2^(n−1) seconds, up to `retry.attempts` more times. A job that is
+ * already running (in this or another process) is not retried: that run will
+ * produce the snapshot.
+ */
+export async function runWithRetry(deps: RunDeps & { sleep?: SchedulerDeps['sleep'] }, jobId: string, trigger: RunTrigger, signal?: AbortSignal): Promise<RunOutcome> {
+  const job = deps.config.jobs.get(jobId);
+  const attempts = 1 + (job?.retry.attempts ?? 0);
+  const sleep = deps.sleep ?? abortableSleep;
+  let outcome: RunOutcome | null = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    outcome = await runJob(deps, jobId, { trigger: attempt === 1 ? trigger : 'retry', attempt, signal });
+    if (outcome.status === 'succeeded' || attempt === attempts || signal?.aborted) break;
+    const wait = (job?.retry.backoffSeconds ?? 30) * 1000 * 2 ** (attempt - 1);
+    deps.log.warn({ job: jobId, attempt, retryInMs: wait }, 'snapshot run failed; will retry');
+    await sleep(wait, signal);
+  }
+  return outcome!;
+}
+
+export function startScheduler(deps: SchedulerDeps): Scheduler {
+  let config = deps.config;
+  const tasks = new Map<string, ScheduledTask>();
+  const running = new Map<string, Promise<RunOutcome>>();
+  const stopper = new AbortController();
+  const log: Logger = deps.log.child({ room: 'schedule' });
+
+  const execute = (jobId: string, trigger: RunTrigger): Promise<RunOutcome> => {
+    const existing = running.get(jobId);
+    if (existing) return existing;
+    const p = runWithRetry({ ...deps, config }, jobId, trigger, stopper.signal)
+      .then((o) => {
+        deps.onOutcome?.(o);
+        return o;
+      })
+      .finally(() => running.delete(jobId));
+    running.set(jobId, p);
+    return p;
+  };
+
+  const schedule = () => {
+    for (const t of tasks.values()) void t.destroy();
+    tasks.clear();
+    for (const job of config.jobs.values()) {
+      if (!job.enabled) continue;
+      const offset = boxOffsetMs(config.box.box.id, job.id, config.box.schedule.spreadSeconds);
+      const task = cron.schedule(
+        job.schedule.cron,
+        async () => {
+          if (running.has(job.id)) {
+            log.warn({ job: job.id }, 'previous run still going; this tick is skipped');
+            return;
+          }
+          try {
+            await (deps.sleep ?? abortableSleep)(offset, stopper.signal);
+            await execute(job.id, 'schedule');
+          } catch (err) {
+            if (err instanceof JobBusyError) log.info({ job: job.id }, 'job is running in another process; tick skipped');
+            else if (!stopper.signal.aborted) log.error({ job: job.id, err: { message: (err as Error).message } }, 'scheduled run could not start');
+          }
+        },
+        { timezone: job.schedule.timeZone ?? config.box.timeZone, name: job.id },
+      );
+      tasks.set(job.id, task);
+    }
+    log.info({ jobs: [...tasks.keys()] }, 'jobs scheduled');
+  };
+  schedule();
+
+  return {
+    runNow: (jobId, trigger = 'manual') => execute(jobId, trigger),
+    nextRun(jobId) {
+      const job = config.jobs.get(jobId);
+      if (!job || !job.enabled) return null;
+      const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, new Date());
+      return next && new Date(next.getTime() + boxOffsetMs(config.box.box.id, jobId, config.box.schedule.spreadSeconds));
+    },
+    isRunning: (jobId) => running.has(jobId),
+    reload(next) {
+      config = next;
+      schedule();
+    },
+    async stop() {
+      for (const t of tasks.values()) await t.destroy();
+      tasks.clear();
+      stopper.abort(new Error('scheduler stopped'));
+      await Promise.allSettled(running.values());
+    },
+  };
+}

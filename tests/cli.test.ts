@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FhirTestServer } from '../agent/demo/fhir-server.js';
+import { runCli, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
+
+let server: FhirTestServer;
+let patients: { mrn: string | null }[];
+let dir: string;
+beforeAll(async () => {
+  const his = await startHis({ patients: 5 });
+  server = his.server;
+  patients = his.hospital.wards[0]!.patients;
+  dir = writeConfigDir(tmpDir(), { baseUrl: server.url });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('the paperback command', () => {
+  it('prints usage and exits 2 for unknown commands or options', async () => {
+    const res = await runCli(['frobnicate']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown command "frobnicate"/);
+    expect(res.stderr).toMatch(/Usage: paperback/);
+    expect((await runCli(['--config', dir, 'status', '--bogus'])).code).toBe(2);
+    expect((await runCli(['--help'])).code).toBe(0);
+  });
+
+  it('status before any run says so, and --json is machine-readable', async () => {
+    const res = await runCli(['--config', dir, 'status', '--json']);
+    expect(res.code).toBe(0);
+    const s = JSON.parse(res.stdout);
+    expect(s.box).toBe('test-box');
+    expect(s.jobs[0]).toMatchObject({ id: 'ward-1', lastRun: null, current: null, running: false });
+    expect(Date.parse(s.jobs[0].nextRun)).toBeGreaterThan(Date.now() - 1000);
+    const human = await runCli(['--config', dir, 'status']);
+    expect(human.stdout).toMatch(/current:\s+none yet/);
+  });
+
+  it('run publishes, docs lists addresses, export writes the PDFs, status shows the age', async () => {
+    const run = await runCli(['--config', dir, 'run', 'ward-1', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const outcome = JSON.parse(run.stdout);
+    expect(outcome).toMatchObject({ status: 'succeeded', counts: { patients: 5, documents: 6 } });
+    const docs = (await runCli(['--config', dir, 'docs', 'ward-1'])).stdout.trim().split('\n');
+    expect(docs[0]).toBe('ward-1/census');
+    expect(docs.slice(1).sort()).toEqual(patients.map((p) => `ward-1/mar/${p.mrn}`).sort());
+    const out = tmpDir();
+    const exp = await runCli(['--config', dir, 'export', 'ward-1', '--out', out]);
+    expect(exp.code).toBe(0);
+    const files = fs.readdirSync(out).sort();
+    expect(files).toHaveLength(6);
+    for (const f of files) expect(fs.readFileSync(path.join(out, f)).subarray(0, 5).toString()).toBe('%PDF-');
+    const s = JSON.parse((await runCli(['--config', dir, 'status', '--json'])).stdout);
+    expect(s.jobs[0].lastRun.status).toBe('succeeded');
+    expect(s.jobs[0].current).toMatchObject({ snapshotId: outcome.snapshotId, stale: false });
+    expect(s.jobs[0].current.ageSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('run exits non-zero with the reason when the HIS is down, and names unknown jobs', async () => {
+    const down = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:9/fhir' });
+    const res = await runCli(['--config', down, 'run', 'ward-1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/snapshot failed: cannot reach 127.0.0.1:9: ECONNREFUSED/);
+    const unknown = await runCli(['--config', dir, 'run', 'ward-9']);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toMatch(/no snapshot job "ward-9" \(have: ward-1\)/);
+    const noSnap = await runCli(['--config', down, 'docs', 'ward-1']);
+    expect(noSnap.code).toBe(5);
+  });
+});

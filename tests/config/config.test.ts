@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../agent/config/load.js';
+import { jobYaml, runCli, tmpDir, writeConfigDir } from '../support/fixtures.js';
+
+function problemsOf(dir: string) {
+  try {
+    loadConfig(dir);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration validation', () => {
+  it('accepts a valid folder and fills defaults', () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
+    const cfg = loadConfig(dir);
+    const job = cfg.jobs.get('ward-1')!;
+    expect(job.retention.keepLast).toBe(3);
+    expect(job.datasets).toContain('medications');
+    expect(cfg.dataDir).toBe(path.join(dir, 'data'));
+    expect(cfg.box.web.port).toBe(8080);
+  });
+
+  it('names the file, the line and the field of a bad cron expression', () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir', jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"every five minutes"') } });
+    const [p, ...rest] = problemsOf(dir);
+    expect(rest).toHaveLength(0);
+    expect(p).toMatchObject({ file: 'snapshots/ward-1.yaml', field: 'schedule.cron', line: 3 });
+    expect(p!.message).toMatch(/invalid cron expression "every five minutes"/);
+  });
+
+  it('reports a missing required field, an unknown field and a wrong type together', () => {
+    const bad = jobYaml('ward-1').replace('title: Snapshot of ward-1\n', '').replace('runTimeoutSeconds: 60', 'runTimeoutSeconds: soon\ncolour: blue');
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir', jobs: { 'ward-1': bad } });
+    const problems = problemsOf(dir);
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p]));
+    expect(byField.title?.message).toBe('is required');
+    expect(byField.runTimeoutSeconds?.message).toMatch(/number/);
+    expect(problems.some((p) => /unknown field\(s\) "colour"/.test(p.message))).toBe(true);
+    expect(problems.every((p) => p.file === 'snapshots/ward-1.yaml')).toBe(true);
+  });
+
+  it('refuses YAML that does not parse, with its line', () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir', jobs: { 'ward-1': 'id: ward-1\ntitle: [unclosed\n' } });
+    const [p] = problemsOf(dir);
+    expect(p!.file).toBe('snapshots/ward-1.yaml');
+    expect(p!.message).toMatch(/not valid YAML/);
+    expect(p!.line).toBeGreaterThan(0);
+  });
+
+  it('checks references across files: sources, wards, printers, fallbacks', () => {
+    const job = jobYaml('ward-1').replace('source: his', 'source: nowhere') + 'downtime: { print: [census], printer: ghost }\n';
+    const dir = writeConfigDir(tmpDir(), {
+      baseUrl: 'http://127.0.0.1:1/fhir',
+      jobs: { 'ward-1': job },
+      printers: { p1: 'id: p1\nname: Ward printer\nuri: ipp://127.0.0.1:631/ipp/print\nfallback: p9\n' },
+    });
+    const problems = problemsOf(dir);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'snapshots/ward-1.yaml', field: 'source', message: expect.stringMatching(/no source "nowhere"/) }),
+        expect.objectContaining({ file: 'snapshots/ward-1.yaml', field: 'downtime.printer', message: expect.stringMatching(/no printer "ghost"/) }),
+        expect.objectContaining({ file: 'printers/p1.yaml', field: 'fallback', message: expect.stringMatching(/no printer "p9"/) }),
+      ]),
+    );
+  });
+
+  it('refuses two files with the same job id', () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir', jobs: { a: jobYaml('ward-1'), b: jobYaml('ward-1') } });
+    const problems = problemsOf(dir);
+    expect(problems).toEqual([expect.objectContaining({ file: 'snapshots/b.yaml', field: 'id', message: expect.stringMatching(/already used by snapshots\/a.yaml/) })]);
+  });
+
+  it('`paperback config check` prints the problems and exits non-zero', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'not a url' });
+    const res = await runCli(['--config', dir, 'config', 'check']);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/paperback.yaml:\d+: sources.0.baseUrl: /);
+    const ok = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
+    const good = await runCli(['--config', ok, 'config', 'check']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/configuration OK: 1 job/);
+  });
+
+  it('takes the data folder from --data, then PAPERBACK_DATA, then the config', () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
+    expect(loadConfig(dir, { dataDir: '/tmp/x' }).dataDir).toBe('/tmp/x');
+    process.env.PAPERBACK_DATA = '/tmp/y';
+    try {
+      expect(loadConfig(dir).dataDir).toBe('/tmp/y');
+    } finally {
+      delete process.env.PAPERBACK_DATA;
+    }
+    fs.rmSync(path.join(dir, 'paperback.yaml'));
+    expect(() => loadConfig(dir)).toThrow(/paperback.yaml: not found/);
+  });
+});

@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../agent/store/migrations.js';
+import { openDb, schemaVersion } from '../../agent/store/db.js';
+import { BlobIntegrityError, openBlobStore } from '../../agent/store/blobs.js';
+import { acquireJobLock } from '../../agent/store/locks.js';
+import { applyRetention } from '../../agent/store/retention.js';
+import { addArtifact, beginRun, createStagingSnapshot, currentSnapshot, failSnapshot, finishRun, listArtifacts, listSnapshots, publishSnapshot } from '../../agent/store/snapshots.js';
+import { verifyStore } from '../../agent/store/verify.js';
+import { tmpDir } from '../support/fixtures.js';
+
+const T0 = new Date('2026-11-01T00:00:00Z');
+const at = (h: number) => new Date(T0.getTime() + h * 3_600_000);
+
+/** Publish a snapshot with one document whose content is `text`. */
+function snapshot(db: ReturnType<typeof openDb>, blobs: ReturnType<typeof openBlobStore>, jobId: string, text: string, when: Date, publish = true) {
+  const runId = beginRun(db, jobId, 'manual', 1, when);
+  const id = createStagingSnapshot(db, { jobId, runId, sourceId: 'his', now: when });
+  addArtifact(db, blobs, id, { address: 'census', kind: 'document', mediaType: 'application/pdf', title: 'Census' }, Buffer.from(text), when);
+  if (publish) {
+    publishSnapshot(db, id, { asOf: when.toISOString(), sourceSystem: 'test', counts: { patients: 1 }, warnings: [], now: when });
+    finishRun(db, runId, { status: 'succeeded', snapshotId: id, now: when });
+  }
+  return id;
+}
+
+describe('store', () => {
+  it('migrates an existing version-1 database without losing its rows', () => {
+    const dir = tmpDir();
+    const v1 = openDb(dir, { migrations: MIGRATIONS.slice(0, 1) });
+    expect(schemaVersion(v1)).toBe(1);
+    const blobs = openBlobStore(dir);
+    const id = snapshot(v1, blobs, 'ward-1', 'old census', at(0));
+    v1.close();
+    const db = openDb(dir);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
+    expect(currentSnapshot(db, 'ward-1')!.id).toBe(id);
+    expect(db.prepare('SELECT COUNT(*) FROM print_jobs').pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('refuses a database newer than this program', () => {
+    const dir = tmpDir();
+    openDb(dir).close();
+    const raw = new Database(path.join(dir, 'paperback.sqlite'));
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => openDb(dir)).toThrow(/schema version 99, newer than this Paperback knows/);
+  });
+
+  it('publishes atomically: a staging or failed snapshot never becomes current', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir);
+    const good = snapshot(db, blobs, 'ward-1', 'good census', at(0));
+    const staging = snapshot(db, blobs, 'ward-1', 'half-written census', at(1), false);
+    expect(currentSnapshot(db, 'ward-1')!.id).toBe(good);
+    failSnapshot(db, staging);
+    expect(() => publishSnapshot(db, staging, { asOf: at(1).toISOString(), sourceSystem: 't', counts: {}, warnings: [], now: at(1) })).toThrow(/only a staging snapshot/);
+    expect(currentSnapshot(db, 'ward-1')!.id).toBe(good);
+    const [art] = listArtifacts(db, good);
+    expect(blobs.get(art!.sha256).toString()).toBe('good census');
+  });
+
+  it('checks content on read and in verify: a changed file is reported, never served', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir);
+    const id = snapshot(db, blobs, 'ward-1', 'census v1', at(0));
+    const [art] = listArtifacts(db, id);
+    expect(verifyStore(db, blobs).ok).toBe(true);
+    fs.chmodSync(blobs.pathOf(art!.sha256), 0o600);
+    fs.writeFileSync(blobs.pathOf(art!.sha256), 'census v2!');
+    expect(() => blobs.get(art!.sha256)).toThrow(BlobIntegrityError);
+    const report = verifyStore(db, blobs);
+    expect(report.ok).toBe(false);
+    expect(report.problems[0]!.what).toMatch(/size 10 differs|does not match/);
+    fs.rmSync(blobs.pathOf(art!.sha256));
+    expect(verifyStore(db, blobs).problems.some((p) => /file is missing/.test(p.what))).toBe(true);
+  });
+
+  it('retention keeps the last N, drops older than T, never the current one, and removes files with rows', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir);
+    const ids = [0, 1, 2, 3, 4].map((h) => snapshot(db, blobs, 'ward-1', `census ${h}`, at(h)));
+    const other = snapshot(db, blobs, 'ward-2', 'other ward', at(0));
+    const r = applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(5));
+    expect(r.snapshotsDeleted).toBe(2);
+    expect(listSnapshots(db, 'ward-1').map((s) => s.id)).toEqual([ids[4], ids[3], ids[2]]);
+    expect(blobs.list()).toHaveLength(4); // three of ward-1 + one of ward-2
+    // Age: everything older than 1 day goes, except the current snapshot.
+    const r2 = applyRetention(db, blobs, 'ward-1', { keepLast: 10, maxAgeDays: 1 }, at(24 * 10));
+    expect(r2.snapshotsDeleted).toBe(2);
+    expect(listSnapshots(db, 'ward-1').map((s) => s.id)).toEqual([ids[4]]);
+    expect(currentSnapshot(db, 'ward-1')!.id).toBe(ids[4]);
+    expect(currentSnapshot(db, 'ward-2')!.id).toBe(other);
+    expect(verifyStore(db, blobs).ok).toBe(true);
+    expect(verifyStore(db, blobs).problems).toEqual([]);
+  });
+
+  it('retention keeps a blob shared with a newer snapshot (same content, one file)', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir);
+    snapshot(db, blobs, 'ward-1', 'unchanged', at(0));
+    snapshot(db, blobs, 'ward-1', 'unchanged', at(1));
+    expect(blobs.list()).toHaveLength(1);
+    applyRetention(db, blobs, 'ward-1', { keepLast: 1, maxAgeDays: 30 }, at(2));
+    expect(blobs.list()).toHaveLength(1);
+    expect(verifyStore(db, blobs).ok).toBe(true);
+  });
+
+  it('a job lock excludes a second holder until released, and is taken over from a dead process', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const a = acquireJobLock(db, 'ward-1', 60_000);
+    expect('heldBy' in a).toBe(false);
+    const b = acquireJobLock(db, 'ward-1', 60_000);
+    expect('heldBy' in b && b.heldBy.pid).toBe(process.pid);
+    if (!('heldBy' in a)) a.release();
+    const c = acquireJobLock(db, 'ward-1', 60_000);
+    expect('heldBy' in c).toBe(false);
+    // A holder whose process no longer exists (SIGKILL) does not block.
+    db.prepare('UPDATE job_locks SET pid = 999999 WHERE job_id = ?').run('ward-1');
+    const d = acquireJobLock(db, 'ward-1', 60_000);
+    expect('heldBy' in d).toBe(false);
+  });
+});
