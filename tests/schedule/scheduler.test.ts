@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
+import { startScheduler } from '../../agent/schedule/scheduler.js';
+import { nextCronTime } from '../../agent/schedule/next.js';
+import { listRuns } from '../../agent/store/snapshots.js';
+import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
+
+let server: FhirTestServer;
+beforeAll(async () => {
+  ({ server } = await startHis({ patients: 3 }));
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('scheduler', () => {
+  it('fires on cron ticks and skips ticks while the previous run is still going', async () => {
+    const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"* * * * * *"') } }));
+    // Every answer takes 1.2 s, so each run spans several one-second ticks.
+    server.fault = ({ path }) => (path.startsWith('/Location?_id') ? { kind: 'delay', ms: 1200 } : undefined);
+    const s = startScheduler({ ...a, config: a.config });
+    try {
+      await new Promise((r) => setTimeout(r, 4500));
+    } finally {
+      await s.stop();
+      server.fault = null;
+    }
+    const runs = listRuns(a.db, 'ward-1');
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.length).toBeLessThanOrEqual(3);
+    // No two runs overlapped in time.
+    const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.endedAt ?? r.startedAt)] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    expect(a.lines.some((l) => /previous run still going; this tick is skipped/.test(l))).toBe(true);
+  });
+
+  it('computes the next run in the job time zone', () => {
+    const from = new Date('2026-11-22T00:30:00Z'); // 07:30 in Ho Chi Minh City
+    expect(nextCronTime('0 8 * * *', 'Asia/Ho_Chi_Minh', from)!.toISOString()).toBe('2026-11-22T01:00:00.000Z');
+    expect(nextCronTime('0 8 * * *', 'UTC', from)!.toISOString()).toBe('2026-11-22T08:00:00.000Z');
+    expect(nextCronTime('*/15 * * * * *', 'UTC', from)!.toISOString()).toBe('2026-11-22T00:30:15.000Z');
+  });
+});
