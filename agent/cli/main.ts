@@ -10,6 +10,7 @@ import { JobBusyError, runJob, UnknownJobError } from '../schedule/run.js';
 import { verifyStore } from '../store/verify.js';
 import { currentSnapshot, listArtifacts } from '../store/snapshots.js';
 import { serve } from './serve.js';
+import { printCommand, printersCommand } from './print-commands.js';
 
 const USAGE = `Usage: paperback [--config DIR] [--data DIR] <command> [options]
 
@@ -21,6 +22,9 @@ Commands:
   config check                  validate paperback.yaml, snapshots/ and printers/
   docs JOB                      list the current snapshot's documents (JOB/DOCUMENT)
   export JOB --out DIR          write the current snapshot's documents as PDF files
+  printers [--json]             list printers with their live state
+  print JOB/DOC --printer ID [--copies N] [--no-wait]
+                                print a document and wait until the printer reports it done
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/
@@ -167,6 +171,10 @@ export async function main(argv: string[]): Promise<number> {
           await agent.close();
         }
       }
+      case 'printers':
+        return await printersCommand(configDir, dataDir, args);
+      case 'print':
+        return await printCommand(configDir, dataDir, args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

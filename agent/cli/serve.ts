@@ -4,6 +4,7 @@ import { startScheduler } from '../schedule/scheduler.js';
 import { jobStatuses } from '../schedule/status.js';
 import { buildWebServer } from '../web/server.js';
 import { openAgent } from './boot.js';
+import { startPrintWorker } from '../print/worker.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -26,6 +27,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       scheduler.reload(next);
     },
   });
+  const printer = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log });
   const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id) });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
@@ -49,6 +51,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       await app.close();
       await watcher.close();
       await scheduler.stop();
+      await printer.stop();
       await agent.close();
       log.flush();
       resolve(0);

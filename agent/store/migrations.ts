@@ -139,4 +139,13 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    version: 3,
+    name: 'print jobs remember the IPP job they are waiting on',
+    sql: `
+      ALTER TABLE print_jobs ADD COLUMN ipp_job_id INTEGER;
+      ALTER TABLE print_jobs ADD COLUMN ipp_printer_id TEXT;
+      ALTER TABLE print_jobs ADD COLUMN completed_at TEXT;
+    `,
+  },
 ];

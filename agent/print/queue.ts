@@ -1,0 +1,128 @@
+import { nowIso, type Db } from '../store/db.js';
+
+export type PrintState = 'queued' | 'sending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+export const FINAL_STATES: readonly PrintState[] = ['completed', 'failed', 'cancelled'];
+
+export interface PrintJobRow {
+  id: number;
+  artifactId: number | null;
+  sha256: string;
+  address: string;
+  jobName: string;
+  printerId: string;
+  currentPrinterId: string;
+  copies: number;
+  requestedBy: string;
+  reason: 'manual' | 'downtime' | 'test';
+  downtimeId: number | null;
+  state: PrintState;
+  attempts: number;
+  nextAttemptAt: string | null;
+  ippJobId: number | null;
+  ippPrinterId: string | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface PrintEvent {
+  at: string;
+  state: string;
+  printerId: string | null;
+  detail: string | null;
+}
+
+const COLS = `id, artifact_id AS artifactId, sha256, address, job_name AS jobName, printer_id AS printerId,
+  current_printer_id AS currentPrinterId, copies, requested_by AS requestedBy, reason, downtime_id AS downtimeId, state,
+  attempts, next_attempt_at AS nextAttemptAt, ipp_job_id AS ippJobId, ipp_printer_id AS ippPrinterId, error,
+  created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt`;
+
+export interface NewPrintJob {
+  artifactId: number | null;
+  sha256: string;
+  address: string;
+  jobName: string;
+  printerId: string;
+  copies: number;
+  requestedBy: string;
+  reason?: PrintJobRow['reason'];
+  downtimeId?: number | null;
+}
+
+/** Store the request before anything is sent: it survives a restart and is resumed. */
+export function enqueuePrint(db: Db, j: NewPrintJob, now = new Date()): number {
+  return db.transaction(() => {
+    const id = Number(
+      db.prepare(
+        `INSERT INTO print_jobs (artifact_id, sha256, address, job_name, printer_id, current_printer_id, copies, requested_by, reason, downtime_id, state, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
+      ).run(j.artifactId, j.sha256, j.address, j.jobName, j.printerId, j.printerId, j.copies, j.requestedBy, j.reason ?? 'manual', j.downtimeId ?? null, nowIso(now), nowIso(now), nowIso(now)).lastInsertRowid,
+    );
+    recordEvent(db, id, 'queued', j.printerId, `requested by ${j.requestedBy}, ${j.copies} cop${j.copies === 1 ? 'y' : 'ies'}`, now);
+    return id;
+  })();
+}
+
+export function recordEvent(db: Db, id: number, state: string, printerId: string | null, detail: string | null, now = new Date()): void {
+  db.prepare('INSERT INTO print_job_events (print_job_id, at, state, printer_id, detail) VALUES (?, ?, ?, ?, ?)').run(id, nowIso(now), state, printerId, detail);
+}
+
+/**
+ * Move a job to a new state and record the change, in one transaction. With
+ * `from`, only if the job is still in that state: two processes (serve and a
+ * CLI print) may look at one queue, and only one of them may send a job.
+ */
+export function transition(db: Db, id: number, to: PrintState, fields: Partial<Pick<PrintJobRow, 'attempts' | 'nextAttemptAt' | 'ippJobId' | 'ippPrinterId' | 'error' | 'currentPrinterId'>>, detail: string | null, now = new Date(), from?: PrintState): boolean {
+  return db.transaction(() => {
+    if (from && db.prepare('SELECT state FROM print_jobs WHERE id = ?').pluck().get(id) !== from) return false;
+    const sets = ['state = ?', 'updated_at = ?'];
+    const vals: unknown[] = [to, nowIso(now)];
+    const map: Record<string, string> = { attempts: 'attempts', nextAttemptAt: 'next_attempt_at', ippJobId: 'ipp_job_id', ippPrinterId: 'ipp_printer_id', error: 'error', currentPrinterId: 'current_printer_id' };
+    for (const [k, v] of Object.entries(fields)) {
+      sets.push(`${map[k]} = ?`);
+      vals.push(v);
+    }
+    if (to === 'completed') {
+      sets.push('completed_at = ?');
+      vals.push(nowIso(now));
+    }
+    db.prepare(`UPDATE print_jobs SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+    const printer = fields.currentPrinterId ?? (db.prepare('SELECT current_printer_id FROM print_jobs WHERE id = ?').pluck().get(id) as string);
+    recordEvent(db, id, to, printer, detail, now);
+    return true;
+  }).immediate();
+}
+
+export function getPrintJob(db: Db, id: number): PrintJobRow | null {
+  return (db.prepare(`SELECT ${COLS} FROM print_jobs WHERE id = ?`).get(id) as PrintJobRow | undefined) ?? null;
+}
+
+export function listPrintJobs(db: Db, opts: { states?: readonly PrintState[]; limit?: number; downtimeId?: number } = {}): PrintJobRow[] {
+  const where: string[] = [];
+  const vals: unknown[] = [];
+  if (opts.states) {
+    where.push(`state IN (${opts.states.map(() => '?').join(',')})`);
+    vals.push(...opts.states);
+  }
+  if (opts.downtimeId !== undefined) {
+    where.push('downtime_id = ?');
+    vals.push(opts.downtimeId);
+  }
+  return db.prepare(`SELECT ${COLS} FROM print_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...vals, opts.limit ?? 100) as PrintJobRow[];
+}
+
+export function printJobEvents(db: Db, id: number): PrintEvent[] {
+  return db.prepare('SELECT at, state, printer_id AS printerId, detail FROM print_job_events WHERE print_job_id = ? ORDER BY id').all(id) as PrintEvent[];
+}
+
+/** Jobs whose next attempt is due, oldest first. */
+export function dueJobs(db: Db, now: Date, limit = 20): PrintJobRow[] {
+  return db.prepare(`SELECT ${COLS} FROM print_jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`).all(nowIso(now), limit) as PrintJobRow[];
+}
+
+export function queueDepth(db: Db): { queued: number; processing: number; failed: number } {
+  const rows = db.prepare(`SELECT state, COUNT(*) AS n FROM print_jobs WHERE state IN ('queued','sending','processing','failed') GROUP BY state`).all() as { state: string; n: number }[];
+  const get = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
+  return { queued: get('queued'), processing: get('sending') + get('processing'), failed: get('failed') };
+}
