@@ -11,6 +11,7 @@ import { verifyStore } from '../store/verify.js';
 import { currentSnapshot, listArtifacts } from '../store/snapshots.js';
 import { serve } from './serve.js';
 import { printCommand, printersCommand } from './print-commands.js';
+import { downtimeCommand } from './downtime-command.js';
 
 const USAGE = `Usage: paperback [--config DIR] [--data DIR] <command> [options]
 
@@ -23,6 +24,8 @@ Commands:
   docs JOB                      list the current snapshot's documents (JOB/DOCUMENT)
   export JOB --out DIR          write the current snapshot's documents as PDF files
   printers [--json]             list printers with their live state
+  downtime start --reason R | end | status
+                                declare or end a downtime by hand; show the current one
   print JOB/DOC --printer ID [--copies N] [--no-wait]
                                 print a document and wait until the printer reports it done
 
@@ -171,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
           await agent.close();
         }
       }
+      case 'downtime':
+        return await downtimeCommand(configDir, dataDir, args);
       case 'printers':
         return await printersCommand(configDir, dataDir, args);
       case 'print':

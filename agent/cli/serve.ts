@@ -5,6 +5,7 @@ import { jobStatuses } from '../schedule/status.js';
 import { buildWebServer } from '../web/server.js';
 import { openAgent } from './boot.js';
 import { startPrintWorker } from '../print/worker.js';
+import { startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -18,7 +19,18 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger();
   const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true });
   let config = agent.config;
-  const scheduler = startScheduler({ ...agent, log, config });
+  // The monitor and the scheduler feed each other: runs are evidence, downtime pauses retention.
+  let monitor: OutageMonitor | null = null;
+  const scheduler = startScheduler({
+    ...agent,
+    log,
+    config,
+    retentionPaused: () => monitor?.downtimeActive() ?? false,
+    onOutcome: (o) => {
+      const job = config.jobs.get(o.jobId);
+      if (job) monitor?.evidence(job.source, o.status === 'succeeded', o.error ?? '');
+    },
+  });
   const watcher = watchConfig(config, {
     log,
     dataDir: opts.dataDir,
@@ -28,6 +40,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
   });
   const printer = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log });
+  monitor = startOutageMonitor({
+    db: agent.db,
+    blobs: agent.blobs,
+    config: () => config,
+    sources: agent.sources,
+    log,
+    runJobs: (ids, trigger) => ids.forEach((id) => scheduler.runNow(id, trigger).catch(() => {})),
+    kickPrinter: () => printer.kick(),
+  });
+  monitor.start();
   const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id) });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
@@ -50,6 +72,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       log.info({ signal }, 'stopping');
       await app.close();
       await watcher.close();
+      await monitor?.stop();
       await scheduler.stop();
       await printer.stop();
       await agent.close();

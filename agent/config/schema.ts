@@ -44,10 +44,20 @@ const authSchema = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+/** How the outage monitor checks a source: FHIR /metadata by default, or a URL or a TCP port. */
+const heartbeat = z
+  .object({
+    url: z.string().url().optional(),
+    tcp: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
+  })
+  .strict()
+  .refine((h) => !(h.url && h.tcp), { message: 'give url or tcp, not both' });
+
 const fhirSource = z
   .object({
     id,
     kind: z.literal('fhir'),
+    heartbeat: heartbeat.optional(),
     name: z.string().default('FHIR server'),
     baseUrl: z.string().url(),
     auth: authSchema.default({ kind: 'none' }),
@@ -76,12 +86,22 @@ const demoSource = z
   .object({
     id,
     kind: z.literal('demo'),
+    heartbeat: heartbeat.optional(),
     name: z.string().default('Demo HIS (synthetic data)'),
     port: z.number().int().min(0).max(65535).default(0),
     seed: z.number().int().default(1),
     patients: z.number().int().min(0).max(10_000).default(24),
   })
   .strict();
+
+/** A planned downtime: recurring (cron start + duration) or one-off (start and end). */
+const plannedWindow = z.union([
+  z.object({ id, title: z.string().optional(), cron: cronExpr, durationMinutes: z.number().min(1).max(7 * 24 * 60) }).strict(),
+  z
+    .object({ id, title: z.string().optional(), start: z.string().datetime({ offset: true }), end: z.string().datetime({ offset: true }) })
+    .strict()
+    .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] }),
+]);
 
 export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource]);
 
@@ -102,6 +122,27 @@ export const boxConfigSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
+    outage: z
+      .object({
+        probeIntervalSeconds: z.number().min(1).max(3600).default(15),
+        probeTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+        failuresToOffline: z.number().int().min(1).max(100).default(3),
+        confirmSeconds: z.number().min(0).max(3600).default(60),
+        successesToOnline: z.number().int().min(1).max(100).default(3),
+        recoverSeconds: z.number().min(0).max(3600).default(60),
+        /** Take a fresh snapshot of every job this long before a planned window. */
+        preWindowLeadMinutes: z.number().min(0).max(24 * 60).default(15),
+        windows: z.array(plannedWindow).default([]),
+      })
+      .strict()
+      .default({ probeIntervalSeconds: 15, probeTimeoutMs: 5000, failuresToOffline: 3, confirmSeconds: 60, successesToOnline: 3, recoverSeconds: 60, preWindowLeadMinutes: 15, windows: [] }),
+    readiness: z
+      .object({
+        minFreeDiskMb: z.number().min(0).default(500),
+        maxClockSkewSeconds: z.number().min(1).default(300),
+      })
+      .strict()
+      .default({ minFreeDiskMb: 500, maxClockSkewSeconds: 300 }),
     schedule: z
       .object({
         /** Upper bound of the stable per-box delay added to every cron tick. */
@@ -194,4 +235,6 @@ export type FhirSourceConfig = z.infer<typeof fhirSource>;
 export type DemoSourceConfig = z.infer<typeof demoSource>;
 export type SnapshotJob = z.infer<typeof snapshotJobSchema>;
 export type PrinterConfig = z.infer<typeof printerSchema>;
+export type PlannedWindow = z.infer<typeof plannedWindow>;
+export type OutageConfig = z.infer<typeof boxConfigSchema>['outage'];
 export type DocumentKind = z.infer<typeof documentKind>;

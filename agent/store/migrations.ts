@@ -148,4 +148,43 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE print_jobs ADD COLUMN completed_at TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'downtime episodes, link state, pre-window snapshots',
+    sql: `
+      CREATE TABLE link_state (
+        scope       TEXT PRIMARY KEY,          -- source:<id>
+        state_json  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      );
+      CREATE TABLE downtimes (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,          -- detected | declared | planned
+        cause          TEXT NOT NULL,
+        started_at     TEXT NOT NULL,
+        ended_at       TEXT,
+        declared_by    TEXT,
+        ended_by       TEXT,
+        window_id      TEXT,
+        printed_at     TEXT,                   -- set once, with the auto-print enqueue
+        summary_sha256 TEXT,
+        summary_pages  INTEGER
+      );
+      -- A declaration by hand, read by the running agent at its next tick.
+      CREATE TABLE declarations (
+        id           INTEGER PRIMARY KEY,
+        declared_at  TEXT NOT NULL,
+        declared_by  TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        ended_at     TEXT,
+        ended_by     TEXT
+      );
+      CREATE TABLE pre_window_runs (
+        window_id     TEXT NOT NULL,
+        window_start  TEXT NOT NULL,
+        ran_at        TEXT NOT NULL,
+        PRIMARY KEY (window_id, window_start)
+      );
+    `,
+  },
 ];

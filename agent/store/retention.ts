@@ -50,7 +50,8 @@ export function collectGarbage(db: Db, blobs: BlobStore): number {
     .transaction(() => {
       const rows = db
         .prepare(`SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM artifacts)
-                  AND sha256 NOT IN (SELECT sha256 FROM print_jobs WHERE state NOT IN ('completed', 'failed', 'cancelled'))`)
+                  AND sha256 NOT IN (SELECT sha256 FROM print_jobs WHERE state NOT IN ('completed', 'failed', 'cancelled'))
+                  AND sha256 NOT IN (SELECT summary_sha256 FROM downtimes WHERE summary_sha256 IS NOT NULL)`)
         .pluck()
         .all() as string[];
       for (const sha of rows) db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha);
