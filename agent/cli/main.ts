@@ -10,6 +10,9 @@ import { JobBusyError, runJob, UnknownJobError } from '../schedule/run.js';
 import { verifyStore } from '../store/verify.js';
 import { currentSnapshot, listArtifacts } from '../store/snapshots.js';
 import { serve } from './serve.js';
+import { printerStatusCache } from '../print/status-cache.js';
+import { computeReadiness } from '../outage/readiness.js';
+import { activeDowntime } from '../outage/downtime.js';
 import { printCommand, printersCommand } from './print-commands.js';
 import { downtimeCommand } from './downtime-command.js';
 
@@ -113,8 +116,15 @@ export async function main(argv: string[]): Promise<number> {
         const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
         try {
           const jobs = jobStatuses(agent.config, agent.db);
-          if (values.json) out(JSON.stringify({ box: agent.config.box.box.id, jobs }, null, 2));
+          const printers = printerStatusCache(() => agent.config.printers, agent.config.dir, 3000);
+          await printers.refresh();
+          const readiness = computeReadiness({ config: agent.config, db: agent.db, printers, clockSkewSeconds: null, now: new Date() });
+          const downtime = activeDowntime(agent.db);
+          if (values.json) out(JSON.stringify({ box: agent.config.box.box.id, jobs, readiness, downtime }, null, 2));
           else {
+            out(downtime ? `DOWNTIME since ${downtime.startedAt} (${downtime.kind}): ${downtime.cause}` : 'no downtime active');
+            out(`readiness: ${readiness.ready ? 'READY' : 'NOT READY'}`);
+            for (const c of readiness.checks) out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
             for (const j of jobs) {
               out(`${j.id}  ${j.title}${j.enabled ? '' : ' (disabled)'}${j.running ? '  [running]' : ''}`);
               out(`  schedule:  ${j.schedule}; next run ${j.nextRun ?? 'none'}`);

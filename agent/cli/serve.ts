@@ -6,6 +6,7 @@ import { buildWebServer } from '../web/server.js';
 import { openAgent } from './boot.js';
 import { startPrintWorker } from '../print/worker.js';
 import { startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
+import { printerStatusCache } from '../print/status-cache.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -40,7 +41,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
   });
   const printer = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log });
+  const printerStates = printerStatusCache(() => config.printers, config.dir);
   monitor = startOutageMonitor({
+    printers: printerStates,
     db: agent.db,
     blobs: agent.blobs,
     config: () => config,
@@ -50,7 +53,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     kickPrinter: () => printer.kick(),
   });
   monitor.start();
-  const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id) });
+  const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers: printerStates });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
   const address = await app.listen({ host, port });

@@ -23,6 +23,10 @@ import {
 import { probeSource, type ProbeResult } from './probes.js';
 import { initialLink, step, worst, type Link, type LinkState, type Thresholds } from './state-machine.js';
 import { activeOccurrence, nextOccurrence } from './windows.js';
+import { computeReadiness, type Readiness } from './readiness.js';
+import type { PrinterStatusCache } from '../print/status-cache.js';
+
+const emptyCache: PrinterStatusCache = { refresh: async () => {}, get: () => null, all: () => new Map() };
 
 export interface Clock {
   now(): Date;
@@ -39,6 +43,8 @@ export interface OutageDeps {
   runJobs: (jobIds: string[], trigger: 'pre-window') => void;
   /** Wake the print worker after queueing the downtime pack. */
   kickPrinter?: () => void;
+  /** Live printer states, refreshed every round for readiness and the pages. */
+  printers?: PrinterStatusCache;
   /** Probe a source; tests may replace it, the default asks the real system. */
   probe?: (sourceId: string) => Promise<ProbeResult>;
 }
@@ -58,6 +64,7 @@ export interface OutageMonitor {
   evidence(sourceId: string, ok: boolean, detail: string): void;
   status(): OutageStatus;
   downtimeActive(): boolean;
+  readiness(): Readiness;
   /** Start probing every probeIntervalSeconds (serve). Tests call tick() with a fake clock instead. */
   start(): void;
   stop(): Promise<void>;
@@ -165,6 +172,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
         return [s.id, r] as const;
       }),
     );
+    await deps.printers?.refresh().catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'printer check failed'));
     for (const [id, r] of results) {
       apply(id, r.ok, r.detail);
       if (r.serverDate) clockSkew = Math.round((clock.now().getTime() - r.serverDate.getTime()) / 1000);
@@ -197,6 +205,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
       };
     },
     downtimeActive: () => activeDowntime(deps.db) !== null,
+    readiness: () => computeReadiness({ config: deps.config(), db: deps.db, printers: deps.printers ?? emptyCache, clockSkewSeconds: clockSkew, now: clock.now() }),
     start() {
       const loop = () => {
         void monitor.tick().finally(() => {

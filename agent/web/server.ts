@@ -6,6 +6,10 @@ import { BlobIntegrityError } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { currentSnapshot, getArtifact, listArtifacts } from '../store/snapshots.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
+import type { OutageMonitor } from '../outage/monitor.js';
+import type { PrinterStatusCache } from '../print/status-cache.js';
+import { listPrintJobs } from '../print/queue.js';
+import { metricsRegistry } from './metrics.js';
 
 export interface WebDeps {
   config: () => LoadedConfig;
@@ -13,6 +17,8 @@ export interface WebDeps {
   blobs: BlobStore;
   log: Logger;
   runNow?: (jobId: string) => Promise<unknown>;
+  outage?: OutageMonitor;
+  printers?: PrinterStatusCache;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -34,7 +40,18 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db) }));
+  app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: deps.outage?.status() ?? null, readiness: deps.outage?.readiness() ?? null }));
+
+  app.get('/api/readiness', async (_req, reply) => {
+    if (!deps.outage) return reply.code(503).send({ error: 'the outage monitor is not running' });
+    const r = deps.outage.readiness();
+    return reply.code(r.ready ? 200 : 503).send(r);
+  });
+
+  app.get('/api/print-jobs', async () => ({ jobs: listPrintJobs(deps.db, { limit: 100 }) }));
+
+  const registry = metricsRegistry({ config: deps.config, db: deps.db, outage: deps.outage ? () => deps.outage!.status() : undefined, readiness: deps.outage ? () => deps.outage!.readiness() : undefined, printers: deps.printers });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   app.get<{ Params: { job: string } }>('/api/jobs/:job/documents', async (req, reply) => {
     const job = deps.config().jobs.get(req.params.job);
@@ -85,7 +102,15 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
         return `<section><h2>${esc(j.title)}</h2><p>Data as of ${esc(j.current?.asOf ?? 'never')} (${esc(formatAge(j.current?.ageSeconds ?? null))} old)${j.current?.stale ? ' — <strong>STALE</strong>' : ''}</p><ul>${links}</ul></section>`;
       })
       .join('');
-    return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Paperback — ${esc(cfg.box.site.name)}</title></head><body><h1>Paperback — ${esc(cfg.box.site.name)}</h1>${rows}</body></html>`);
+    const st = deps.outage?.status();
+    const banner = st?.downtime
+      ? `<p style="background:#b00000;color:#fff;padding:1em;font-size:1.3em"><strong>HIS DOWN since ${esc(st.downtime.startedAt)}</strong> — ${esc(st.downtime.cause)}. Work from the printed downtime copies.</p>`
+      : st
+        ? `<p>HIS: <strong>${esc(st.box)}</strong></p>`
+        : '';
+    const failed = listPrintJobs(deps.db, { states: ['failed'], limit: 20 });
+    const failedHtml = failed.length ? `<section><h2>Print jobs that failed</h2><ul>${failed.map((f) => `<li>${esc(f.address)} on ${esc(f.currentPrinterId)}: ${esc(f.error ?? '')}</li>`).join('')}</ul></section>` : '';
+    return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Paperback — ${esc(cfg.box.site.name)}</title></head><body><h1>Paperback — ${esc(cfg.box.site.name)}</h1>${banner}${rows}${failedHtml}</body></html>`);
   });
 
   return app;

@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PrinterConfig } from '../config/schema.js';
+import { getPrinterStatus, type PrinterStatus } from './ipp.js';
+
+export interface PrinterStatusCache {
+  refresh(): Promise<void>;
+  get(id: string): (PrinterStatus & { checkedAt: string }) | null;
+  all(): Map<string, PrinterStatus & { checkedAt: string }>;
+}
+
+/** A folder printer is "reachable" when its folder exists (or can be made) and is writable. */
+function folderStatus(p: PrinterConfig, configDir: string): PrinterStatus {
+  const dir = path.resolve(configDir, p.uri);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return { reachable: true, state: 'idle', reasons: [], message: null, accepting: true, formats: ['application/pdf'], media: [], operations: [], error: null };
+  } catch (err) {
+    return { reachable: false, state: 'unknown', reasons: [], message: null, accepting: false, formats: [], media: [], operations: [], error: `folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+/** Live printer states, refreshed by the outage monitor each round, read by readiness, metrics and pages. */
+export function printerStatusCache(printers: () => Map<string, PrinterConfig>, configDir: string, timeoutMs = 3000): PrinterStatusCache {
+  const cache = new Map<string, PrinterStatus & { checkedAt: string }>();
+  return {
+    async refresh() {
+      const list = [...printers().values()];
+      const results = await Promise.all(list.map(async (p) => [p.id, p.kind === 'folder' ? folderStatus(p, configDir) : await getPrinterStatus(p, configDir, timeoutMs)] as const));
+      cache.clear();
+      for (const [id, st] of results) cache.set(id, { ...st, checkedAt: new Date().toISOString() });
+    },
+    get: (id) => cache.get(id) ?? null,
+    all: () => cache,
+  };
+}
