@@ -16,7 +16,7 @@ export interface Agent {
 }
 
 /** Open the configuration and the store; start sources only when the command needs them. */
-export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean }): Promise<Agent> {
+export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean }): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
   const blobs = openBlobStore(config.dataDir);
@@ -32,7 +32,10 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
         demo.set(s.id, his);
         sources.set(s.id, createFhirSource(his.fhir, { configDir: config.dir }));
         opts.log.info({ source: s.id, url: his.server.url }, 'demo HIS (FHIR R4, synthetic data) started on loopback');
-      } else opts.log.warn({ source: s.id, kind: s.kind }, 'this source kind is not available yet; jobs using it will fail');
+      } else if (s.kind === 'dropfolder') {
+        const { createDropFolderSource } = await import('../sources/dropfolder/index.js');
+        sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false }));
+      }
     }
   }
   return {
@@ -43,6 +46,7 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
     demo,
     async close() {
       for (const d of demo.values()) await d.server.close();
+      for (const s of sources.values()) await s.close?.();
       db.close();
     },
   };

@@ -18,7 +18,7 @@ export interface ServeOptions {
 /** Run the agent until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger();
-  const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true });
+  const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true });
   let config = agent.config;
   // The monitor and the scheduler feed each other: runs are evidence, downtime pauses retention.
   let monitor: OutageMonitor | null = null;

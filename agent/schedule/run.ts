@@ -121,6 +121,9 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       { documents: job.documents, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
       { renderedAt: now(), signal },
     );
+    for (const r of pulled.reports ?? []) {
+      rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
+    }
     let n = 0;
     for (const a of rendered) {
       signal.throwIfAborted();

@@ -13,6 +13,8 @@ export interface PullResult {
   snapshot: WardSnapshot;
   /** Round trips made, for the run record and the bench. */
   requests: number;
+  /** Ready-made PDF reports the source supplied, published as they are. */
+  reports?: { address: string; title: string; asOf: string; pdf: Buffer }[];
 }
 
 /** A central system Paperback reads from. A pull is all-or-nothing: it resolves with a whole ward or throws. */

@@ -1,0 +1,139 @@
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { isHighAlertDrug } from '../../model/high-alert.js';
+import type { MedicationOrder, Patient } from '../../model/ward.js';
+
+/**
+ * Export formats a HIS can drop as files. Column names are fixed and
+ * documented in the README; CSV (UTF-8, comma, header row) and JSON (an
+ * array of objects with the same names) are both accepted. Empty means unknown.
+ */
+
+const blankToNull = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? null : v);
+const opt = z.preprocess(blankToNull, z.string().trim().nullable().optional()).transform((v) => v ?? null);
+const date = z.preprocess(blankToNull, z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').nullable().optional()).transform((v) => v ?? null);
+const dateTime = z.preprocess(blankToNull, z.string().trim().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time').nullable().optional()).transform((v) => (v ? new Date(v).toISOString() : null));
+const yesNo = z.preprocess(blankToNull, z.enum(['yes', 'no', 'true', 'false', '1', '0']).nullable().optional()).transform((v) => (v === null || v === undefined ? null : ['yes', 'true', '1'].includes(v)));
+
+export const censusRow = z.object({
+  bed: z.string().trim().min(1, 'is required'),
+  room: opt,
+  mrn: opt,
+  name: opt,
+  birth_date: date,
+  sex: z.preprocess(blankToNull, z.enum(['male', 'female', 'other', 'M', 'F', 'O']).nullable().optional()).transform((v) => (v === 'M' ? 'male' : v === 'F' ? 'female' : v === 'O' ? 'other' : (v ?? null))),
+  admitted_at: dateTime,
+  attending: opt,
+  diagnosis: opt,
+  code_status: opt,
+  /** Semicolon-separated isolation precautions. */
+  isolation: opt,
+  /** Semicolon-separated substances; "NKA" = no known allergies; empty = not recorded. */
+  allergies: opt,
+  weight_kg: z.preprocess(blankToNull, z.coerce.number().positive().max(500).nullable().optional()).transform((v) => v ?? null),
+  /** Semicolon-separated other safety flags (fall risk…). */
+  flags: opt,
+});
+
+export const medicationRow = z.object({
+  mrn: z.string().trim().min(1, 'is required'),
+  order_id: opt,
+  drug: z.string().trim().min(1, 'is required'),
+  dose: opt,
+  route: opt,
+  frequency: opt,
+  /** Space-separated HH:MM times. */
+  times: z.preprocess(blankToNull, z.string().trim().regex(/^(\d{2}:\d{2})(\s+\d{2}:\d{2})*$/, 'must be HH:MM times separated by spaces').nullable().optional()).transform((v) => (v ? v.split(/\s+/) : [])),
+  prn: yesNo,
+  prn_reason: opt,
+  start: dateTime,
+  end: dateTime,
+  ordered_by: opt,
+  high_alert: yesNo,
+  status: z.preprocess(blankToNull, z.enum(['active', 'on-hold']).nullable().optional()).transform((v) => v ?? 'active'),
+});
+
+export type CensusRow = z.infer<typeof censusRow>;
+export type MedicationRow = z.infer<typeof medicationRow>;
+
+export class ExportFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExportFormatError';
+  }
+}
+
+/** Parse a CSV or JSON export into validated rows; the error names the row and the column. */
+export function parseRows<T>(text: string, kind: 'csv' | 'json', schema: z.ZodType<T>): T[] {
+  let raw: unknown[];
+  try {
+    raw = kind === 'csv' ? (parse(text.replace(/^\uFEFF/, ''), { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true }) as unknown[]) : (JSON.parse(text) as unknown[]);
+  } catch (err) {
+    throw new ExportFormatError(`not valid ${kind.toUpperCase()}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!Array.isArray(raw)) throw new ExportFormatError('JSON export must be an array of rows');
+  return raw.map((r, i) => {
+    const res = schema.safeParse(r);
+    if (!res.success) {
+      const issue = res.error.issues[0]!;
+      throw new ExportFormatError(`row ${i + 1}${kind === 'csv' ? ` (line ${i + 2})` : ''}: column "${issue.path.join('.')}" ${issue.message}`);
+    }
+    return res.data;
+  });
+}
+
+const list = (s: string | null) => (s ? s.split(';').map((x) => x.trim()).filter(Boolean) : []);
+
+export function censusToPatients(rows: CensusRow[]): { beds: { id: string; label: string; room: string | null; patientId: string | null }[]; patients: Patient[] } {
+  const beds = new Map<string, { id: string; label: string; room: string | null; patientId: string | null }>();
+  const patients: Patient[] = [];
+  for (const [i, r] of rows.entries()) {
+    const bed = beds.get(r.bed) ?? { id: `bed-${r.bed}`, label: r.bed, room: r.room, patientId: null };
+    beds.set(r.bed, bed);
+    if (!r.mrn && !r.name) continue; // an empty bed
+    const id = r.mrn ? `mrn-${r.mrn}` : `row-${i + 1}`;
+    bed.patientId = id;
+    const allergies = list(r.allergies);
+    const nka = allergies.length === 1 && /^(nka|nkda|none known|không)$/i.test(allergies[0]!);
+    patients.push({
+      id,
+      mrn: r.mrn,
+      name: r.name?.normalize('NFC') ?? null,
+      birthDate: r.birth_date,
+      sex: r.sex as Patient['sex'],
+      bedId: bed.id,
+      admittedAt: r.admitted_at,
+      attending: r.attending,
+      admittingDiagnosis: r.diagnosis,
+      codeStatus: r.code_status,
+      isolation: list(r.isolation),
+      flags: list(r.flags).map((text) => ({ text, category: 'clinical' as const })),
+      weightKg: r.weight_kg,
+      diagnoses: { status: r.diagnosis ? 'available' : 'not-pulled', items: r.diagnosis ? [{ text: r.diagnosis, code: null }] : [] },
+      allergies: nka ? { status: 'none-known', items: [] } : allergies.length ? { status: 'recorded', items: allergies.map((substance) => ({ substance, reaction: null, severity: null, criticality: null, category: null })) } : { status: 'not-recorded', items: [] },
+      orders: { status: 'not-pulled', items: [] },
+      administrations: { status: 'not-pulled', since: null, items: [] },
+    });
+  }
+  return { beds: [...beds.values()], patients };
+}
+
+export function medicationRowToOrder(r: MedicationRow, i: number): MedicationOrder {
+  const drug = r.drug.normalize('NFC');
+  return {
+    id: r.order_id ?? `row-${i + 1}`,
+    drug,
+    dose: r.dose,
+    route: r.route,
+    frequency: r.frequency,
+    scheduledTimes: r.prn ? [] : r.times,
+    prn: r.prn ?? false,
+    prnReason: r.prn_reason,
+    start: r.start,
+    end: r.end,
+    orderedBy: r.ordered_by,
+    highAlert: r.high_alert ?? isHighAlertDrug(drug),
+    status: r.status,
+    instructions: null,
+  };
+}

@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { WardSnapshot } from '../../model/ward.js';
+import { SourceError } from '../http.js';
+import type { PullRequest, PullResult, Source } from '../types.js';
+import { censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
+
+/**
+ * A folder the HIS exports into. Files arrive in inbox/ named
+ * WARD.census.csv|json, WARD.medications.csv|json, WARD.NAME.pdf (a ready-made
+ * report, with an optional WARD.NAME.pdf.json sidecar {"asOf", "title"}), or
+ * forms/NAME.pdf. A file is taken once it has stopped changing; it is
+ * validated, then moved into accepted/WARD/ (replacing the previous one) or
+ * into quarantine/ with a .reason file beside it. Nothing is half-read or lost.
+ */
+
+const sidecarSchema = z.object({ asOf: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time').optional(), title: z.string().min(1).max(200).optional() }).strict();
+
+const NAME = /^(?<ward>[a-z0-9][a-z0-9-]*)\.(?<kind>census|medications|[a-z0-9][a-z0-9-]*)\.(?<ext>csv|json|pdf)(?<sidecar>\.json)?$/;
+
+export interface DropFolder {
+  inbox: string;
+  accepted: string;
+  quarantine: string;
+}
+
+export function dropFolderPaths(folder: string): DropFolder {
+  const p = { inbox: path.join(folder, 'inbox'), accepted: path.join(folder, 'accepted'), quarantine: path.join(folder, 'quarantine') };
+  for (const d of Object.values(p)) fs.mkdirSync(d, { recursive: true });
+  fs.mkdirSync(path.join(p.accepted, 'forms'), { recursive: true });
+  return p;
+}
+
+function quarantine(f: DropFolder, file: string, reason: string, log: Logger): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const target = path.join(f.quarantine, `${stamp}-${path.basename(file)}`);
+  fs.renameSync(file, target);
+  fs.writeFileSync(`${target}.reason`, `${reason}\n`);
+  log.warn({ file: path.basename(file), reason }, 'drop-folder file quarantined');
+}
+
+/** Validate one inbox file and move it where it belongs. Returns where it went. */
+export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted' | 'quarantined' | 'ignored' {
+  const base = path.basename(file);
+  if (base.startsWith('.') || /\.(tmp|part|partial|crdownload)$/i.test(base) || !fs.existsSync(file)) return 'ignored';
+  const inForms = path.basename(path.dirname(file)) === 'forms';
+  try {
+    const content = fs.readFileSync(file);
+    if (inForms) {
+      if (!/\.pdf$/i.test(base) || content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('a form must be a PDF file');
+      fs.renameSync(file, path.join(f.accepted, 'forms', base));
+      return 'accepted';
+    }
+    const m = NAME.exec(base);
+    if (!m?.groups) throw new ExportFormatError('name must be WARD.census.csv|json, WARD.medications.csv|json or WARD.NAME.pdf');
+    const { ward, kind, ext, sidecar } = m.groups as { ward: string; kind: string; ext: string; sidecar?: string };
+    if (sidecar) {
+      if (ext !== 'pdf') throw new ExportFormatError('only PDF reports take a .json sidecar');
+      const res = sidecarSchema.safeParse(JSON.parse(content.toString('utf8')));
+      if (!res.success) throw new ExportFormatError(`sidecar: ${res.error.issues[0]!.path.join('.')} ${res.error.issues[0]!.message}`);
+    } else if (ext === 'pdf') {
+      if (content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('not a PDF file (no %PDF- header)');
+    } else if (kind === 'census') parseRows(content.toString('utf8'), ext as 'csv' | 'json', censusRow);
+    else if (kind === 'medications') parseRows(content.toString('utf8'), ext as 'csv' | 'json', medicationRow);
+    else throw new ExportFormatError(`unknown export "${kind}" (census and medications are CSV/JSON; reports are PDF)`);
+    const dir = path.join(f.accepted, ward);
+    fs.mkdirSync(dir, { recursive: true });
+    // Keep one of each kind: a new census replaces the older one, whatever its format.
+    if (!sidecar && ext !== 'pdf') for (const other of ['csv', 'json']) if (other !== ext) fs.rmSync(path.join(dir, `${kind}.${other}`), { force: true });
+    fs.renameSync(file, path.join(dir, sidecar ? `${kind}.pdf.json` : `${kind}.${ext}`));
+    log.info({ file: base, ward, kind }, 'drop-folder file accepted');
+    return 'accepted';
+  } catch (err) {
+    quarantine(f, file, err instanceof ExportFormatError || err instanceof SyntaxError ? err.message : `could not read: ${(err as Error).message}`, log);
+    return 'quarantined';
+  }
+}
+
+/**
+ * Take a file only once its size and modification time have held still for
+ * `stableMs`: an exporter writing in pieces is never read half-way. (Exporters
+ * that can should still write NAME.tmp and rename; .tmp/.part files are ignored.)
+ */
+export function watchInbox(f: DropFolder, log: Logger, stableMs = 700): { watcher: FSWatcher; ready: Promise<void> } {
+  const pending = new Map<string, NodeJS.Timeout>();
+  const sig = (file: string) => {
+    try {
+      const st = fs.statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return null;
+    }
+  };
+  const consider = (file: string, last: string | null) => {
+    clearTimeout(pending.get(file));
+    pending.set(
+      file,
+      setTimeout(() => {
+        const now = sig(file);
+        if (now === null) return void pending.delete(file);
+        if (now !== last) return consider(file, now);
+        pending.delete(file);
+        ingestFile(f, file, log);
+      }, stableMs),
+    );
+  };
+  const w = watch(f.inbox, { ignoreInitial: false, depth: 1, usePolling: false });
+  w.on('add', (file) => consider(file, sig(file)));
+  w.on('change', (file) => consider(file, sig(file)));
+  const ready = new Promise<void>((r) => w.once('ready', () => r()));
+  const close = w.close.bind(w);
+  // Pending stability timers must not fire into a closed folder.
+  w.close = async () => {
+    pending.forEach((t) => clearTimeout(t));
+    pending.clear();
+    return close();
+  };
+  return { watcher: w, ready };
+}
+
+function readOptional(dir: string, kind: string): { text: string; ext: 'csv' | 'json'; mtime: Date } | null {
+  for (const ext of ['csv', 'json'] as const) {
+    const p = path.join(dir, `${kind}.${ext}`);
+    if (fs.existsSync(p)) return { text: fs.readFileSync(p, 'utf8'), ext, mtime: fs.statSync(p).mtime };
+  }
+  return null;
+}
+
+export function createDropFolderSource(cfg: { id: string; name: string; folder: string }, opts: { configDir: string; log: Logger; watch?: boolean }): Source & { folder: DropFolder; ready: Promise<void> } {
+  const folder = dropFolderPaths(path.resolve(opts.configDir, cfg.folder));
+  const inbox = opts.watch === false ? null : watchInbox(folder, opts.log.child({ source: cfg.id }));
+  const info = { id: cfg.id, system: cfg.name, location: folder.inbox };
+  return {
+    info,
+    folder,
+    ready: inbox?.ready ?? Promise.resolve(),
+    async pull(req: PullRequest): Promise<PullResult> {
+      const dir = path.join(folder.accepted, req.ward.id);
+      const census = readOptional(dir, 'census');
+      if (!census) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json in ${folder.inbox})`, { retryable: false, code: 'no-census' });
+      const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow));
+      if (req.datasets.includes('medications')) {
+        const meds = readOptional(dir, 'medications');
+        if (!meds) throw new SourceError(`no medications export for ward ${req.ward.id} (expected ${req.ward.id}.medications.csv or .json); the job asks for medications`, { retryable: false, code: 'no-medications' });
+        const rows = parseRows(meds.text, meds.ext, medicationRow);
+        for (const p of patients) {
+          p.orders = { status: 'available', items: rows.map((r, i) => ({ r, i })).filter(({ r }) => r.mrn === p.mrn).map(({ r, i }) => medicationRowToOrder(r, i)) };
+        }
+      }
+      // The data is as old as the census export, not as new as this read.
+      const snapshot: WardSnapshot = { ward: req.ward, asOf: census.mtime.toISOString(), source: info, beds, patients, warnings: [] };
+      const reports = fs.existsSync(dir)
+        ? fs.readdirSync(dir).filter((n) => n.endsWith('.pdf')).map((n) => {
+            const p = path.join(dir, n);
+            const side = fs.existsSync(`${p}.json`) ? (JSON.parse(fs.readFileSync(`${p}.json`, 'utf8')) as { asOf?: string; title?: string }) : {};
+            return { address: `report/${n.replace(/\.pdf$/, '')}`, title: side.title ?? n.replace(/\.pdf$/, ''), asOf: side.asOf ? new Date(side.asOf).toISOString() : fs.statSync(p).mtime.toISOString(), pdf: fs.readFileSync(p) };
+          })
+        : [];
+      return { snapshot, requests: 0, reports };
+    },
+    async probe() {
+      fs.accessSync(folder.inbox, fs.constants.W_OK);
+    },
+    async close() {
+      await inbox?.watcher.close();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDropFolderSource } from '../../agent/sources/dropfolder/index.js';
+import { runJob } from '../../agent/schedule/run.js';
+import { getArtifact, currentSnapshot, listArtifacts } from '../../agent/store/snapshots.js';
+import type { WardSnapshot } from '../../agent/model/ward.js';
+import { jobYaml, memoryLogger, openTestAgent, tmpDir, writeConfigDir } from '../support/fixtures.js';
+
+const CENSUS = `bed,room,mrn,name,birth_date,sex,admitted_at,attending,diagnosis,code_status,isolation,allergies,weight_kg,flags
+12A,12,BV001,Nguyễn Thị Hồng,1950-03-04,F,2026-11-20T08:00:00+07:00,BS. Lê Mai,Viêm phổi,DNR,Contact isolation,Penicillin;Aspirin,52,Fall risk
+12B,12,,,,,,,,,,,,
+14A,14,BV002,<script>alert(1)</script>,1980-01-01,M,2026-11-21T10:00:00+07:00,BS. Trần,Sốt xuất huyết,,,NKA,70,
+15A,15,BV003,Trần Văn Nam,1975-06-15,M,,,,,,,,
+`;
+const MEDS = `mrn,order_id,drug,dose,route,frequency,times,prn,prn_reason,high_alert,status
+BV001,o1,Enoxaparin 40 mg,40 mg,SC,once daily,20:00,no,,,active
+BV001,o2,Paracetamol 500 mg,1 g,oral,every 6 hours as needed,,yes,pain,,active
+BV002,o3,Ceftriaxone 1 g,2 g,IV,once daily,08:00,no,,,on-hold
+`;
+
+const wait = async (cond: () => boolean, ms = 8000) => {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('drop-folder source', () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0)) await c();
+  });
+
+  function setup() {
+    const folder = tmpDir('pb-drop-');
+    const dir = writeConfigDir(tmpDir(), {
+      baseUrl: 'http://127.0.0.1:9/fhir',
+      wards: ['ward-12'],
+      jobs: { 'ward-12': jobYaml('ward-12').replace('source: his', 'source: export').replace('Location/ward-12', 'ward-12') + 'datasets: [census, medications]\n' },
+      extraSource: `  - id: export\n    kind: dropfolder\n    folder: ${folder}\n`,
+    });
+    const a = openTestAgent(dir);
+    const { log, lines } = memoryLogger();
+    const src = createDropFolderSource({ id: 'export', name: 'HIS export', folder }, { configDir: dir, log });
+    closers.push(() => src.close!());
+    a.sources.set('export', src);
+    return { a, src, folder, lines };
+  }
+  const ready = async (src: { ready: Promise<void> }) => src.ready;
+
+  it('takes a census and medication export, and a ready-made report, into a snapshot', async () => {
+    const { a, src } = setup();
+    await ready(src);
+    // Written in two steps as an exporter would; taken only once complete.
+    const f = path.join(src.folder.inbox, 'ward-12.census.csv');
+    fs.writeFileSync(f, CENSUS.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 300));
+    fs.appendFileSync(f, CENSUS.slice(40));
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.json'), JSON.stringify([{ mrn: 'BV001', drug: 'Insulin glargine 100 units/mL', dose: '20 units', route: 'SC', frequency: 'at bedtime', times: '22:00' }]));
+    await wait(() => fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'medications.json')));
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.handover.pdf'), fs.readFileSync(path.join(import.meta.dirname, '../fixtures/tiny.pdf')));
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.handover.pdf.json'), JSON.stringify({ asOf: '2026-11-22T06:00:00+07:00', title: 'Nursing handover' }));
+    await wait(() => fs.readdirSync(src.folder.inbox).length === 0 && fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'handover.pdf.json')));
+    // The CSV export arrived after the JSON one and replaced it.
+    expect(fs.readdirSync(path.join(src.folder.accepted, 'ward-12')).sort()).toEqual(['census.csv', 'handover.pdf', 'handover.pdf.json', 'medications.csv']);
+    const o = await runJob(a, 'ward-12', { trigger: 'manual' });
+    expect(o.status, o.error ?? '').toBe('succeeded');
+    const cur = currentSnapshot(a.db, 'ward-12')!;
+    const ward = JSON.parse(a.blobs.get(getArtifact(a.db, cur.id, 'data/ward')!.sha256).toString()) as WardSnapshot;
+    expect(ward.beds.map((b) => b.label)).toEqual(['12A', '12B', '14A', '15A']);
+    expect(ward.beds[1]!.patientId).toBeNull();
+    const [hong, script, nam] = ward.patients;
+    expect(hong).toMatchObject({ mrn: 'BV001', name: 'Nguyễn Thị Hồng', sex: 'female', codeStatus: 'DNR', isolation: ['Contact isolation'], weightKg: 52, allergies: { status: 'recorded' } });
+    expect(hong!.orders.items.map((o) => [o.drug, o.prn, o.highAlert])).toEqual([['Enoxaparin 40 mg', false, true], ['Paracetamol 500 mg', true, false]]);
+    expect(script).toMatchObject({ name: '<script>alert(1)</script>', allergies: { status: 'none-known' } });
+    expect(script!.orders.items[0]).toMatchObject({ status: 'on-hold' });
+    expect(nam).toMatchObject({ allergies: { status: 'not-recorded' }, attending: null, admittedAt: null });
+    expect(listArtifacts(a.db, cur.id, 'document').map((d) => d.address)).toContain('report/handover');
+    expect(listArtifacts(a.db, cur.id, 'document').find((d) => d.address === 'report/handover')!.title).toBe('Nursing handover (as of 2026-11-21T23:00:00.000Z)');
+  });
+
+  it('quarantines a bad file with a .reason beside it and keeps the last good export', async () => {
+    const { a, src, lines } = setup();
+    await ready(src);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
+    await wait(() => fs.readdirSync(src.folder.inbox).length === 0);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS.replace('1950-03-04', '04/03/1950'));
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.report.pdf'), 'this is not a pdf');
+    fs.writeFileSync(path.join(src.folder.inbox, 'notes.txt'), 'hello');
+    await wait(() => fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).length === 3);
+    const reasons = fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).map((f) => fs.readFileSync(path.join(src.folder.quarantine, f), 'utf8'));
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/row 1 \(line 2\): column "birth_date" must be YYYY-MM-DD/),
+        expect.stringMatching(/not a PDF file/),
+        expect.stringMatching(/name must be WARD.census.csv/),
+      ]),
+    );
+    // The quarantined file itself is kept beside its reason, never lost.
+    expect(fs.readdirSync(src.folder.quarantine).filter((f) => !f.endsWith('.reason'))).toHaveLength(3);
+    // The accepted census is still the good one.
+    const o = await runJob(a, 'ward-12', { trigger: 'manual' });
+    expect(o.status).toBe('succeeded');
+    expect(o.counts.patients).toBe(3);
+    expect(lines.some((l) => /quarantined/.test(l))).toBe(true);
+    expect(lines.join('\n')).not.toContain('Nguyễn Thị Hồng');
+  });
+
+  it('fails the run with the reason when a required export is missing', async () => {
+    const { a, src } = setup();
+    await ready(src);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
+    await wait(() => fs.readdirSync(src.folder.inbox).length === 0);
+    const o = await runJob(a, 'ward-12', { trigger: 'manual' });
+    expect(o.status).toBe('failed');
+    expect(o.error).toMatch(/no medications export for ward ward-12/);
+  });
+});
