@@ -232,6 +232,7 @@ export const printerSchema = z
 export type BoxConfig = z.infer<typeof boxConfigSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type FhirSourceConfig = z.infer<typeof fhirSource>;
+export const fhirSourceSchema = fhirSource;
 export type DemoSourceConfig = z.infer<typeof demoSource>;
 export type SnapshotJob = z.infer<typeof snapshotJobSchema>;
 export type PrinterConfig = z.infer<typeof printerSchema>;

@@ -30,7 +30,7 @@ export interface FhirTestServer {
   /** Requests seen (path and query), for tests that count round trips. */
   requests: string[];
   /** Called for each request; return a Fault to misbehave, undefined to answer normally. */
-  fault: ((req: { method: string; path: string; attempt: number }) => Fault | undefined) | null;
+  fault: ((req: { method: string; path: string; attempt: number; headers: Record<string, string | string[] | undefined> }) => Fault | undefined) | null;
   /** Stop answering (refuse connections) and start again on the same port: an outage. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -85,7 +85,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     self.requests.push(`${path}${url.search}`);
     const attempt = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, attempt);
-    const fault = self.fault?.({ method: req.method ?? 'GET', path: `${path}${url.search}`, attempt });
+    const fault = self.fault?.({ method: req.method ?? 'GET', path: `${path}${url.search}`, attempt, headers: req.headers });
     if (fault) {
       if (fault.kind === 'drop') return req.socket.destroy();
       if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));

@@ -1,0 +1,67 @@
+/**
+ * Pull time from a real FHIR server on loopback (Medplum FhirRouter over its
+ * memory repository): one ward of 40 patients, and a hospital of WARDS × 40.
+ * Run: npm run build && node dist/bench/pull.js [wards=100]
+ */
+import os from 'node:os';
+import { wardToFhir } from '../agent/demo/fhir-emit.js';
+import { startFhirServer } from '../agent/demo/fhir-server.js';
+import { generateHospital } from '../agent/demo/generator.js';
+import { createFhirSource } from '../agent/sources/fhir/index.js';
+import { DATASETS } from '../agent/model/ward.js';
+import { fhirSourceSchema } from '../agent/config/schema.js';
+
+async function main() {
+  const wards = Number(process.argv[2] ?? 100);
+  const now = new Date();
+  const t0 = performance.now();
+  const h = generateHospital({ seed: 42, wards, patientsPerWard: 40, ordersMin: 10, ordersMax: 20, now });
+  const server = await startFhirServer({ maxCount: 1000 });
+  let resources = 0;
+  for (const w of h.wards) {
+    const r = wardToFhir(w);
+    resources += r.length;
+    await server.load(r);
+  }
+  const loadMs = performance.now() - t0;
+  const src = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: server.url, pageSize: 200, maxConcurrency: 4 }), { configDir: '.' });
+  const pullWard = async (i: number) => {
+    const w = h.wards[i]!;
+    const t = performance.now();
+    const r = await src.pull({ ward: { id: w.id, name: w.name }, location: `Location/${w.id}`, datasets: DATASETS, now, signal: AbortSignal.timeout(600_000) });
+    return { ms: performance.now() - t, requests: r.requests, patients: r.snapshot.patients.length, orders: r.snapshot.patients.reduce((n, p) => n + p.orders.items.length, 0) };
+  };
+  const first = await pullWard(0);
+  const t1 = performance.now();
+  let requests = 0;
+  let patients = 0;
+  let orders = 0;
+  let peakRss = process.memoryUsage().rss;
+  for (let i = 0; i < wards; i++) {
+    const r = await pullWard(i);
+    requests += r.requests;
+    patients += r.patients;
+    orders += r.orders;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  const allMs = performance.now() - t1;
+  await server.close();
+  console.log(
+    JSON.stringify(
+      {
+        cores: os.cpus().length,
+        server: `Medplum FhirRouter/MemoryRepository on loopback, ${resources} resources, loaded in ${Math.round(loadMs)} ms`,
+        ward40: { ms: Math.round(first.ms), requests: first.requests, patients: first.patients, orders: first.orders },
+        hospital: { wards, patients, orders, ms: Math.round(allMs), requests, msPerWard: Math.round(allMs / wards) },
+        peakRssMb: Math.round(peakRss / 1024 / 1024),
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
