@@ -31,6 +31,8 @@ export interface FhirTestServer {
   requests: string[];
   /** Called for each request; return a Fault to misbehave, undefined to answer normally. */
   fault: ((req: { method: string; path: string; attempt: number; headers: Record<string, string | string[] | undefined> }) => Fault | undefined) | null;
+  /** Search parameters this server pretends not to support (dropped before searching), as many real servers do. */
+  ignoreParams: string[];
   /** Stop answering (refuse connections) and start again on the same port: an outage. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
       search.set('_count', String(count));
       search.set('_offset', String(offset));
       search.delete('_cursor');
+      for (const p of self.ignoreParams) search.delete(p);
     }
     const routerUrl = `${pathForRouter}${search.size ? `?${search.toString()}` : ''}`;
     const [outcome, resource] = await router.handleRequest({ method: 'GET', url: routerUrl, pathname: '', query: {}, params: {}, body: undefined } as never, repo);
@@ -187,6 +190,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     repo,
     requests: [],
     fault: null,
+    ignoreParams: [],
     down: stop,
     up: () => (server ? Promise.resolve() : listen(self)),
     isUp: () => server !== null,
