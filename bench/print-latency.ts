@@ -30,7 +30,7 @@ async function main() {
   const h = generateHospital({ seed: 1, wards: 1, patientsPerWard: 40, now });
   const w = h.wards[0]!;
   const snap = { ward: { id: w.id, name: w.name }, asOf: now.toISOString(), source: { id: 'his', system: 'bench', location: null }, beds: w.beds, patients: w.patients, warnings: [] };
-  const { pdf, pages } = await renderPdf(censusDocument(snap, { t: loadTranslations(path.join(repo, 'templates'), 'en'), timeZone: 'UTC', hospital: 'Bench', size: 'A4', renderedAt: now }));
+  const { pdf, pages } = await renderPdf(censusDocument(snap, { t: loadTranslations(path.join(repo, 'templates'), 'en'), templatesDir: path.join(repo, 'templates'), timeZone: 'UTC', hospital: 'Bench', size: 'A4', renderedAt: now }));
   const { sha256 } = blobs.put(pdf);
   db.prepare('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, pdf.length, now.toISOString());
   const cfg = printerSchema.parse({ id: 'bench', name: 'Bench printer', uri: printer.uri });

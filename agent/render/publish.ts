@@ -3,6 +3,7 @@ import type { NewArtifact } from '../store/snapshots.js';
 import { planDocuments, type DocumentKind } from './documents.js';
 import { loadTranslations, type Language } from './i18n.js';
 import { renderPdf } from './pdf.js';
+import { loadTemplateSettings } from './templates.js';
 
 export interface RenderSettings {
   documents: readonly DocumentKind[];
@@ -24,10 +25,11 @@ export interface RenderedArtifact {
  */
 export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: { renderedAt: Date; signal?: AbortSignal }): Promise<RenderedArtifact[]> {
   const t = loadTranslations(settings.templatesDir, settings.language);
+  const look = loadTemplateSettings(settings.templatesDir);
   const out: RenderedArtifact[] = [
     { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data' }, content: Buffer.from(JSON.stringify(snap)) },
   ];
-  const planned = planDocuments(snap, settings.documents, { t, timeZone: settings.timeZone, hospital: settings.hospital, size: settings.size ?? 'A4', renderedAt: opts.renderedAt });
+  const planned = planDocuments(snap, settings.documents, { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt });
   for (const d of planned) {
     opts.signal?.throwIfAborted();
     const { pdf, pages } = await renderPdf(d.spec);

@@ -1,0 +1,137 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { Block, Cell, Column, Tone } from './blocks.js';
+
+/**
+ * Paperback's document markup: what a Handlebars template in templates/documents
+ * produces. A small, fixed vocabulary that both renderers (PDF and HTML)
+ * understand, so a template cannot ask for something one of them cannot draw:
+ *
+ *   <document orientation="landscape|portrait">
+ *     <heading level="1|2|3">…</heading>
+ *     <text tone="normal|alert|muted|strong">…</text>
+ *     <notice title="…" tone="alert|normal"><line>…</line>…</notice>
+ *     <fields><field label="…" tone="…">…</field>…</fields>
+ *     <table empty="…"><column width="6" align="left|center|right">Label</column>…
+ *       <row tone="…" min-height="24"><cell tone="…">…</cell>…</row>…</table>
+ *     <page-break/>
+ *   </document>
+ *
+ * Handlebars' {{…}} escapes every value from the HIS, so data can never become
+ * markup here, and the PDF and HTML renderers escape again for their own targets.
+ */
+
+export class TemplateError extends Error {
+  constructor(readonly file: string, readonly line: number | null, problem: string) {
+    super(`${file}${line ? `:${line}` : ''}: ${problem}`);
+    this.name = 'TemplateError';
+  }
+}
+
+type Node = Record<string, unknown> & { ':@'?: Record<string, string> };
+
+const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '', trimValues: false, parseTagValue: false, parseAttributeValue: false, processEntities: true, htmlEntities: true });
+
+const TONES = new Set(['normal', 'alert', 'muted', 'strong']);
+
+const tagOf = (n: Node) => Object.keys(n).find((k) => k !== ':@')!;
+const attrs = (n: Node) => n[':@'] ?? {};
+const children = (n: Node) => (n[tagOf(n)] as Node[]) ?? [];
+
+/** Text of a node: lines trimmed (template indentation is not content), blank lines dropped. */
+function textOf(n: Node): string {
+  const raw = children(n)
+    .map((c) => (tagOf(c) === '#text' ? String(c['#text']) : ''))
+    .join('');
+  return raw
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
+export interface ParsedDocument {
+  orientation: 'portrait' | 'landscape';
+  blocks: Block[];
+}
+
+export function parseMarkup(xml: string, file: string): ParsedDocument {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new TemplateError(file, null, `produced invalid markup at output line ${valid.err.line}: ${valid.err.msg}`);
+  const roots = (parser.parse(xml) as Node[]).filter((n) => tagOf(n) !== '#text' && tagOf(n) !== '?xml');
+  const root = roots[0];
+  if (!root || tagOf(root) !== 'document' || roots.length !== 1) throw new TemplateError(file, null, 'the template must produce exactly one <document> element');
+  const fail = (what: string): never => {
+    throw new TemplateError(file, null, what);
+  };
+  const tone = (n: Node, where: string): Tone | undefined => {
+    const t = attrs(n).tone;
+    if (t === undefined || t === '') return undefined;
+    if (!TONES.has(t)) fail(`<${where}> tone="${t}" is not one of normal, alert, muted, strong`);
+    return t as Tone;
+  };
+  const num = (v: string | undefined, where: string, dflt?: number): number | undefined => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) fail(`${where} must be a number, not "${v}"`);
+    return n;
+  };
+  const blocks: Block[] = [];
+  for (const n of children(root)) {
+    const tag = tagOf(n);
+    if (tag === '#text') {
+      if (String(n['#text']).trim()) fail(`text outside an element: "${String(n['#text']).trim().slice(0, 40)}"`);
+      continue;
+    }
+    const kids = children(n).filter((c) => tagOf(c) !== '#text');
+    switch (tag) {
+      case 'heading': {
+        const level = Number(attrs(n).level ?? 2);
+        if (![1, 2, 3].includes(level)) fail('<heading> level must be 1, 2 or 3');
+        blocks.push({ type: 'heading', level: level as 1 | 2 | 3, text: textOf(n) });
+        break;
+      }
+      case 'text':
+        blocks.push({ type: 'text', text: textOf(n), tone: tone(n, 'text') });
+        break;
+      case 'notice': {
+        const t = attrs(n).tone ?? 'normal';
+        if (t !== 'alert' && t !== 'normal') fail('<notice> tone must be alert or normal');
+        blocks.push({ type: 'notice', title: attrs(n).title ?? '', tone: t as 'alert' | 'normal', lines: kids.filter((k) => tagOf(k) === 'line').map(textOf).filter(Boolean) });
+        break;
+      }
+      case 'fields':
+        blocks.push({ type: 'fields', items: kids.map((k) => (tagOf(k) === 'field' ? { label: attrs(k).label ?? '', value: textOf(k), tone: tone(k, 'field') } : fail(`<fields> may only hold <field>, not <${tagOf(k)}>`))) });
+        break;
+      case 'table': {
+        const columns: Column[] = [];
+        const rows: { cells: Cell[]; tone?: Tone; minHeight?: number }[] = [];
+        for (const k of kids) {
+          if (tagOf(k) === 'column') {
+            const align = attrs(k).align;
+            if (align && !['left', 'center', 'right'].includes(align)) fail(`<column> align="${align}" must be left, center or right`);
+            columns.push({ label: textOf(k), width: num(attrs(k).width, '<column> width', 1)!, align: align as Column['align'] });
+          } else if (tagOf(k) === 'row') {
+            const cells = children(k)
+              .filter((c) => tagOf(c) !== '#text')
+              .map((c) => (tagOf(c) === 'cell' ? { text: textOf(c), tone: tone(c, 'cell') } : fail(`<row> may only hold <cell>, not <${tagOf(c)}>`)));
+            rows.push({ cells, tone: tone(k, 'row'), minHeight: num(attrs(k)['min-height'], '<row> min-height') });
+          } else fail(`<table> may only hold <column> and <row>, not <${tagOf(k)}>`);
+        }
+        if (columns.length === 0) fail('<table> needs at least one <column>');
+        rows.forEach((r, i) => {
+          if (r.cells.length !== columns.length) fail(`a <row> (number ${i + 1}) has ${r.cells.length} cells for ${columns.length} columns`);
+        });
+        blocks.push({ type: 'table', columns, rows, empty: attrs(n).empty });
+        break;
+      }
+      case 'page-break':
+        blocks.push({ type: 'page-break' });
+        break;
+      default:
+        fail(`unknown element <${tag}> (use heading, text, notice, fields, table, page-break)`);
+    }
+  }
+  const orientation = attrs(root).orientation ?? 'portrait';
+  if (orientation !== 'portrait' && orientation !== 'landscape') fail('<document> orientation must be portrait or landscape');
+  return { orientation: orientation as ParsedDocument['orientation'], blocks };
+}

@@ -1,0 +1,187 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateHospital } from '../../agent/demo/generator.js';
+import type { Patient, WardSnapshot } from '../../agent/model/ward.js';
+import { documentSpec, planDocuments, type RenderContext } from '../../agent/render/documents.js';
+import { renderHtmlFragment } from '../../agent/render/html.js';
+import { loadTranslations } from '../../agent/render/i18n.js';
+import { TemplateError } from '../../agent/render/markup.js';
+import { renderPdf } from '../../agent/render/pdf.js';
+import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { REPO, tmpDir } from '../support/fixtures.js';
+
+const HAVE_POPPLER = spawnSync('sh', ['-c', 'command -v pdftotext && command -v qpdf']).status === 0;
+if (process.env.CI === 'true' && !HAVE_POPPLER) throw new Error('poppler-utils and qpdf are required in CI');
+
+const NOW = new Date('2026-11-22T03:00:00Z'); // 10:00 in Hà Nội
+const TEMPLATES = path.join(REPO, 'templates');
+const ctx = (lang: 'en' | 'vi' = 'en', templatesDir = TEMPLATES): RenderContext => ({ t: loadTranslations(templatesDir, lang), templatesDir, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Bạch Mai', size: 'A4', renderedAt: NOW });
+
+function snapshotOf(patients: number, opts: { ordersMin?: number; ordersMax?: number; seed?: number } = {}): WardSnapshot {
+  const w = generateHospital({ seed: opts.seed ?? 5, wards: 1, patientsPerWard: patients, now: NOW, ordersMin: opts.ordersMin, ordersMax: opts.ordersMax }).wards[0]!;
+  return { ward: { id: w.id, name: 'Khoa Nội 1' }, asOf: NOW.toISOString(), source: { id: 'his', system: 'Test HIS (FHIR R4)', location: 'https://his.example/fhir' }, beds: w.beds, patients: w.patients, warnings: [] };
+}
+
+/** Render, check structure with qpdf, and return the text of each page. */
+async function pdfPages(spec: ReturnType<typeof documentSpec>): Promise<{ pages: string[]; file: string; raw: string }> {
+  const { pdf, pages } = await renderPdf(spec);
+  const file = path.join(tmpDir('pb-pdf-'), 'doc.pdf');
+  fs.writeFileSync(file, pdf);
+  execFileSync('qpdf', ['--check', file]); // throws on a structural problem
+  const fonts = execFileSync('pdffonts', [file]).toString().split('\n').slice(2).filter(Boolean);
+  for (const f of fonts) expect(f, 'every font is embedded').toMatch(/\byes\s+yes\s+(yes|no)\s+\d+\s+\d+\s*$/);
+  const text = execFileSync('pdftotext', ['-layout', file, '-']).toString();
+  const texts = text.split('\f').filter((p) => p.trim());
+  expect(texts).toHaveLength(pages);
+  // Content order with whitespace folded: a wrapped cell reads as one string.
+  const raw = execFileSync('pdftotext', ['-raw', file, '-']).toString().replace(/\s+/g, ' ');
+  return { pages: texts, file, raw };
+}
+
+describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
+  let snap: WardSnapshot;
+  beforeAll(() => {
+    snap = snapshotOf(12);
+    // A name with diacritics and characters that look like markup, from the HIS.
+    snap.patients[0]!.name = 'Nguyễn Thị <b>Hồng</b> & "Đặng"';
+    snap.patients[1]!.allergies = { status: 'not-recorded', items: [] };
+    snap.patients[2]!.orders = { status: 'not-pulled', items: [] };
+  });
+
+  it('census: a row per bed, empty beds shown, stamps and page numbers on every page', async () => {
+    const { pages, raw } = await pdfPages(documentSpec('census', snap, null, ctx()));
+    const all = pages.join('\n');
+    for (const p of snap.patients) {
+      expect(all).toContain(p.mrn!);
+      expect(raw).toContain(p.name!);
+    }
+    expect(all).toContain('— empty —');
+    expect(all.match(/— empty —/g)!.length).toBe(snap.beds.length - snap.patients.length);
+    pages.forEach((page, i) => {
+      expect(page).toContain('DOWNTIME COPY — Ward census');
+      expect(page).toContain('Data as of 22/11/2026 10:00 (GMT+7)');
+      expect(page).toContain('Source: Test HIS (FHIR R4) · https://his.example/fhir');
+      expect(page).toContain('Rendered 22/11/2026 10:00 (GMT+7)');
+      expect(page).toMatch(new RegExp(`Page ${i + 1} of ${pages.length}`));
+      expect(page).toContain('Khoa Nội 1');
+    });
+  });
+
+  it('MAR: 40 orders run over several pages, each page identifies the patient; high-alert and PRN marked', async () => {
+    const big = snapshotOf(1, { ordersMin: 40, ordersMax: 40, seed: 9 });
+    const p = big.patients[0]!;
+    const { pages } = await pdfPages(documentSpec('mar', big, p, ctx()));
+    expect(pages.length).toBeGreaterThan(1);
+    const all = pages.join('\n').replace(/\s+/g, ' ');
+    for (const o of p.orders.items) expect(all).toContain(o.drug.split(' ')[0]); // every order's drug appears
+    expect(p.orders.items.length).toBe(40);
+    pages.forEach((page, i) => {
+      expect(page).toContain(p.name!);
+      expect(page).toContain(`MRN ${p.mrn}`);
+      expect(page).toContain(`Page ${i + 1} of ${pages.length}`);
+    });
+    if (p.orders.items.some((o) => o.highAlert)) expect(all).toContain('⚠ HIGH-ALERT');
+    if (p.orders.items.some((o) => o.prn)) expect(all).toContain('As-needed (PRN) medications');
+    expect(all).toContain('Doses due from 22/11/2026 10:00 (GMT+7) to 23/11/2026 10:00 (GMT+7)');
+  });
+
+  it('says in words what is missing: allergies not recorded, medication list unavailable', async () => {
+    const notRecorded = (await pdfPages(documentSpec('mar', snap, snap.patients[1]!, ctx()))).pages.join('\n');
+    expect(notRecorded).toContain('ALLERGIES NOT RECORDED');
+    const noOrders = (await pdfPages(documentSpec('mar', snap, snap.patients[2]!, ctx()))).pages.join('\n').replace(/\s+/g, ' ');
+    expect(noOrders).toContain('MEDICATION LIST UNAVAILABLE');
+    const summary = (await pdfPages(documentSpec('summary', snap, snap.patients[2]!, ctx()))).pages.join('\n').replace(/\s+/g, ' ');
+    expect(summary).toContain('MEDICATION LIST UNAVAILABLE');
+  });
+
+  it('a ward with no patients still prints a census that says so', async () => {
+    const empty = snapshotOf(0);
+    empty.beds = [];
+    const { pages } = await pdfPages(documentSpec('census', empty, null, ctx()));
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toContain('No patients on this ward at the time of the snapshot.');
+    expect(pages[0]).toContain('Page 1 of 1');
+  });
+
+  it('prints Vietnamese wording and diacritics with no missing glyphs', async () => {
+    const { pages, raw } = await pdfPages(documentSpec('summary', snap, snap.patients[0]!, ctx('vi')));
+    const all = pages.join('\n') + raw;
+    expect(all).toContain('BẢN DỰ PHÒNG — Tóm tắt bệnh nhân');
+    expect(all).toContain('Dữ liệu tính đến 22/11/2026 10:00 (GMT+7)');
+    expect(all).toContain('Bệnh viện Bạch Mai');
+    expect(all).toContain('Nguyễn Thị <b>Hồng</b> & "Đặng"');
+    expect(all).not.toContain('\uFFFD');
+  });
+
+  it('a census flagged as suspicious carries the warning on every page', async () => {
+    const flagged = { ...snap, warnings: [{ code: 'census-shrunk' as const, message: 'the census fell from 30 to 12 patients' }] };
+    const { pages } = await pdfPages(documentSpec('census', flagged, null, ctx()));
+    for (const page of pages) expect(page).toContain('CHECK THIS CENSUS: the census fell from 30 to 12 patients');
+  });
+
+  it('the HTML view of the same template escapes what the HIS sent', () => {
+    const html = renderHtmlFragment(documentSpec('census', snap, null, ctx()));
+    expect(html).toContain('Nguyễn Thị &lt;b&gt;Hồng&lt;/b&gt; &amp; &quot;Đặng&quot;');
+    expect(html).not.toContain('<b>Hồng</b>');
+    expect(html).toContain('DOWNTIME COPY — Ward census');
+    expect(html).toContain(snap.patients[3]!.mrn!);
+  });
+
+  it('plans one census, one allergy list and a MAR and summary per patient, in bed order', async () => {
+    const planned = planDocuments(snap, ['census', 'mar', 'summary', 'allergies'], ctx());
+    expect(planned.map((d) => d.address).slice(0, 4)).toEqual(['census', 'allergies', `mar/${planned[2]!.patient!.mrn}`, `summary/${planned[2]!.patient!.mrn}`]);
+    expect(planned).toHaveLength(2 + 2 * snap.patients.length);
+    const artifacts = await renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: TEMPLATES }, { renderedAt: NOW });
+    expect(artifacts.map((a) => a.meta.address)).toEqual(['data/ward', 'census']);
+  });
+});
+
+describe('templates IT can change', () => {
+  const copyTemplates = () => {
+    const dir = tmpDir('pb-tpl-');
+    fs.cpSync(TEMPLATES, dir, { recursive: true });
+    return dir;
+  };
+  const snap = snapshotOf(3);
+
+  it('a broken template is refused with its file and line', () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/census.hbs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('{{/each}}', '{{/eahc}}'));
+    expect(() => documentSpec('census', snap, null, ctx('en', dir))).toThrow(TemplateError);
+    expect(() => documentSpec('census', snap, null, ctx('en', dir))).toThrow(/templates\/documents\/census.hbs:\d+: /);
+  });
+
+  it('a misspelt field is an error naming it, not an empty column', () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/census.hbs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('{{attending}}', '{{atending}}'));
+    expect(() => documentSpec('census', snap, null, ctx('en', dir))).toThrow(/census.hbs:\d+: "atending" not defined/);
+  });
+
+  it('markup a renderer cannot draw is refused with a reason', () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/allergies.hbs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('<column width="8">', '<colum width="8">').replace('{{t "census.bed"}}</column>', '{{t "census.bed"}}</colum>'));
+    expect(() => documentSpec('allergies', snap, null, ctx('en', dir))).toThrow(/allergies.hbs: <table> may only hold <column> and <row>, not <colum>/);
+  });
+
+  it.skipIf(!HAVE_POPPLER)('dropping a column, renaming a label and switching to Letter paper need no code', async () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/census.hbs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('    <column width="12">{{t "census.attending"}}</column>\n', '').replace('      <cell>{{attending}}</cell>\n', ''));
+    const en = JSON.parse(fs.readFileSync(path.join(dir, 'i18n/en.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'i18n/en.json'), JSON.stringify({ ...en, 'census.diagnosis': 'Working diagnosis' }));
+    fs.writeFileSync(path.join(dir, 'settings.yaml'), 'paper: LETTER\nhospitalName: St. Example Hospital\n');
+    const out = await renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: dir }, { renderedAt: NOW });
+    const pdf = path.join(tmpDir('pb-pdf-'), 'c.pdf');
+    fs.writeFileSync(pdf, out[1]!.content);
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
+    expect(text).not.toContain('Attending');
+    expect(text).toContain('Working diagnosis');
+    expect(text).toContain('St. Example Hospital');
+    expect(execFileSync('pdfinfo', [pdf]).toString()).toMatch(/Page size:\s+792 x 612 pts \(letter\)/);
+  });
+});
