@@ -173,6 +173,8 @@ export const snapshotJobSchema = z
       .strict(),
     datasets: z.array(z.enum(DATASETS as [string, ...string[]])).min(1).default([...DATASETS]),
     documents: z.array(documentKind).min(1).default(['census', 'mar', 'summary', 'allergies']),
+    /** Form ids from templates/forms/forms.yaml: published blank and stamped for every patient. */
+    forms: z.array(id).default([]),
     retention: z
       .object({
         keepLast: z.number().int().min(1).default(10),
