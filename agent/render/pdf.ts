@@ -13,6 +13,44 @@ const FONTS = {
   bold: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf')),
 };
 
+/**
+ * pdfkit parses a TrueType font afresh for every document (fontkit.create),
+ * which was 80 % of the time to render a MAR. The parsed font and its layout
+ * cache hold no per-document state (each document still gets its own subset),
+ * so every document shares one parse. This reaches into pdfkit's font
+ * registry (pinned to 0.17.x in package.json); the tests that check embedded
+ * fonts and extracted text fail if a pdfkit upgrade changes it.
+ */
+type PdfkitInternals = { _font: { constructor: new (doc: unknown, font: unknown, id: string) => { layoutCache?: object }; font: unknown }; _fontFamilies: Record<string, unknown>; _registeredFonts: Record<string, unknown>; _fontCount: number };
+let shared: { make: (doc: Doc, which: 'body' | 'bold') => unknown } | null = null;
+function useSharedFonts(doc: Doc): void {
+  if (!shared) {
+    const probe = new PDFDocument({ autoFirstPage: false }) as unknown as Doc & PdfkitInternals;
+    const parsed = {} as Record<'body' | 'bold', { font: unknown; layoutCache: object }>;
+    let EmbeddedFont: PdfkitInternals['_font']['constructor'] | null = null;
+    for (const which of ['body', 'bold'] as const) {
+      probe.registerFont(which, FONTS[which]);
+      probe.font(which);
+      EmbeddedFont = probe._font.constructor;
+      parsed[which] = { font: probe._font.font, layoutCache: Object.create(null) as object };
+    }
+    const ctor = EmbeddedFont!;
+    shared = {
+      make(d, which) {
+        const internals = d as unknown as PdfkitInternals;
+        const f = new ctor(d, parsed[which].font, `F${++internals._fontCount}`);
+        f.layoutCache = parsed[which].layoutCache;
+        return f;
+      },
+    };
+  }
+  const internals = doc as unknown as PdfkitInternals;
+  for (const which of ['body', 'bold'] as const) {
+    internals._registeredFonts[which] = { src: FONTS[which], family: undefined };
+    internals._fontFamilies[which] = shared.make(doc, which);
+  }
+}
+
 const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
 const MARGIN = 28;
 const HEADER_H = 34;
@@ -211,9 +249,10 @@ export function renderPdf(spec: DocumentSpec): Promise<{ pdf: Buffer; pages: num
     bufferPages: true,
     compress: true,
     info: { Title: spec.metaTitle, Creator: 'Paperback', Producer: 'Paperback (pdfkit)' },
+    // No default Helvetica: pdfkit would parse its AFM metrics for every document, unused.
+    font: null as unknown as string,
   });
-  doc.registerFont('body', FONTS.body);
-  doc.registerFont('bold', FONTS.bold);
+  useSharedFonts(doc);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
