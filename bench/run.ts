@@ -1,0 +1,41 @@
+/**
+ * npm run bench: runs each benchmark in its own process (so peak memory is
+ * its own), prints a table and writes bench/results/latest.json.
+ * BENCH_WARDS sets the hospital size (default 10 wards × 40 patients; the
+ * issue's 100 × 40 is BENCH_WARDS=100).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const wards = process.env.BENCH_WARDS ?? '10';
+const run = (script: string, args: string[]) => {
+  const t = Date.now();
+  const out = execFileSync(process.execPath, [path.join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
+  return { ...JSON.parse(out.slice(out.indexOf('{'))), wallMs: Date.now() - t };
+};
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version };
+results.render = run('render.js', [wards]);
+results.pull = run('pull.js', [wards]);
+const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr/sbin/ippeveprinter']).status === 0;
+results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
+
+const r = results as { render: any; pull: any; print: any };
+const rows: [string, string][] = [
+  ['cores', String(results.cores)],
+  ['ward (40) render: pages, ms, pages/s', `${r.render.ward40.pages}, ${r.render.ward40.ms}, ${r.render.ward40.pagesPerSecond}`],
+  [`hospital (${r.render.hospital.patients}) render: pages, ms, pages/s`, `${r.render.hospital.pages}, ${r.render.hospital.ms}, ${r.render.hospital.pagesPerSecond}`],
+  ['census: pdfkit ms / chromium ms / ratio', `${r.render.censusVsChromium.pdfkitMsPerCensus} / ${r.render.censusVsChromium.chromiumMsPerCensus} / ${r.render.censusVsChromium.paperbackTimesFaster}×`],
+  ['render peak RSS MB', String(r.render.peakRssMb)],
+  ['ward (40) pull: ms, requests', `${r.pull.ward40.ms}, ${r.pull.ward40.requests}`],
+  [`hospital (${r.pull.hospital.patients}) pull: ms, requests`, `${r.pull.hospital.ms}, ${r.pull.hospital.requests}`],
+  ['print to ippeveprinter: one job ms (median) / 50 jobs ms', r.print.skipped ? r.print.skipped : `${r.print.singleJobMs.median} / ${r.print.fiftyJobs.totalMs}`],
+];
+const width = Math.max(...rows.map(([k]) => k.length));
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+fs.mkdirSync(path.resolve(here, '../../bench/results'), { recursive: true });
+fs.writeFileSync(path.resolve(here, '../../bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log('\nwritten to bench/results/latest.json');
