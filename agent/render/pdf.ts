@@ -207,6 +207,20 @@ function drawTable(ctx: Ctx, b: Extract<Block, { type: 'table' }>): void {
   ctx.doc.y += 6;
 }
 
+/** Shorten to fit one line, ending in "…": chrome lines must never wrap into the content. */
+function fit(doc: Doc, text: string, font: 'body' | 'bold', size: number, width: number): string {
+  doc.font(font).fontSize(size);
+  if (doc.widthOfString(text) <= width) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (doc.widthOfString(`${text.slice(0, mid)}…`) <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
+}
+
 function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: number, patient: PatientStamp | null): void {
   const { width, height } = doc.page;
   const left = MARGIN;
@@ -214,27 +228,37 @@ function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: numb
   const s = spec.stamp;
   // Header: the marking in a black band, legible after any number of photocopies.
   doc.rect(left, MARGIN, w, 20).fillColor(INK).fill();
-  doc.font('bold').fontSize(12).fillColor('#ffffff').text(`${s.marking} — ${s.documentTitle}`, left + 6, MARGIN + 4, { width: w * 0.62, lineBreak: false, ellipsis: true });
-  doc.font('bold').fontSize(9).fillColor('#ffffff').text(`${s.hospital} · ${s.ward}`, left + w * 0.62, MARGIN + 5.5, { width: w * 0.38 - 6, align: 'right', lineBreak: false, ellipsis: true });
-  doc.font('body').fontSize(SIZE.small + 0.5).fillColor(INK).text(s.footer[0] ?? '', left, MARGIN + 23, { width: w, lineBreak: false, ellipsis: true });
+  // The marking and title come first; the hospital takes what room is left; the ward leads the line below.
+  const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12);
+  doc.font('bold').fontSize(12).fillColor('#ffffff').text(titleText, left + 6, MARGIN + 4, { lineBreak: false });
+  const room = w - 30 - doc.widthOfString(titleText);
+  if (room > 60) {
+    const hospital = fit(doc, s.hospital, 'bold', 8.5, room);
+    doc.font('bold').fontSize(8.5).text(hospital, left + w - 6 - doc.widthOfString(hospital), MARGIN + 6, { lineBreak: false });
+  }
+  doc.font('bold').fontSize(SIZE.small + 0.5).fillColor(INK);
+  const ward = fit(doc, `${room > 60 ? '' : `${s.hospital} · `}${s.ward}`, 'bold', SIZE.small + 0.5, w / 2);
+  doc.text(ward, left, MARGIN + 23, { lineBreak: false });
+  const wardW = doc.widthOfString(ward);
+  doc.font('body').text(fit(doc, ` · ${s.footer[0] ?? ''}`, 'body', SIZE.small + 0.5, w - wardW), left + wardW, MARGIN + 23, { lineBreak: false });
   let y = MARGIN + HEADER_H;
   if (s.banner) {
     doc.rect(left, y - 2, w, 16).lineWidth(1.5).strokeColor(ALERT).stroke();
-    doc.font('bold').fontSize(SIZE.body).fillColor(ALERT).text(`⚠ ${s.banner}`, left + 4, y + 1.5, { width: w - 8, lineBreak: false, ellipsis: true });
+    doc.font('bold').fontSize(SIZE.body).fillColor(ALERT).text(fit(doc, `⚠ ${s.banner}`, 'bold', SIZE.body, w - 8), left + 4, y + 1.5, { lineBreak: false });
     y += 18;
   }
   if (patient) {
     doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, PATIENT_H - 4).stroke();
     const textW = w - 180;
-    doc.font('bold').fontSize(11).fillColor(INK).text(patient.name, left + 6, y + 3, { width: textW, lineBreak: false, ellipsis: true });
-    doc.font('body').fontSize(SIZE.body).text(`MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, left + 6, y + 17, { width: textW, lineBreak: false, ellipsis: true });
+    doc.font('bold').fontSize(11).fillColor(INK).text(fit(doc, patient.name, 'bold', 11, textW), left + 6, y + 3, { lineBreak: false });
+    doc.font('body').fontSize(SIZE.body).text(fit(doc, `MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17, { lineBreak: false });
     if (patient.barcode) drawBarcode(doc, patient.barcode, left + w - 170, y + 3, 164, PATIENT_H - 10);
   }
   // Footer: data age, source and rendering time on every page, and page X of Y.
   const fy = height - MARGIN - FOOTER_H + 6;
   doc.lineWidth(RULE).strokeColor(INK).moveTo(left, fy - 3).lineTo(left + w, fy - 3).stroke();
   doc.font('body').fontSize(SIZE.small).fillColor(INK);
-  s.footer.forEach((line, i) => doc.text(line, left, fy + i * 9, { width: w - 90, lineBreak: false, ellipsis: true }));
+  s.footer.forEach((line, i) => doc.text(fit(doc, line, 'body', SIZE.small, w - 90), left, fy + i * 9, { lineBreak: false }));
   const label = s.pageLabel.replace('{page}', String(pageIndex + 1)).replace('{pages}', String(pages));
   doc.font('bold').fontSize(SIZE.body).text(label, left + w - 90, fy, { width: 90, align: 'right', lineBreak: false });
 }

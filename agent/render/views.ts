@@ -63,7 +63,7 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
           codeStatus: or(p.codeStatus, ctx),
           codeStatusTone: p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus) ? 'alert' : '',
           flags: [...p.isolation, allergyShort(p, ctx), ...p.flags.map((f) => f.text)].join('\n'),
-          flagsTone: p.allergies.status === 'recorded' || p.isolation.length > 0 ? 'alert' : '',
+          flagsTone: p.allergies.status !== 'none-known' || p.isolation.length > 0 ? 'alert' : '',
         }
       : { empty: true, bed, name: t('census.empty'), mrn: '', ageSex: '', admitted: '', attending: '', diagnosis: '', codeStatus: '', codeStatusTone: '', flags: '', flagsTone: '' };
   const rows = snap.beds.map((b) => row(b.label, b.patientId ? byId.get(b.patientId) : undefined));
@@ -140,18 +140,33 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
   };
 }
 
+/** "Heparin 5,000 units/mL injection" → "Heparin": the name before the strength. */
+export const shortDrug = (drug: string) => drug.split(/\s+\d/)[0]!.trim() || drug;
+
 export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
   const { t } = ctx;
+  const patients = patientsInBedOrder(snap);
+  // Allergies: everyone who has one, or whose allergies are unknown — never silently left out.
+  const allergyRows = patients
+    .filter((p) => p.allergies.status !== 'none-known')
+    .map((p) => ({
+      bed: bedLabel(snap, p),
+      patient: `${p.name ?? t('unknown')} · ${p.mrn ?? t('unknown')}`,
+      allergies: p.allergies.status === 'recorded' ? p.allergies.items.map((a) => `${a.substance}${a.reaction ? ` (${a.reaction})` : ''}`).join('; ') : allergyShort(p, ctx),
+    }));
+  // High-alert drugs grouped by drug, with the beds that have them: one line per drug fits a whole ward.
+  const byDrug = new Map<string, string[]>();
+  for (const p of patients) {
+    for (const d of new Set(p.orders.items.filter((o) => o.highAlert).map((o) => shortDrug(o.drug)))) {
+      (byDrug.get(d) ?? byDrug.set(d, []).get(d)!).push(bedLabel(snap, p));
+    }
+  }
+  const unknownOrders = patients.filter((p) => p.orders.status === 'not-pulled').map((p) => bedLabel(snap, p));
   return {
     ward: snap.ward,
-    rows: patientsInBedOrder(snap)
-      .filter((p) => p.allergies.status !== 'none-known' || p.orders.items.some((o) => o.highAlert))
-      .map((p) => ({
-        bed: bedLabel(snap, p),
-        patient: `${p.name ?? t('unknown')}\n${p.mrn ?? t('unknown')}`,
-        allergies: p.allergies.status === 'recorded' ? p.allergies.items.map((a) => `${a.substance}${a.reaction ? ` (${a.reaction})` : ''}`).join('\n') : allergyShort(p, ctx),
-        allergiesTone: p.allergies.status === 'none-known' ? '' : 'alert',
-        highAlert: p.orders.status === 'not-pulled' ? t('unknown') : p.orders.items.filter((o) => o.highAlert).map((o) => o.drug).join('\n') || '—',
-      })),
+    noneKnown: patients.filter((p) => p.allergies.status === 'none-known').map((p) => bedLabel(snap, p)).join(', ') || '—',
+    allergyRows,
+    highAlertRows: [...byDrug.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([drug, beds]) => ({ drug, beds: beds.join(', ') })),
+    unknownOrders: unknownOrders.join(', '),
   };
 }

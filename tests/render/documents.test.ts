@@ -164,7 +164,7 @@ describe('templates IT can change', () => {
   it('markup a renderer cannot draw is refused with a reason', () => {
     const dir = copyTemplates();
     const file = path.join(dir, 'documents/allergies.hbs');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('<column width="8">', '<colum width="8">').replace('{{t "census.bed"}}</column>', '{{t "census.bed"}}</colum>'));
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('<column width="9">', '<colum width="9">').replace('{{t "census.bed"}}</column>', '{{t "census.bed"}}</colum>'));
     expect(() => documentSpec('allergies', snap, null, ctx('en', dir))).toThrow(/allergies.hbs: <table> may only hold <column> and <row>, not <colum>/);
   });
 
