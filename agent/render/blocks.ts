@@ -49,6 +49,8 @@ export interface Stamp {
   pageLabel: string;
   /** A warning repeated on every page (e.g. a suspicious census). */
   banner: string | null;
+  /** The hospital's logo (PNG or JPEG bytes) from templates/settings.yaml, or null. */
+  logo?: Buffer | null;
 }
 
 export interface DocumentSpec {

@@ -13,6 +13,8 @@ export interface RenderContext {
   hospital: string;
   size: 'A4' | 'LETTER';
   renderedAt: Date;
+  /** Logo bytes for the page header, from templates/settings.yaml. */
+  logo?: Buffer | null;
   /** What "as of" means for this document (e.g. reused unchanged: "checked unchanged at …"). */
   asOfNote?: string;
 }
@@ -41,6 +43,7 @@ function stamp(ctx: RenderContext, snap: WardSnapshot, title: string): Stamp {
     ],
     pageLabel: t('pageLabel'),
     banner: shrunk ? t('warning.censusShrunk', { detail: shrunk.message }) : null,
+    logo: ctx.logo ?? null,
   };
 }
 

@@ -229,9 +229,16 @@ function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: numb
   // Header: the marking in a black band, legible after any number of photocopies.
   doc.rect(left, MARGIN, w, 20).fillColor(INK).fill();
   // The marking and title come first; the hospital takes what room is left; the ward leads the line below.
-  const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12);
-  doc.font('bold').fontSize(12).fillColor('#ffffff').text(titleText, left + 6, MARGIN + 4, { lineBreak: false });
-  const room = w - 30 - doc.widthOfString(titleText);
+  let titleX = left + 6;
+  if (s.logo) {
+    // On a white tile inside the black band, so any logo stays visible.
+    doc.rect(left + 2, MARGIN + 2, 40, 16).fillColor('#ffffff').fill();
+    doc.image(s.logo, left + 3, MARGIN + 3, { fit: [38, 14], align: 'center', valign: 'center' });
+    titleX = left + 48;
+  }
+  const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12 - (titleX - left));
+  doc.font('bold').fontSize(12).fillColor('#ffffff').text(titleText, titleX, MARGIN + 4, { lineBreak: false });
+  const room = w - 30 - doc.widthOfString(titleText) - (titleX - left);
   if (room > 60) {
     const hospital = fit(doc, s.hospital, 'bold', 8.5, room);
     doc.font('bold').fontSize(8.5).text(hospital, left + w - 6 - doc.widthOfString(hospital), MARGIN + 6, { lineBreak: false });

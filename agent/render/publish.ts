@@ -7,7 +7,7 @@ import { formatDateTime } from './i18n.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import { loadTranslations, type Language } from './i18n.js';
 import { renderPdf } from './pdf.js';
-import { loadTemplateSettings } from './templates.js';
+import { loadLogo, loadTemplateSettings } from './templates.js';
 
 export interface RenderSettings {
   documents: readonly DocumentKind[];
@@ -35,7 +35,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   const out: RenderedArtifact[] = [
     { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data' }, content: Buffer.from(JSON.stringify(snap)) },
   ];
-  const planned = planDocuments(snap, settings.documents, { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt });
+  const planned = planDocuments(snap, settings.documents, { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt });
   for (const d of planned) {
     opts.signal?.throwIfAborted();
     const { pdf, pages } = await renderPdf(d.spec);

@@ -12,6 +12,8 @@ export const settingsSchema = z
     paper: z.enum(['A4', 'LETTER']).default('A4'),
     /** Replaces site.name from paperback.yaml on paper when set. */
     hospitalName: z.string().min(1).optional(),
+    /** A PNG or JPEG in templates/, printed at the top-left of every page. */
+    logo: z.string().regex(/^[^/\\][^\\]*\.(png|jpe?g)$/i, 'must be a .png or .jpg path inside templates/').optional(),
   })
   .strict();
 export type TemplateSettings = z.infer<typeof settingsSchema>;
@@ -30,7 +32,16 @@ export function loadTemplateSettings(templatesDir: string): TemplateSettings {
     const i = res.error.issues[0]!;
     throw new TemplateError('templates/settings.yaml', null, `${i.path.join('.')}: ${i.message}`);
   }
+  if (res.data.logo) {
+    const logo = path.join(templatesDir, res.data.logo);
+    if (res.data.logo.includes('..') || !fs.existsSync(logo)) throw new TemplateError('templates/settings.yaml', null, `logo: ${res.data.logo} not found in templates/`);
+  }
   return res.data;
+}
+
+/** The logo's bytes, if settings name one. */
+export function loadLogo(templatesDir: string, settings: TemplateSettings): Buffer | null {
+  return settings.logo ? fs.readFileSync(path.join(templatesDir, settings.logo)) : null;
 }
 
 type Compiled = { mtimeMs: number; render: HandlebarsTemplateDelegate };

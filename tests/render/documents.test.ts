@@ -174,7 +174,7 @@ describe('templates IT can change', () => {
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('    <column width="12">{{t "census.attending"}}</column>\n', '').replace('      <cell>{{attending}}</cell>\n', ''));
     const en = JSON.parse(fs.readFileSync(path.join(dir, 'i18n/en.json'), 'utf8'));
     fs.writeFileSync(path.join(dir, 'i18n/en.json'), JSON.stringify({ ...en, 'census.diagnosis': 'Working diagnosis' }));
-    fs.writeFileSync(path.join(dir, 'settings.yaml'), 'paper: LETTER\nhospitalName: St. Example Hospital\n');
+    fs.writeFileSync(path.join(dir, 'settings.yaml'), 'paper: LETTER\nhospitalName: St. Example Hospital\nlogo: assets/logo.png\n');
     const out = await renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: dir }, { renderedAt: NOW });
     const pdf = path.join(tmpDir('pb-pdf-'), 'c.pdf');
     fs.writeFileSync(pdf, out[1]!.content);
@@ -183,5 +183,8 @@ describe('templates IT can change', () => {
     expect(text).toContain('Working diagnosis');
     expect(text).toContain('St. Example Hospital');
     expect(execFileSync('pdfinfo', [pdf]).toString()).toMatch(/Page size:\s+792 x 612 pts \(letter\)/);
+    expect(execFileSync('pdfimages', ['-list', pdf]).toString().split('\n').filter((l) => /^\s+1\s+\d+ image/.test(l)).length).toBe(1); // the logo, on page 1
+    fs.writeFileSync(path.join(dir, 'settings.yaml'), 'logo: ../../etc/passwd.png\n');
+    await expect(renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'UTC', hospital: 'X', templatesDir: dir }, { renderedAt: NOW })).rejects.toThrow(/settings.yaml: logo: .* not found in templates/);
   });
 });
