@@ -53,7 +53,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     kickPrinter: () => printer.kick(),
   });
   monitor.start();
-  const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers: printerStates });
+  const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers: printerStates, kickPrinter: () => printer.kick() });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
   const address = await app.listen({ host, port });

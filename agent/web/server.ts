@@ -1,58 +1,75 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { LoadedConfig } from '../config/load.js';
-import type { BlobStore } from '../store/blobs.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { BlobIntegrityError } from '../store/blobs.js';
-import type { Db } from '../store/db.js';
-import { currentSnapshot, getArtifact, listArtifacts } from '../store/snapshots.js';
-import { jobStatuses, formatAge } from '../schedule/status.js';
-import type { OutageMonitor } from '../outage/monitor.js';
-import type { PrinterStatusCache } from '../print/status-cache.js';
+import { getArtifact, listArtifacts, currentSnapshot } from '../store/snapshots.js';
+import { jobStatuses } from '../schedule/status.js';
 import { listPrintJobs } from '../print/queue.js';
+import { DOCUMENT_CSS } from '../render/html.js';
+import { getDowntime } from '../outage/downtime.js';
 import { metricsRegistry } from './metrics.js';
+import { pageRenderer } from './pages.js';
+import type { WebContext, WebDeps } from './context.js';
+import { registerWardRoutes } from './routes-ward.js';
+import { registerPrintRoutes } from './routes-print.js';
+import { registerAdminRoutes } from './routes-admin.js';
+import { registerApiRoutes } from './routes-api.js';
 
-export interface WebDeps {
-  config: () => LoadedConfig;
-  db: Db;
-  blobs: BlobStore;
-  log: Logger;
-  runNow?: (jobId: string) => Promise<unknown>;
-  outage?: OutageMonitor;
-  printers?: PrinterStatusCache;
-}
+export type { WebDeps } from './context.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const ADDRESS = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,3}$/;
 
 /**
- * The ward box's web server. Routes never take patient data in the URL beyond
- * the document address (MRN-keyed), and request logs carry no query strings.
+ * The ward box's web server: pages for nurses and IT, the JSON API, documents,
+ * health and metrics. Request logs carry the route pattern, never the URL
+ * (which can hold an MRN or a search for a name).
  */
 export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ room: 'web' }) as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 64 * 1024,
+    maxParamLength: 200,
   });
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  const templatesDir = path.join(deps.config().dir, 'templates');
+  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir) };
+  // Until accounts exist (see the access-control issue), everyone on this page is "web".
+  const who = (_req: FastifyRequest) => 'web';
+
   app.addHook('onResponse', async (req, reply) => {
-    // Method, route pattern and status only: never the URL, which can hold an MRN.
     req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    return payload;
+  });
+  app.setErrorHandler((e, req, reply) => {
+    const err = e as Error & { statusCode?: number };
+    req.log.error({ err: { name: err.name, message: err.message.slice(0, 300) }, route: req.routeOptions.url }, 'request failed');
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    return reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Something went wrong on this box. The error is in the log; the printed copies and PDFs are unaffected.' : err.message);
   });
 
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: deps.outage?.status() ?? null, readiness: deps.outage?.readiness() ?? null }));
+  const css = `${fs.readFileSync(path.join(templatesDir, 'web', 'style.css'), 'utf8')}\n${DOCUMENT_CSS}`;
+  app.get('/static/style.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=300').send(css));
 
+  app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: deps.outage?.status() ?? null, readiness: deps.outage?.readiness() ?? null }));
   app.get('/api/readiness', async (_req, reply) => {
     if (!deps.outage) return reply.code(503).send({ error: 'the outage monitor is not running' });
     const r = deps.outage.readiness();
     return reply.code(r.ready ? 200 : 503).send(r);
   });
-
   app.get('/api/print-jobs', async () => ({ jobs: listPrintJobs(deps.db, { limit: 100 }) }));
-
-  const registry = metricsRegistry({ config: deps.config, db: deps.db, outage: deps.outage ? () => deps.outage!.status() : undefined, readiness: deps.outage ? () => deps.outage!.readiness() : undefined, printers: deps.printers });
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-
   app.get<{ Params: { job: string } }>('/api/jobs/:job/documents', async (req, reply) => {
     const job = deps.config().jobs.get(req.params.job);
     if (!job) return reply.code(404).send({ error: `no job "${req.params.job}"` });
@@ -65,53 +82,46 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
       documents: listArtifacts(deps.db, cur.id, 'document').map((a) => ({ address: `${job.id}/${a.address}`, title: a.title, pages: a.pages, size: a.size, url: `/documents/${job.id}/${a.address}.pdf` })),
     };
   });
-
   app.post<{ Params: { job: string } }>('/api/jobs/:job/run', async (req, reply) => {
     if (!deps.runNow) return reply.code(503).send({ error: 'this server does not run jobs' });
     if (!deps.config().jobs.has(req.params.job)) return reply.code(404).send({ error: `no job "${req.params.job}"` });
-    const outcome = await deps.runNow(req.params.job);
-    return outcome;
+    return deps.runNow(req.params.job);
   });
 
-  app.get<{ Params: { job: string; '*': string } }>('/documents/:job/*', async (req, reply) => {
+  const registry = metricsRegistry({ config: deps.config, db: deps.db, outage: deps.outage ? () => deps.outage!.status() : undefined, readiness: deps.outage ? () => deps.outage!.readiness() : undefined, printers: deps.printers });
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  app.get<{ Params: { job: string; '*': string }; Querystring: { download?: string } }>('/documents/:job/*', async (req, reply) => {
     const job = deps.config().jobs.get(req.params.job);
     const address = req.params['*'].replace(/\.pdf$/, '');
-    if (!job || !/^[A-Za-z0-9._/-]+$/.test(address) || address.includes('..')) return reply.code(404).send({ error: 'no such document' });
+    // Addresses are a fixed shape; anything else (.., %2f, absolute paths) is simply not a document.
+    if (!job || !ADDRESS.test(address) || address.split('/').includes('..')) return reply.code(404).type('text/plain; charset=utf-8').send('no such document');
     const cur = currentSnapshot(deps.db, job.id);
     const art = cur ? getArtifact(deps.db, cur.id, address) : null;
-    if (!art || art.kind !== 'document') return reply.code(404).send({ error: 'no such document' });
+    if (!art || art.kind !== 'document') return reply.code(404).type('text/plain; charset=utf-8').send('no such document');
     try {
       const pdf = deps.blobs.get(art.sha256);
-      return reply.type('application/pdf').header('content-disposition', `inline; filename="${job.id}-${address.replace(/\//g, '-')}.pdf"`).header('cache-control', 'no-store').send(pdf);
+      const disposition = req.query.download ? 'attachment' : 'inline';
+      return reply.type('application/pdf').header('content-disposition', `${disposition}; filename="${job.id}-${address.replace(/\//g, '-')}.pdf"`).header('cache-control', 'no-store').send(pdf);
     } catch (err) {
       if (err instanceof BlobIntegrityError) {
         req.log.error({ artifact: art.id }, 'artifact failed its integrity check; not served');
-        return reply.code(500).send({ error: 'this document failed its integrity check and is not served; run `paperback verify` and take a new snapshot' });
+        return reply.code(500).type('text/plain; charset=utf-8').send('This document failed its integrity check and is not served. Run `paperback verify` and take a new snapshot.');
       }
       throw err;
     }
   });
 
-  // A plain landing page until the ward page (issue 7) replaces it.
-  app.get('/', async (_req, reply) => {
-    const cfg = deps.config();
-    const rows = jobStatuses(cfg, deps.db)
-      .map((j) => {
-        const docs = j.current ? listArtifacts(deps.db, j.current.snapshotId, 'document') : [];
-        const links = docs.map((d) => `<li><a href="/documents/${esc(j.id)}/${esc(d.address)}.pdf">${esc(d.title)} ${d.patientKey ? esc(d.patientKey) : ''}</a></li>`).join('');
-        return `<section><h2>${esc(j.title)}</h2><p>Data as of ${esc(j.current?.asOf ?? 'never')} (${esc(formatAge(j.current?.ageSeconds ?? null))} old)${j.current?.stale ? ' — <strong>STALE</strong>' : ''}</p><ul>${links}</ul></section>`;
-      })
-      .join('');
-    const st = deps.outage?.status();
-    const banner = st?.downtime
-      ? `<p style="background:#b00000;color:#fff;padding:1em;font-size:1.3em"><strong>HIS DOWN since ${esc(st.downtime.startedAt)}</strong> — ${esc(st.downtime.cause)}. Work from the printed downtime copies.</p>`
-      : st
-        ? `<p>HIS: <strong>${esc(st.box)}</strong></p>`
-        : '';
-    const failed = listPrintJobs(deps.db, { states: ['failed'], limit: 20 });
-    const failedHtml = failed.length ? `<section><h2>Print jobs that failed</h2><ul>${failed.map((f) => `<li>${esc(f.address)} on ${esc(f.currentPrinterId)}: ${esc(f.error ?? '')}</li>`).join('')}</ul></section>` : '';
-    return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Paperback — ${esc(cfg.box.site.name)}</title></head><body><h1>Paperback — ${esc(cfg.box.site.name)}</h1>${banner}${rows}${failedHtml}</body></html>`);
+  app.get('/downtimes/:id/summary.pdf', async (req, reply) => {
+    const id = z.coerce.number().int().positive().safeParse((req.params as { id: string }).id);
+    const dt = id.success ? getDowntime(deps.db, id.data) : null;
+    if (!dt?.summarySha256) return reply.code(404).type('text/plain; charset=utf-8').send('no summary for this downtime (yet)');
+    return reply.type('application/pdf').header('cache-control', 'no-store').send(deps.blobs.get(dt.summarySha256));
   });
 
+  registerWardRoutes(app, ctx);
+  registerPrintRoutes(app, ctx, who);
+  registerAdminRoutes(app, ctx, who);
+  registerApiRoutes(app, ctx);
   return app;
 }

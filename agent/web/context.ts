@@ -1,0 +1,101 @@
+import crypto from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.js';
+import type { OutageMonitor } from '../outage/monitor.js';
+import type { PrinterStatusCache } from '../print/status-cache.js';
+import type { Language } from '../render/i18n.js';
+import { formatDateTime } from '../render/i18n.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { Db } from '../store/db.js';
+import { formatAge } from '../schedule/status.js';
+import type { PageRenderer } from './pages.js';
+import type { SnapshotRow } from '../store/snapshots.js';
+
+export interface WebDeps {
+  config: () => LoadedConfig;
+  db: Db;
+  blobs: BlobStore;
+  log: Logger;
+  runNow?: (jobId: string) => Promise<unknown>;
+  outage?: OutageMonitor;
+  printers?: PrinterStatusCache;
+  kickPrinter?: () => void;
+  now?: () => Date;
+}
+
+export interface WebContext extends WebDeps {
+  pages: PageRenderer;
+}
+
+export function langOf(req: FastifyRequest, ctx: WebContext): Language {
+  const c = (req.cookies as Record<string, string | undefined> | undefined)?.lang;
+  return c === 'vi' || c === 'en' ? c : ctx.config().box.language;
+}
+
+/**
+ * Double-submit CSRF token: a random value in a SameSite=Strict, HttpOnly
+ * cookie, repeated in every form; a state-changing request must carry both.
+ */
+export function csrfToken(req: FastifyRequest, reply: FastifyReply): string {
+  let token = (req.cookies as Record<string, string | undefined>).pb_csrf;
+  if (!token || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
+    token = crypto.randomBytes(24).toString('base64url');
+    reply.setCookie('pb_csrf', token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
+  }
+  return token;
+}
+
+export function checkCsrf(req: FastifyRequest): boolean {
+  const cookie = (req.cookies as Record<string, string | undefined>).pb_csrf;
+  const body = req.body as Record<string, unknown> | undefined;
+  const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
+  if (!cookie || !sent || cookie.length !== sent.length) return false;
+  return crypto.timingSafeEqual(Buffer.from(cookie), Buffer.from(sent));
+}
+
+/** The banner every page carries: HIS state, in words that cannot be missed. */
+export function bannerFor(ctx: WebContext, lang: Language): { kind: string; title: string; detail: string; alert: boolean } | null {
+  const st = ctx.outage?.status();
+  if (!st) return null;
+  const t = ctx.pages.t(lang);
+  const tz = ctx.config().box.timeZone;
+  if (st.downtime) {
+    const since = formatDateTime(st.downtime.startedAt, tz) ?? st.downtime.startedAt;
+    if (st.downtime.kind === 'planned') return { kind: 'planned', title: t('ui.banner.planned'), detail: `${t('ui.banner.down', { since })} ${t('ui.banner.downDetail')}`, alert: true };
+    return { kind: 'down', title: t('ui.banner.down', { since }), detail: t('ui.banner.downDetail'), alert: true };
+  }
+  if (st.box === 'degraded' || st.box === 'recovering') return { kind: 'degraded', title: t('ui.banner.degraded'), detail: '', alert: false };
+  return { kind: 'online', title: t('ui.banner.online'), detail: '', alert: false };
+}
+
+export function freshnessFor(ctx: WebContext, lang: Language, snapshot: SnapshotRow | null, maxAgeMinutes: number): { text: string; stale: boolean } {
+  const t = ctx.pages.t(lang);
+  if (!snapshot?.asOf) return { text: t('ui.noSnapshot'), stale: true };
+  const now = (ctx.now ?? (() => new Date()))();
+  const age = Math.max(0, Math.round((now.getTime() - Date.parse(snapshot.asOf)) / 1000));
+  const stale = age > maxAgeMinutes * 60;
+  const time = formatDateTime(snapshot.asOf, ctx.config().box.timeZone) ?? snapshot.asOf;
+  return { text: t(stale ? 'ui.asOfStale' : 'ui.asOf', { time, age: formatAge(age), limit: maxAgeMinutes }), stale };
+}
+
+export function layoutFor(req: FastifyRequest, ctx: WebContext, lang: Language, current: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const t = ctx.pages.t(lang);
+  const cfg = ctx.config();
+  const firstJob = [...cfg.jobs.keys()][0];
+  const other: Language = lang === 'vi' ? 'en' : 'vi';
+  const url = new URL(req.url, 'http://x');
+  url.searchParams.set('lang', other);
+  return {
+    site: cfg.box.site.name,
+    nav: [
+      { href: firstJob ? `/ward/${firstJob}` : '/', label: t('ui.census'), current: current === 'census' },
+      { href: firstJob ? `/ward/${firstJob}/forms` : '/', label: t('ui.forms.title'), current: current === 'forms' },
+      { href: '/print-jobs', label: t('ui.printJobs'), current: current === 'print-jobs' },
+      { href: '/admin', label: t('ui.admin.nav'), current: current === 'admin' },
+    ],
+    langSwitch: { href: `${url.pathname}${url.search}`, lang: other, label: other === 'vi' ? 'Tiếng Việt' : 'English' },
+    banner: bannerFor(ctx, lang),
+    ...extra,
+  };
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { declareDowntime, endDeclaration } from '../outage/downtime.js';
+import { enqueuePrint, listPrintJobs } from '../print/queue.js';
+import { renderPdf } from '../render/pdf.js';
+import { formatDateTime } from '../render/i18n.js';
+import { nowIso } from '../store/db.js';
+import { jobStatuses, formatAge } from '../schedule/status.js';
+import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
+import { rememberLang } from './routes-ward.js';
+
+/** A one-page PDF that says which printer and box it came from, for testing a printer. */
+async function testPage(printerId: string, box: string, now: Date): Promise<Buffer> {
+  const { pdf } = await renderPdf({
+    size: 'A4',
+    orientation: 'portrait',
+    patient: null,
+    metaTitle: `Test page ${printerId}`,
+    stamp: { marking: 'PAPERBACK TEST PAGE', documentTitle: printerId, hospital: box, ward: printerId, footer: [`Printed ${now.toISOString()}`, 'No patient data on this page.'], pageLabel: 'Page {page} of {pages}', banner: null },
+    blocks: [
+      { type: 'heading', level: 1, text: `Test page for printer ${printerId}` },
+      { type: 'text', text: 'If you can read this page, Paperback can print here. Vietnamese check: Nguyễn Thị Hồng · Bệnh viện Bạch Mai · ạ ễ ị ồ ặ ữ ư.' },
+    ],
+  });
+  return pdf;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: (req: FastifyRequest) => string): void {
+  const view = (req: FastifyRequest, csrf: string) => {
+    const cfg = ctx.config();
+    const lang = langOf(req, ctx);
+    const t = ctx.pages.t(lang);
+    const tz = cfg.box.timeZone;
+    const at = (iso: string | null | undefined) => (iso ? formatDateTime(iso, tz) ?? iso : '—');
+    const st = ctx.outage?.status();
+    const readiness = ctx.outage?.readiness();
+    const transitions = ctx.db.prepare('SELECT at, scope, from_state AS "from", to_state AS "to", cause FROM outage_events ORDER BY id DESC LIMIT 15').all() as { at: string; scope: string; from: string; to: string; cause: string }[];
+    return {
+      csrf,
+      ready: readiness?.ready ?? false,
+      readyText: readiness ? t(readiness.ready ? 'ui.admin.ready' : 'ui.admin.notReady') : '—',
+      checks: readiness?.checks ?? [],
+      downtime: st?.downtime ? `${at(st.downtime.startedAt)} · ${st.downtime.kind}: ${st.downtime.cause}` : '',
+      declared: st?.downtime?.kind === 'declared',
+      windows: cfg.box.outage.windows.map((w) => ('cron' in w ? `${w.title ?? w.id}: cron "${w.cron}" for ${w.durationMinutes} min` : `${w.title ?? w.id}: ${at(w.start)} – ${at(w.end)}`)),
+      jobs: jobStatuses(cfg, ctx.db).map((j) => ({
+        id: j.id,
+        title: j.title,
+        schedule: j.schedule,
+        lastRun: j.lastRun ? `${j.lastRun.status} ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : '—',
+        failed: j.lastRun?.status === 'failed',
+        current: j.current ? `#${j.current.snapshotId}, ${at(j.current.asOf)} (${formatAge(j.current.ageSeconds)})` : '—',
+        stale: !j.current || j.current.stale,
+        next: at(j.nextRun),
+      })),
+      printers: [...cfg.printers.values()].map((p) => {
+        const s = ctx.printers?.get(p.id);
+        return { id: p.id, name: p.name, uri: p.uri, state: !s ? '—' : !s.reachable ? s.error ?? 'unreachable' : `${s.state}${s.reasons.length ? `: ${s.reasons.join(', ')}` : ''}`, problem: !!s && (!s.reachable || s.state === 'stopped' || s.reasons.length > 0) };
+      }),
+      queue: listPrintJobs(ctx.db, { limit: 15 }).map((j) => ({ id: j.id, address: j.address, printer: j.currentPrinterId, state: j.state, error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' })),
+      sources: Object.entries(st?.sources ?? {}).map(([id, l]) => ({ id, state: l.state, error: l.state === 'online' ? '' : l.lastError ?? '' })),
+      transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
+    };
+  };
+
+  app.get('/admin', async (req, reply) => {
+    rememberLang(req, reply);
+    const lang = langOf(req, ctx);
+    const html = ctx.pages.render('admin', view(req, csrfToken(req, reply)), { lang, title: ctx.pages.t(lang)('ui.admin.title'), layout: layoutFor(req, ctx, lang, 'admin') });
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+
+  app.get('/api/admin', async (req, reply) => ({ ...view(req, ''), csrf: undefined }));
+
+  const guard = (req: FastifyRequest) => checkCsrf(req);
+  const refused = 'This form has expired or did not come from this page. Go back, reload and try again.';
+
+  app.post('/admin/jobs/:job/run', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    const job = z.object({ job: z.string() }).parse(req.params).job;
+    if (!ctx.config().jobs.has(job)) return reply.code(404).send('no such job');
+    if (!ctx.runNow) return reply.code(503).send('this server does not run jobs');
+    await ctx.runNow(job).catch(() => undefined); // the result shows on the page: last run and its error
+    return reply.redirect('/admin', 303);
+  });
+
+  app.post('/admin/printers/:id/test', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    const id = z.object({ id: z.string() }).parse(req.params).id;
+    if (!ctx.config().printers.has(id)) return reply.code(404).send('no such printer');
+    const now = new Date();
+    const pdf = await testPage(id, ctx.config().box.box.id, now);
+    const { sha256, size } = ctx.blobs.put(pdf);
+    ctx.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
+    const jobId = enqueuePrint(ctx.db, { artifactId: null, sha256, address: `test/${id}`, jobName: `Paperback test page ${id}`, printerId: id, copies: 1, requestedBy: who(req), reason: 'test' });
+    ctx.kickPrinter?.();
+    return reply.redirect(`/print-jobs/${jobId}`, 303);
+  });
+
+  app.post('/admin/downtime/start', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    const body = z.object({ reason: z.string().trim().min(3).max(200), _csrf: z.string() }).safeParse(req.body);
+    if (!body.success) return reply.code(400).send('Give a reason of 3 to 200 characters.');
+    declareDowntime(ctx.db, who(req), body.data.reason, new Date());
+    await ctx.outage?.tick();
+    return reply.redirect('/admin', 303);
+  });
+
+  app.post('/admin/downtime/end', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    endDeclaration(ctx.db, who(req), new Date());
+    await ctx.outage?.tick();
+    return reply.redirect('/admin', 303);
+  });
+}

@@ -1,0 +1,145 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ageInYears, patientKey } from '../model/helpers.js';
+import type { Patient } from '../model/ward.js';
+import { documentSpec } from '../render/documents.js';
+import { formatDate } from '../render/i18n.js';
+import { renderHtmlFragment } from '../render/html.js';
+import { loadLogo, loadTemplateSettings } from '../render/templates.js';
+import path from 'node:path';
+import { currentWard, findPatient, searchPatients } from './ward-data.js';
+import { freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
+
+const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
+const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
+const searchQuery = z.object({ q: z.string().max(100).optional(), lang: z.enum(['vi', 'en']).optional() }).loose();
+
+/** Language switch: ?lang=vi|en stores the choice in a cookie for the next pages. */
+export function rememberLang(req: FastifyRequest, reply: FastifyReply): void {
+  const l = (req.query as Record<string, unknown>)?.lang;
+  if (l === 'vi' || l === 'en') {
+    reply.setCookie('lang', l, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 });
+    (req.cookies as Record<string, string>).lang = l;
+  }
+}
+
+export function notFound(reply: FastifyReply, what = 'not found') {
+  return reply.code(404).type('text/plain; charset=utf-8').send(what);
+}
+
+const flagsOf = (p: Patient, t: (k: string) => string) =>
+  [...p.isolation, p.allergies.status === 'recorded' ? `⚠ ${p.allergies.items.map((a) => a.substance).join(', ')}` : p.allergies.status === 'none-known' ? 'NKA' : `${t('allergy.title')}: ${t('notRecorded')}`, ...p.flags.map((f) => f.text)].join(' · ');
+
+export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void {
+  app.get('/', async (req, reply) => {
+    const jobs = [...ctx.config().jobs.keys()];
+    if (jobs.length === 0) return reply.type('text/plain; charset=utf-8').send('No snapshot jobs are configured on this box.');
+    return reply.redirect(`/ward/${jobs[0]}`);
+  });
+
+  app.get('/ward/:job', async (req, reply) => {
+    const params = jobParam.safeParse(req.params);
+    const query = searchQuery.safeParse(req.query);
+    if (!params.success || !query.success) return reply.code(400).send('bad request');
+    const job = ctx.config().jobs.get(params.data.job);
+    if (!job) return notFound(reply, 'no such ward');
+    rememberLang(req, reply);
+    const lang = langOf(req, ctx);
+    const t = ctx.pages.t(lang);
+    const cur = currentWard(ctx.db, ctx.blobs, job.id);
+    const q = query.data.q?.trim() ?? '';
+    const asOf = cur ? new Date(cur.ward.asOf) : new Date();
+    const rows = cur
+      ? searchPatients(cur.ward, q).map((p) => ({
+          bed: cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—',
+          name: p.name ?? `(${t('unknown')})`,
+          href: `/ward/${job.id}/patient/${encodeURIComponent(patientKey(p))}`,
+          mrn: p.mrn ?? t('unknown'),
+          ageSex: `${ageInYears(p.birthDate, asOf) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
+          flags: flagsOf(p, t),
+          alert: p.allergies.status !== 'none-known' || p.isolation.length > 0,
+          codeStatus: p.codeStatus ?? t('unknown'),
+          codeAlert: !!p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus),
+        }))
+      : [];
+    const wardDocs = (cur?.documents ?? []).filter((d) => d.address === 'census' || d.address === 'allergies').map((d) => ({ title: d.title, view: `/documents/${job.id}/${d.address}.pdf` }));
+    const html = ctx.pages.render(
+      'census',
+      {
+        wardName: cur?.ward.ward.name ?? job.title,
+        searchAction: `/ward/${job.id}`,
+        query: q,
+        count: rows.length,
+        rows,
+        wardDocs,
+        formsHref: `/ward/${job.id}/forms`,
+        emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !b.patientId).map((b) => b.label).join(', '),
+      },
+      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10 }) },
+    );
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+
+  app.get('/ward/:job/patient/:key', async (req, reply) => {
+    const params = patientParam.safeParse(req.params);
+    if (!params.success) return notFound(reply);
+    const job = ctx.config().jobs.get(params.data.job);
+    const cur = job ? currentWard(ctx.db, ctx.blobs, job.id) : null;
+    const p = cur ? findPatient(cur.ward, params.data.key) : null;
+    if (!job || !cur || !p) return notFound(reply, 'no such patient in the current snapshot');
+    rememberLang(req, reply);
+    const lang = langOf(req, ctx);
+    const t = ctx.pages.t(lang);
+    const cfg = ctx.config();
+    const templatesDir = path.join(cfg.dir, 'templates');
+    const look = loadTemplateSettings(templatesDir);
+    const rctx = { t, templatesDir, timeZone: cfg.box.timeZone, hospital: look.hospitalName ?? cfg.box.site.name, size: look.paper, renderedAt: new Date(cur.snapshot.publishedAt ?? cur.ward.asOf), logo: loadLogo(templatesDir, look) };
+    const key = patientKey(p);
+    const docs = cur.documents
+      .filter((d) => d.patientKey === key)
+      .map((d) => ({ title: d.title, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));
+    const bed = cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—';
+    const html = ctx.pages.render(
+      'patient',
+      {
+        back: `/ward/${job.id}`,
+        name: p.name ?? `(${t('unknown')})`,
+        bed,
+        mrn: p.mrn ?? t('unknown'),
+        birthDate: formatDate(p.birthDate, cfg.box.timeZone) ?? t('unknown'),
+        ageSex: `${ageInYears(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
+        docs,
+        // The same templates as the PDFs, drawn as HTML: screen and paper agree.
+        summaryHtml: renderHtmlFragment(documentSpec('summary', cur.ward, p, rctx)),
+        marHtml: renderHtmlFragment(documentSpec('mar', cur.ward, p, rctx)),
+      },
+      { lang, title: p.name ?? key, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes) }) },
+    );
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+
+  app.get('/ward/:job/forms', async (req, reply) => {
+    const params = jobParam.safeParse(req.params);
+    const query = z.object({ patient: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/).optional() }).loose().safeParse(req.query);
+    if (!params.success || !query.success) return notFound(reply);
+    const job = ctx.config().jobs.get(params.data.job);
+    const cur = job ? currentWard(ctx.db, ctx.blobs, job.id) : null;
+    if (!job || !cur) return notFound(reply, 'no snapshot yet');
+    rememberLang(req, reply);
+    const lang = langOf(req, ctx);
+    const link = (address: string, title: string) => ({ title, view: `/documents/${job.id}/${address}.pdf`, print: `/print?doc=${encodeURIComponent(`${job.id}/${address}`)}` });
+    const chosen = query.data.patient ?? null;
+    const html = ctx.pages.render(
+      'forms',
+      {
+        back: `/ward/${job.id}`,
+        action: `/ward/${job.id}/forms`,
+        blank: cur.documents.filter((d) => d.address.startsWith('blank/')).map((d) => link(d.address, d.title)),
+        patients: searchPatients(cur.ward, '').map((p) => ({ key: patientKey(p), name: p.name ?? patientKey(p), bed: cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—', selected: patientKey(p) === chosen })),
+        stamped: chosen ? cur.documents.filter((d) => d.address.startsWith('form/') && d.patientKey === chosen).map((d) => link(d.address, d.title)) : [],
+      },
+      { lang, title: ctx.pages.t(lang)('ui.forms.title'), layout: layoutFor(req, ctx, lang, 'forms', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes) }) },
+    );
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+}

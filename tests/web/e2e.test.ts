@@ -1,0 +1,178 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
+import { startOutageMonitor, type OutageMonitor } from '../../agent/outage/monitor.js';
+import { printerStatusCache } from '../../agent/print/status-cache.js';
+import { startPrintWorker, type PrintWorker } from '../../agent/print/worker.js';
+import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.js';
+import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
+import { buildWebServer } from '../../agent/web/server.js';
+import { jobYaml, openTestAgent, REPO, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
+if (REQUIRE_PEERS && !(HAVE_CHROMIUM && HAVE_IPPEVEPRINTER)) throw new Error('chromium and ippeveprinter are required in CI');
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const SHOTS = process.env.PAPERBACK_SCREENSHOTS ? path.join(REPO, 'docs/screenshots') : null;
+
+let his: FhirTestServer;
+let printer: IppPrinterHandle;
+let a: TestAgent;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser;
+let worker: PrintWorker;
+let monitor: OutageMonitor;
+let scheduler: Scheduler;
+let hong: { mrn: string; name: string };
+
+describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real browser', () => {
+  beforeAll(async () => {
+    const h = await startHis({ patients: 12, now: new Date() });
+    his = h.server;
+    // Make sure one patient has the name the nurse will look for, with all its diacritics.
+    const p = h.hospital.wards[0]!.patients[4]!;
+    const fhirPatient = await his.repo.readResource('Patient', p.id);
+    await his.repo.updateResource({ ...fhirPatient, name: [{ use: 'official', text: 'Nguyễn Thị Hồng', family: 'Nguyễn', given: ['Thị', 'Hồng'] }] });
+    hong = { mrn: p.mrn!, name: 'Nguyễn Thị Hồng' };
+    printer = await startIppPrinter({ command: '/bin/true' });
+    const dir = writeConfigDir(tmpDir(), {
+      baseUrl: his.url,
+      jobs: { 'ward-1': jobYaml('ward-1', 'downtime: { print: [census], printer: ward }\n').replace('documents: [census, mar]', 'documents: [census, mar, summary, allergies]') },
+      printers: { ward: `id: ward\nname: Ward 1 printer\nlocation: Nurses' station\nuri: ${printer.uri}\n` },
+      extraSource: 'outage:\n  probeIntervalSeconds: 1\n  failuresToOffline: 2\n  confirmSeconds: 1\n  successesToOnline: 2\n  recoverSeconds: 1\n  probeTimeoutMs: 500\n',
+    });
+    fs.writeFileSync(path.join(dir, 'paperback.yaml'), fs.readFileSync(path.join(dir, 'paperback.yaml'), 'utf8').replace('language: en', 'language: vi'));
+    a = openTestAgent(dir);
+    const printers = printerStatusCache(() => a.config.printers, dir);
+    worker = startPrintWorker({ db: a.db, blobs: a.blobs, printers: () => a.config.printers, configDir: dir, log: a.log, pollMs: 200 });
+    scheduler = startScheduler({ ...a, config: a.config });
+    expect((await scheduler.runNow('ward-1')).status).toBe('succeeded');
+    monitor = startOutageMonitor({ db: a.db, blobs: a.blobs, config: () => a.config, sources: a.sources, log: a.log, printers, runJobs: () => {}, kickPrinter: () => worker.kick() });
+    await monitor.tick();
+    app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers, kickPrinter: () => worker.kick() });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await monitor?.stop();
+    await scheduler?.stop();
+    await worker?.stop();
+    await printer?.stop();
+    await his?.close();
+  });
+
+  async function axe(page: Page): Promise<{ id: string; impact: string; nodes: number }[]> {
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run());
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  }
+
+  it('a nurse finds a patient by a name typed without accents, opens the MAR and prints it to the printer', async () => {
+    // axe is injected as a script, which our Content-Security-Policy rightly forbids: bypass it for the audit only.
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+    await page.goto(`${base}/`);
+    expect(await page.locator('.banner').innerText()).toContain('HIS đang hoạt động');
+    expect(await page.locator('.freshness').innerText()).toMatch(/Dữ liệu tính đến .* — cũ/);
+    expect(await axe(page)).toEqual([]);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-desktop.png'), fullPage: false });
+    await page.fill('#q', 'nguyen hong');
+    await page.click('button[type=submit]');
+    const link = page.getByRole('link', { name: 'Nguyễn Thị Hồng' });
+    await expect(link.count()).resolves.toBe(1);
+    await link.click();
+    await page.waitForURL(/\/patient\//);
+    // Allergies come first on the patient page.
+    const firstNotice = await page.locator('main .notice').first().innerText();
+    expect(firstNotice).toMatch(/DỊ ỨNG/);
+    expect(await page.locator('main').innerText()).toContain(`MRN ${hong.mrn}`);
+    expect(await axe(page)).toEqual([]);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'patient-vi-desktop.png') });
+    // Print the MAR.
+    const marRow = page.locator('.doc-actions', { hasText: 'Phiếu theo dõi dùng thuốc' });
+    await marRow.getByRole('link', { name: 'In', exact: true }).click();
+    await page.waitForURL(/\/print\?doc=/);
+    expect(await page.locator('input[name=printer]:checked').getAttribute('value')).toBe('ward');
+    expect(await axe(page)).toEqual([]);
+    await page.click('button.primary');
+    await page.waitForURL(/\/print-jobs\/\d+/);
+    // The page refreshes itself until the printer has answered.
+    await page.locator('.job-completed').waitFor({ timeout: 30_000 });
+    expect(await page.locator('.job-state').innerText()).toContain('Đã in xong');
+    const [file] = printer.received();
+    const cur = currentSnapshot(a.db, 'ward-1')!;
+    expect(fs.readFileSync(file!)).toEqual(a.blobs.get(getArtifact(a.db, cur.id, `mar/${hong.mrn}`)!.sha256));
+    await page.close();
+  });
+
+  it('looks right on a phone, in Vietnamese', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await page.goto(`${base}/ward/ward-1`);
+    // Nothing wider than the screen but the table's own scroller.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-phone.png') });
+    await page.goto(`${base}/ward/ward-1/patient/${hong.mrn}`);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'patient-vi-phone.png') });
+    const buttons = await page.locator('.doc-actions .button').all();
+    for (const b of buttons) expect((await b.boundingBox())!.height).toBeGreaterThanOrEqual(44); // touch targets
+    await page.close();
+  });
+
+  it('switches language and keeps the choice', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/ward/ward-1`);
+    await page.click('a.lang');
+    expect(await page.locator('label[for=q]').innerText()).toBe('Find a patient by bed, name or MRN');
+    await page.goto(`${base}/admin`);
+    expect(await page.locator('h1').innerText()).toBe('IT: jobs, printers, downtime');
+    await page.close();
+  });
+
+  it('IT runs a job now and sees the new snapshot', async () => {
+    const before = currentSnapshot(a.db, 'ward-1')!.id;
+    const page = await browser.newPage();
+    await page.goto(`${base}/admin?lang=en`);
+    await page.locator('tr', { hasText: 'ward-1' }).getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/admin$/);
+    const after = currentSnapshot(a.db, 'ward-1')!.id;
+    expect(after).toBeGreaterThan(before);
+    expect(await page.locator('tr', { hasText: 'ward-1' }).innerText()).toContain(`#${after}`);
+    await page.close();
+  });
+
+  it('shows the downtime banner when the HIS stops answering', async () => {
+    await his.down();
+    try {
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 600));
+        await monitor.tick();
+      }
+      const page = await browser.newPage();
+      await page.goto(`${base}/ward/ward-1?lang=vi`);
+      const banner = page.locator('.banner');
+      expect(await banner.getAttribute('class')).toContain('banner-down');
+      expect(await banner.innerText()).toMatch(/HIS NGỪNG HOẠT ĐỘNG từ \d\d\/\d\d\/\d{4} \d\d:\d\d/);
+      expect(await banner.getAttribute('role')).toBe('alert');
+      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-downtime.png') });
+      // The page still serves the last good snapshot.
+      expect(await page.getByRole('link', { name: 'Nguyễn Thị Hồng' }).count()).toBe(1);
+      await page.close();
+    } finally {
+      await his.up();
+    }
+  });
+
+  it('refuses a print without the form token', async () => {
+    const res = await fetch(`${base}/print`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `address=ward-1/census&printer=ward&copies=1` });
+    expect(res.status).toBe(403);
+  });
+});
