@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { enqueuePrint, getPrintJob, listPrintJobs, printJobEvents, FINAL_STATES } from '../print/queue.js';
 import { AddressError, resolveDocument } from '../print/resolve.js';
 import { formatDateTime } from '../render/i18n.js';
+import { escapeHtml } from '../render/html.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { notFound, rememberLang } from './routes-ward.js';
 
@@ -119,10 +120,9 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const jobs = listPrintJobs(ctx.db, { limit: 50 });
-    const items = jobs.map((j) => `<li class="${j.state === 'failed' ? 'alert' : ''}"><a href="/print-jobs/${j.id}">#${j.id}</a> ${escape(j.address)} → ${escape(j.currentPrinterId)}: ${escape(t(`ui.state.${j.state}`))}${j.error && j.state !== 'completed' ? ` — ${escape(j.error)}` : ''}</li>`).join('');
+    const items = jobs.map((j) => `<li class="${j.state === 'failed' ? 'alert' : ''}"><a href="/print-jobs/${j.id}">#${j.id}</a> ${escapeHtml(j.address)} → ${escapeHtml(j.currentPrinterId)}: ${escapeHtml(t(`ui.state.${j.state}`))}${j.error && j.state !== 'completed' ? ` — ${escapeHtml(j.error)}` : ''}</li>`).join('');
     const page = ctx.pages.render('print-job-list', { itemsHtml: items || '<li>—</li>' }, { lang, title: t('ui.printJobs'), layout: layoutFor(req, ctx, lang, 'print-jobs') });
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
   });
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

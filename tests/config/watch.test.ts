@@ -3,15 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../agent/config/load.js';
 import { watchConfig, type ConfigWatcher } from '../../agent/config/watch.js';
-import { jobYaml, memoryLogger, tmpDir, writeConfigDir } from '../support/fixtures.js';
-
-const waitFor = async (cond: () => boolean, ms = 5000) => {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+import { jobYaml, memoryLogger, tmpDir, writeConfigDir, waitFor } from '../support/fixtures.js';
 
 describe('hot reload of jobs and printers', () => {
   let watcher: ConfigWatcher | null = null;

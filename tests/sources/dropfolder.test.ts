@@ -5,7 +5,7 @@ import { createDropFolderSource } from '../../agent/sources/dropfolder/index.js'
 import { runJob } from '../../agent/schedule/run.js';
 import { getArtifact, currentSnapshot, listArtifacts } from '../../agent/store/snapshots.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
-import { jobYaml, memoryLogger, openTestAgent, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { jobYaml, memoryLogger, openTestAgent, tmpDir, writeConfigDir, waitFor } from '../support/fixtures.js';
 
 const CENSUS = `bed,room,mrn,name,birth_date,sex,admitted_at,attending,diagnosis,code_status,isolation,allergies,weight_kg,flags
 12A,12,BV001,Nguyễn Thị Hồng,1950-03-04,F,2026-11-20T08:00:00+07:00,BS. Lê Mai,Viêm phổi,DNR,Contact isolation,Penicillin;Aspirin,52,Fall risk
@@ -18,14 +18,6 @@ BV001,o1,Enoxaparin 40 mg,40 mg,SC,once daily,20:00,no,,,active
 BV001,o2,Paracetamol 500 mg,1 g,oral,every 6 hours as needed,,yes,pain,,active
 BV002,o3,Ceftriaxone 1 g,2 g,IV,once daily,08:00,no,,,on-hold
 `;
-
-const wait = async (cond: () => boolean, ms = 8000) => {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('drop-folder source', () => {
   const closers: (() => Promise<void>)[] = [];
@@ -59,11 +51,11 @@ describe('drop-folder source', () => {
     await new Promise((r) => setTimeout(r, 300));
     fs.appendFileSync(f, CENSUS.slice(40));
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.json'), JSON.stringify([{ mrn: 'BV001', drug: 'Insulin glargine 100 units/mL', dose: '20 units', route: 'SC', frequency: 'at bedtime', times: '22:00' }]));
-    await wait(() => fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'medications.json')));
+    await waitFor(() => fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'medications.json')), 8000);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.handover.pdf'), fs.readFileSync(path.join(import.meta.dirname, '../fixtures/tiny.pdf')));
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.handover.pdf.json'), JSON.stringify({ asOf: '2026-11-22T06:00:00+07:00', title: 'Nursing handover' }));
-    await wait(() => fs.readdirSync(src.folder.inbox).length === 0 && fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'handover.pdf.json')));
+    await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0 && fs.existsSync(path.join(src.folder.accepted, 'ward-12', 'handover.pdf.json')), 8000);
     // The CSV export arrived after the JSON one and replaced it.
     expect(fs.readdirSync(path.join(src.folder.accepted, 'ward-12')).sort()).toEqual(['census.csv', 'handover.pdf', 'handover.pdf.json', 'medications.csv']);
     const o = await runJob(a, 'ward-12', { trigger: 'manual' });
@@ -87,11 +79,11 @@ describe('drop-folder source', () => {
     await ready(src);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
-    await wait(() => fs.readdirSync(src.folder.inbox).length === 0);
+    await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0, 8000);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS.replace('1950-03-04', '04/03/1950'));
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.report.pdf'), 'this is not a pdf');
     fs.writeFileSync(path.join(src.folder.inbox, 'notes.txt'), 'hello');
-    await wait(() => fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).length === 3);
+    await waitFor(() => fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).length === 3, 8000);
     const reasons = fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).map((f) => fs.readFileSync(path.join(src.folder.quarantine, f), 'utf8'));
     expect(reasons).toEqual(
       expect.arrayContaining([
@@ -114,7 +106,7 @@ describe('drop-folder source', () => {
     const { a, src } = setup();
     await ready(src);
     fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
-    await wait(() => fs.readdirSync(src.folder.inbox).length === 0);
+    await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0, 8000);
     const o = await runJob(a, 'ward-12', { trigger: 'manual' });
     expect(o.status).toBe('failed');
     expect(o.error).toMatch(/no medications export for ward ward-12/);

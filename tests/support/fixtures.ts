@@ -154,3 +154,12 @@ export function spawnUntil(args: string[], marker: string | RegExp, opts: { env?
     });
   });
 }
+
+/** Poll until `cond` holds, or fail after `ms`: for effects of file watchers and timers. */
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
