@@ -25,14 +25,30 @@ export function freePort(): Promise<number> {
 
 const running = (name: string) => spawnSync('pgrep', ['-x', name]).status === 0;
 
-/** ippeveprinter refuses to start without avahi on a system D-Bus (see shared/FIELD-NOTES.md). */
+/**
+ * ippeveprinter refuses to start without avahi on a system D-Bus (see shared/FIELD-NOTES.md).
+ * A box or container that was stopped uncleanly keeps /run/dbus/pid and the
+ * avahi pid file, and both daemons then refuse to start: remove stale ones first.
+ */
 export function ensureAvahi(): void {
+  const problems: string[] = [];
   if (!running('dbus-daemon')) {
     fs.mkdirSync('/run/dbus', { recursive: true });
-    spawnSync('dbus-daemon', ['--system', '--fork']);
+    fs.rmSync('/run/dbus/pid', { force: true });
+    fs.rmSync('/run/dbus/system_bus_socket', { force: true });
+    const r = spawnSync('dbus-daemon', ['--system', '--fork'], { encoding: 'utf8' });
+    if (r.status !== 0) problems.push(`dbus-daemon: ${(r.stderr || r.error?.message || '').trim()}`);
   }
-  if (!running('avahi-daemon')) spawnSync('avahi-daemon', ['--daemonize', '--no-drop-root', '--no-chroot']);
+  if (!running('avahi-daemon')) {
+    fs.rmSync('/run/avahi-daemon/pid', { force: true });
+    const r = spawnSync('avahi-daemon', ['--daemonize', '--no-drop-root', '--no-chroot'], { encoding: 'utf8' });
+    if (r.status !== 0) problems.push(`avahi-daemon: ${(r.stderr || r.error?.message || '').trim()}`);
+  }
+  avahiProblems = problems.join('; ');
 }
+
+/** Why dbus/avahi did not start, kept for the error a failed printer start reports. */
+let avahiProblems = '';
 
 async function waitUntil(check: () => boolean, what: string, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;
@@ -70,8 +86,20 @@ export async function startIppPrinter(opts: { name?: string; port?: number; comm
     const args = ['-p', String(port), '-n', 'localhost', '-d', spool, '-k', '-r', 'off', '-f', opts.formats ?? 'application/pdf,image/pwg-raster'];
     if (opts.command) args.push('-c', opts.command);
     args.push(opts.name ?? `Paperback-Test-${port}`);
-    child = spawn('ippeveprinter', args, { stdio: 'ignore' });
-    await waitUntil(() => answersIpp(uri), `ippeveprinter on port ${port}`);
+    const c = spawn('ippeveprinter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4000) stderr += d.toString();
+    });
+    try {
+      await waitUntil(() => answersIpp(uri), `ippeveprinter on port ${port}`);
+    } catch (err) {
+      const exited = c.exitCode !== null ? ` (exited with ${c.exitCode})` : '';
+      throw new Error(`${(err as Error).message}${exited}. ippeveprinter said: ${stderr.trim().slice(-1500) || '(nothing)'}${avahiProblems ? `. ${avahiProblems}` : ''}`);
+    }
+    // Keep draining stderr so the printer never blocks on a full pipe.
+    c.stderr?.resume();
   };
   const stop = async () => {
     const c = child;
