@@ -25,7 +25,7 @@ async function main() {
   const printer = await startIppPrinter({ command: '/bin/true' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-bench-print-'));
   const db = openDb(dir);
-  const blobs = openBlobStore(dir);
+  const blobs = openBlobStore(dir, null);
   const now = new Date();
   const h = generateHospital({ seed: 1, wards: 1, patientsPerWard: 40, now });
   const w = h.wards[0]!;

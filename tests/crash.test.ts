@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
+import { NURSE, signIn } from './support/web.js';
 import { jobYaml, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
 
 let server: FhirTestServer;
@@ -8,6 +9,8 @@ let dir: string;
 beforeAll(async () => {
   ({ server } = await startHis({ patients: 8 }));
   dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1') } });
+  const added = await runCli(['--config', dir, 'user', 'add', NURSE.username, '--role', 'nurse', '--password-stdin'], { stdin: `${NURSE.password}\n` });
+  expect(added.code, added.stderr).toBe(0);
 });
 afterAll(async () => {
   await server.close();
@@ -20,7 +23,8 @@ async function fetchCensus(): Promise<{ status: number; sha: string; type: strin
   try {
     const url = /serving on (http:\/\/[^\s]+)/.exec(output())![1]!;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    const res = await fetch(`${url}/documents/ward-1/census.pdf`);
+    const nurse = await signIn(url, NURSE);
+    const res = await nurse.fetch('/documents/ward-1/census.pdf');
     const body = Buffer.from(await res.arrayBuffer());
     return { status: res.status, sha: createHash('sha256').update(body).digest('hex'), type: res.headers.get('content-type') };
   } finally {

@@ -3,6 +3,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DemoHis } from '../demo/demo-his.js';
 import { openBlobStore, type BlobStore } from '../store/blobs.js';
 import { openDb, type Db } from '../store/db.js';
+import { loadDataKey } from '../store/data-key.js';
 import { createFhirSource } from '../sources/fhir/index.js';
 import type { Source } from '../sources/types.js';
 
@@ -19,7 +20,8 @@ export interface Agent {
 export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean }): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
-  const blobs = openBlobStore(config.dataDir);
+  const key = loadDataKey({ keyFile: config.keyFile, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
+  const blobs = openBlobStore(config.dataDir, key);
   const sources = new Map<string, Source>();
   const demo = new Map<string, DemoHis>();
   if (opts.withSources) {

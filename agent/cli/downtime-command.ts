@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../log/logger.js';
+import { appendAudit } from '../audit/log.js';
 import { activeDowntime, declareDowntime, endDeclaration, listDowntimes, openDeclaration } from '../outage/downtime.js';
 import { openAgent } from './boot.js';
 
@@ -23,11 +24,13 @@ export async function downtimeCommand(configDir: string, dataDir: string | undef
           return 2;
         }
         const id = declareDowntime(agent.db, by, values.reason, new Date());
+        appendAudit(agent.db, { actor: by, action: 'downtime-declared', subject: `declaration/${id}`, detail: { reason: values.reason } });
         out(`downtime declared (declaration ${id}); the running agent starts it and prints the downtime pack within one probe interval (${agent.config.box.outage.probeIntervalSeconds} s)`);
         return 0;
       }
       case 'end': {
         const ended = endDeclaration(agent.db, by, new Date());
+        if (ended) appendAudit(agent.db, { actor: by, action: 'downtime-ended', subject: null });
         out(ended ? 'declared downtime ended; the agent writes the downtime summary at its next probe' : 'no declared downtime to end (a detected or planned downtime ends by itself)');
         return ended ? 0 : 1;
       }

@@ -15,6 +15,9 @@ import { computeReadiness } from '../outage/readiness.js';
 import { activeDowntime } from '../outage/downtime.js';
 import { printCommand, printersCommand } from './print-commands.js';
 import { downtimeCommand } from './downtime-command.js';
+import { userCommand } from './user-command.js';
+import { auditCommand } from './audit-command.js';
+import { verifyAuditChain } from '../audit/log.js';
 
 const USAGE = `Usage: paperback [--config DIR] [--data DIR] <command> [options]
 
@@ -31,6 +34,10 @@ Commands:
                                 declare or end a downtime by hand; show the current one
   print JOB/DOC --printer ID [--copies N] [--no-wait]
                                 print a document and wait until the printer reports it done
+  user add|passwd|disable|enable|list|break-glass-code
+                                local accounts for the ward page (see \`paperback user\`)
+  audit export [--since D] [--until D] [--out FILE] | audit verify
+                                the audit log as CSV; check its hash chain
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/
@@ -141,10 +148,10 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
         const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
         try {
-          const report = verifyStore(agent.db, agent.blobs);
+          const report = verifyStore(agent.db, agent.blobs, { audit: verifyAuditChain }, { expectSealed: true });
           if (values.json) out(JSON.stringify(report, null, 2));
           else {
-            out(`checked ${report.checked.snapshots} snapshots, ${report.checked.artifacts} artifacts, ${report.checked.blobs} files`);
+            out(`checked ${report.checked.snapshots} snapshots, ${report.checked.artifacts} artifacts, ${report.checked.blobs} files, ${report.checked.auditRows} audit rows`);
             for (const p of report.problems) out(`${p.severity.toUpperCase()}: ${p.what}`);
             out(report.ok ? 'store OK' : 'store has errors');
           }
@@ -190,6 +197,10 @@ export async function main(argv: string[]): Promise<number> {
         return await printersCommand(configDir, dataDir, args);
       case 'print':
         return await printCommand(configDir, dataDir, args);
+      case 'user':
+        return await userCommand(configDir, dataDir, args);
+      case 'audit':
+        return await auditCommand(configDir, dataDir, args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -7,6 +7,23 @@ import { openAgent } from './boot.js';
 import { startPrintWorker } from '../print/worker.js';
 import { startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
 import { printerStatusCache } from '../print/status-cache.js';
+import { appendAudit } from '../audit/log.js';
+import { purgeExpiredSessions } from '../auth/sessions.js';
+import { DEMO_ACCOUNTS, ensureDemoAccounts } from '../auth/demo-accounts.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
+
+/** Which job and printer files a reload added, removed or changed (ids only) for the audit log. */
+function configDiff(prev: LoadedConfig, next: LoadedConfig): Record<string, string[]> {
+  const diff = <T>(a: Map<string, T>, b: Map<string, T>) => ({
+    added: [...b.keys()].filter((k) => !a.has(k)),
+    removed: [...a.keys()].filter((k) => !b.has(k)),
+    changed: [...b.keys()].filter((k) => a.has(k) && JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k))),
+  });
+  const j = diff(prev.jobs, next.jobs);
+  const p = diff(prev.printers, next.printers);
+  return { jobsAdded: j.added, jobsRemoved: j.removed, jobsChanged: j.changed, printersAdded: p.added, printersRemoved: p.removed, printersChanged: p.changed };
+}
 
 export interface ServeOptions {
   configDir: string;
@@ -18,6 +35,10 @@ export interface ServeOptions {
 /** Run the agent until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const log = createLogger();
+  const first = loadConfig(opts.configDir, { dataDir: opts.dataDir });
+  if (!first.box.web.tls && !first.box.web.insecureHttp) {
+    throw new ConfigError([{ file: 'paperback.yaml', field: 'web.tls', line: null, message: 'the ward page serves patient data: give tls: { certFile, keyFile } for HTTPS, or set web.insecureHttp: true to serve plain HTTP on purpose (the demo; a box behind a TLS proxy)' }]);
+  }
   const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true });
   let config = agent.config;
   // The monitor and the scheduler feed each other: runs are evidence, downtime pauses retention.
@@ -35,10 +56,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const watcher = watchConfig(config, {
     log,
     dataDir: opts.dataDir,
-    onChange: (next) => {
+    onChange: (next, prev) => {
       config = next;
       scheduler.reload(next);
+      appendAudit(agent.db, { actor: 'system:config-watch', action: 'config-change', subject: null, detail: configDiff(prev, next) });
     },
+    onRefused: (err) => appendAudit(agent.db, { actor: 'system:config-watch', action: 'config-refused', subject: null, detail: { files: [...new Set(err.problems.map((p) => p.file))] } }),
   });
   const printer = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log });
   const printerStates = printerStatusCache(() => config.printers, config.dir);
@@ -53,12 +76,18 @@ export async function serve(opts: ServeOptions): Promise<number> {
     kickPrinter: () => printer.kick(),
   });
   monitor.start();
+  if (config.box.auth.demoAccounts) await ensureDemoAccounts(agent.db, log);
+  const sessionSweep = setInterval(() => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }), 10 * 60_000);
+  sessionSweep.unref();
   const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers: printerStates, kickPrinter: () => printer.kick() });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
   const address = await app.listen({ host, port });
   log.info({ address, data: config.dataDir, jobs: [...config.jobs.keys()] }, 'Paperback is serving');
   process.stdout.write(`Paperback is serving on ${address.replace('0.0.0.0', 'localhost')}\n`);
+  if (config.box.auth.demoAccounts) {
+    process.stdout.write(`Demo accounts: ${DEMO_ACCOUNTS.map((d) => `${d.username} / ${d.password}`).join(', ')}\n`);
+  }
 
   // A first snapshot at start-up for any job with none, or a stale one, so the page is never empty.
   for (const j of jobStatuses(config, agent.db)) {
@@ -73,6 +102,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
+      clearInterval(sessionSweep);
       await app.close();
       await watcher.close();
       await monitor?.stop();

@@ -37,6 +37,8 @@ export interface LoadedConfig {
   box: BoxConfig;
   /** Absolute data directory. */
   dataDir: string;
+  /** Absolute path of the data key file, or null for the systemd credential. */
+  keyFile: string | null;
   jobs: Map<string, SnapshotJob & { file: string }>;
   printers: Map<string, PrinterConfig & { file: string }>;
 }
@@ -177,5 +179,6 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   if (problems.length > 0 || !boxRes.ok) throw new ConfigError(problems);
   const box = boxRes.value;
   const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);
-  return { dir: absDir, box, dataDir, jobs, printers };
+  const keyFile = box.encryption.keyFile ? path.resolve(absDir, box.encryption.keyFile) : null;
+  return { dir: absDir, box, dataDir, keyFile, jobs, printers };
 }

@@ -105,6 +105,49 @@ const plannedWindow = z.union([
 
 export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource]);
 
+const webSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** HTTPS certificate and key (PEM), relative to the config folder. */
+    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+    /** Serve plain HTTP. Only for the demo or a box behind a TLS proxy: say so explicitly. */
+    insecureHttp: z.boolean().default(false),
+    /** Sign a nurse out after this long without a request. */
+    sessionIdleMinutes: z.number().min(1).max(24 * 60).default(30),
+    /** Sign out after this long whatever happens (one shift). */
+    sessionMaxHours: z.number().min(1).max(24).default(12),
+  })
+  .strict()
+  .refine((w) => w.tls || w.insecureHttp, { message: 'give tls: { certFile, keyFile } for HTTPS, or set insecureHttp: true to serve plain HTTP on purpose', path: ['tls'] });
+
+const WEB_DEFAULTS = { host: '127.0.0.1', port: 8080, insecureHttp: false, sessionIdleMinutes: 30, sessionMaxHours: 12 };
+
+const webAuthSchema = z
+  .object({
+    /** Directory login; local accounts are used when it is unreachable. */
+    ldap: z
+      .object({
+        url: z.string().regex(/^ldaps?:\/\//, 'must start with ldap:// or ldaps://'),
+        /** Bind DN for a user, "{user}" replaced by the escaped user name, e.g. "uid={user},ou=people,dc=hospital,dc=vn". */
+        userDn: z.string().includes('{user}', { message: 'must contain {user}' }),
+        /** Search base and filter for group membership; "{dn}" is the user's DN. */
+        groupBase: z.string().min(1).optional(),
+        adminGroup: z.string().min(1).optional(),
+        nurseGroup: z.string().min(1).optional(),
+        timeoutMs: z.number().int().min(100).max(30_000).default(3000),
+        caFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Create nurse/admin accounts with published passwords. Only for the demo. */
+    demoAccounts: z.boolean().default(false),
+    /** Failed logins (per user name and per address) before a lockout. */
+    maxFailures: z.number().int().min(1).max(100).default(5),
+    lockoutMinutes: z.number().min(1).max(24 * 60).default(15),
+  })
+  .strict();
+
 export const boxConfigSchema = z
   .object({
     site: z.object({ id, name: z.string().min(1) }).strict(),
@@ -115,13 +158,17 @@ export const boxConfigSchema = z
     /** Relative paths are resolved against the config folder. */
     dataDir: z.string().default('data'),
     sources: z.array(sourceSchema).min(1),
-    web: z
+    web: webSchema.default(WEB_DEFAULTS),
+    auth: webAuthSchema.default({ demoAccounts: false, maxFailures: 5, lockoutMinutes: 15 }),
+    encryption: z
       .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
+        /** The AES-256 data key (64 hex characters, mode 0600). Relative to the config folder; never inside dataDir. Unset: the systemd credential "data-key". */
+        keyFile: z.string().min(1).optional(),
+        /** Make a new key when the file is missing: for the demo and a first install. */
+        createKey: z.boolean().default(false),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ createKey: false }),
     outage: z
       .object({
         probeIntervalSeconds: z.number().min(1).max(3600).default(15),

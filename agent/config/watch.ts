@@ -37,6 +37,7 @@ export function watchConfig(
         opts.log.warn({ file: 'paperback.yaml' }, 'paperback.yaml changed: jobs and printers reloaded, box settings (sources, web, data) take effect after a restart');
         next.box = prev.box;
         next.dataDir = prev.dataDir;
+        next.keyFile = prev.keyFile;
       }
       config = next;
       opts.log.info({ jobs: [...next.jobs.keys()], printers: [...next.printers.keys()] }, 'configuration reloaded');

@@ -5,8 +5,12 @@ import { StoreError } from './db.js';
 
 /**
  * Content-addressed files under DATA/blobs/ab/abcdef…, named by the SHA-256 of
- * their content. Written to a temporary file, fsynced, then renamed, so a file
+ * their plaintext. Written to a temporary file, fsynced, then renamed, so a file
  * at its final name is always complete. Checked against its name on every read.
+ *
+ * With a data key every file is sealed with AES-256-GCM: "PBX1", a 12-byte
+ * random IV, the 16-byte tag, then the ciphertext; the file's name is the
+ * additional data, so a file copied under another name fails to open.
  */
 export interface BlobStore {
   dir: string;
@@ -21,11 +25,40 @@ export interface BlobStore {
   /** Remove a file from list() by name, whatever it is. */
   removeRaw(name: string): void;
   pathOf(sha256: string): string;
+  /** Whether a stored file is sealed (false: written before encryption was on). */
+  isSealed(sha256: string): boolean;
 }
+
+const MAGIC = Buffer.from('PBX1');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function sealBlob(key: Buffer, name: string, plain: Buffer): Buffer {
+  const iv = crypto.randomBytes(IV_BYTES);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(name));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([MAGIC, iv, cipher.getAuthTag(), body]);
+}
+
+export function openSealedBlob(key: Buffer, name: string, sealed: Buffer): Buffer {
+  const iv = sealed.subarray(4, 4 + IV_BYTES);
+  const tag = sealed.subarray(4 + IV_BYTES, 4 + IV_BYTES + TAG_BYTES);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(name));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(4 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new BlobIntegrityError(name, 'unreadable: wrong data key or damaged file');
+  }
+}
+
+const isSealedBuffer = (b: Buffer) => b.length >= 4 + IV_BYTES + TAG_BYTES && b.subarray(0, 4).equals(MAGIC);
 
 export class BlobIntegrityError extends StoreError {
   constructor(sha256: string, actual: string) {
-    super(`artifact ${sha256.slice(0, 12)}… failed its integrity check (content hashes to ${actual.slice(0, 12)}…); it will not be served`, { sha256, actual });
+    super(`artifact ${sha256.slice(0, 12)}… failed its integrity check (${/^[0-9a-f]{64}$/.test(actual) ? `content hashes to ${actual.slice(0, 12)}…` : actual}); it will not be served`, { sha256, actual });
     this.name = 'BlobIntegrityError';
   }
 }
@@ -41,7 +74,12 @@ function fsyncDir(dir: string): void {
   }
 }
 
-export function openBlobStore(dataDir: string): BlobStore {
+/**
+ * `key` is the 32-byte data key (see data-key.ts), or null to store plaintext
+ * (only tests of the store itself do that).
+ */
+export function openBlobStore(dataDir: string, key: Buffer | null): BlobStore {
+  if (key && key.length !== 32) throw new StoreError('the data key must be 32 bytes (AES-256)');
   const dir = path.join(dataDir, 'blobs');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pathOf = (sha: string) => {
@@ -67,7 +105,7 @@ export function openBlobStore(dataDir: string): BlobStore {
       const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
       const fd = fs.openSync(tmp, 'w', 0o600);
       try {
-        fs.writeSync(fd, content);
+        fs.writeSync(fd, key ? sealBlob(key, sha, content) : content);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -77,12 +115,27 @@ export function openBlobStore(dataDir: string): BlobStore {
       return { sha256: sha, size: content.length };
     },
     get(sha) {
-      const content = fs.readFileSync(pathOf(sha));
+      const raw = fs.readFileSync(pathOf(sha));
+      let content: Buffer = raw;
+      if (isSealedBuffer(raw)) {
+        if (!key) throw new BlobIntegrityError(sha, 'sealed, and no data key was given');
+        content = openSealedBlob(key, sha, raw);
+      }
       const actual = sha256Hex(content);
       if (actual !== sha) throw new BlobIntegrityError(sha, actual);
       return content;
     },
     has: (sha) => fs.existsSync(pathOf(sha)),
+    isSealed(sha) {
+      const fd = fs.openSync(pathOf(sha), 'r');
+      try {
+        const head = Buffer.alloc(4 + IV_BYTES + TAG_BYTES);
+        const n = fs.readSync(fd, head, 0, head.length, 0);
+        return isSealedBuffer(head.subarray(0, n));
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
     remove(sha) {
       fs.rmSync(pathOf(sha), { force: true });
     },

@@ -25,6 +25,8 @@ export function openDb(dataDir: string, opts: { migrations?: typeof MIGRATIONS }
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
+  // Deleted rows (expired snapshots, sessions) are overwritten, not left in free pages.
+  db.pragma('secure_delete = ON');
   migrate(db, opts.migrations ?? MIGRATIONS);
   return db;
 }

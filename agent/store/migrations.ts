@@ -187,4 +187,36 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    name: 'accounts, sessions, box settings',
+    sql: `
+      CREATE TABLE users (
+        id             INTEGER PRIMARY KEY,
+        username       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name   TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('nurse', 'admin')),
+        password_hash  TEXT,                   -- argon2id; NULL for directory-only accounts
+        disabled       INTEGER NOT NULL DEFAULT 0,
+        created_at     TEXT NOT NULL,
+        password_set_at TEXT
+      );
+      -- Only the SHA-256 of a session token is stored: a copy of the database opens no session.
+      CREATE TABLE sessions (
+        token_hash     TEXT PRIMARY KEY,
+        actor          TEXT NOT NULL,          -- user name, or "break-glass:<name typed>"
+        role           TEXT NOT NULL,
+        auth           TEXT NOT NULL,          -- local | ldap | break-glass
+        created_at     TEXT NOT NULL,
+        last_seen_at   TEXT NOT NULL,
+        expires_at     TEXT NOT NULL
+      );
+      CREATE TABLE settings (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_at ON audit_log(at);
+    `,
+  },
 ];

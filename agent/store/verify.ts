@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { sha256Hex, type BlobStore } from './blobs.js';
+import { BlobIntegrityError, type BlobStore } from './blobs.js';
 import fs from 'node:fs';
 
 export interface VerifyProblem {
@@ -22,7 +22,7 @@ export type ExtraCheck = (db: Db) => { checked: number; problems: VerifyProblem[
  * Check the store: the database's own integrity, every current pointer, every
  * artifact row against its file and hash, and files no row knows about.
  */
-export function verifyStore(db: Db, blobs: BlobStore, extra: { audit?: ExtraCheck } = {}): VerifyReport {
+export function verifyStore(db: Db, blobs: BlobStore, extra: { audit?: ExtraCheck } = {}, opts: { expectSealed?: boolean } = {}): VerifyReport {
   const problems: VerifyProblem[] = [];
   const integrity = db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') problems.push({ severity: 'error', what: `SQLite integrity check: ${String(integrity)}` });
@@ -40,6 +40,7 @@ export function verifyStore(db: Db, blobs: BlobStore, extra: { audit?: ExtraChec
 
   const artifacts = db.prepare('SELECT a.id, a.sha256, a.size, a.snapshot_id AS snapshotId FROM artifacts a').all() as { id: number; sha256: string; size: number; snapshotId: number }[];
   const checkedHashes = new Map<string, string | null>();
+  let unsealed = 0;
   for (const a of artifacts) {
     let err = checkedHashes.get(a.sha256);
     if (err === undefined) {
@@ -47,14 +48,19 @@ export function verifyStore(db: Db, blobs: BlobStore, extra: { audit?: ExtraChec
       const file = blobs.pathOf(a.sha256);
       if (!fs.existsSync(file)) err = 'file is missing';
       else {
-        const content = fs.readFileSync(file);
-        if (content.length !== a.size) err = `size ${content.length} differs from recorded ${a.size}`;
-        else if (sha256Hex(content) !== a.sha256) err = 'content does not match its SHA-256';
+        try {
+          const content = blobs.get(a.sha256);
+          if (content.length !== a.size) err = `size ${content.length} differs from recorded ${a.size}`;
+          else if (!blobs.isSealed(a.sha256)) unsealed++;
+        } catch (e) {
+          err = e instanceof BlobIntegrityError ? 'content does not match its SHA-256, or cannot be decrypted with this data key' : (e as Error).message;
+        }
       }
       checkedHashes.set(a.sha256, err);
     }
     if (err) problems.push({ severity: 'error', what: `artifact ${a.id} (snapshot ${a.snapshotId}): ${err}`, ref: a.sha256 });
   }
+  if (unsealed > 0 && opts.expectSealed) problems.push({ severity: 'warning', what: `${unsealed} file(s) in blobs/ are not encrypted (written before encryption was on); they go with retention` });
   const known = new Set(db.prepare('SELECT sha256 FROM blobs').pluck().all() as string[]);
   const onDisk = blobs.list();
   const strays = onDisk.filter((n) => !known.has(n));

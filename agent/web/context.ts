@@ -10,6 +10,7 @@ import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { formatAge } from '../schedule/status.js';
 import type { PageRenderer } from './pages.js';
+import type { AuditAction } from '../audit/log.js';
 import type { SnapshotRow } from '../store/snapshots.js';
 
 export interface WebDeps {
@@ -26,6 +27,8 @@ export interface WebDeps {
 
 export interface WebContext extends WebDeps {
   pages: PageRenderer;
+  /** Write one audit row for this request's user. Subjects are addresses and ids, never names or search text. */
+  audit: (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>) => void;
 }
 
 export function langOf(req: FastifyRequest, ctx: WebContext): Language {
@@ -38,11 +41,14 @@ export function langOf(req: FastifyRequest, ctx: WebContext): Language {
  * cookie, repeated in every form; a state-changing request must carry both.
  */
 export function csrfToken(req: FastifyRequest, reply: FastifyReply): string {
+  const memo = req as FastifyRequest & { csrf?: string };
+  if (memo.csrf) return memo.csrf;
   let token = (req.cookies as Record<string, string | undefined>).pb_csrf;
   if (!token || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
     token = crypto.randomBytes(24).toString('base64url');
     reply.setCookie('pb_csrf', token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
   }
+  memo.csrf = token;
   return token;
 }
 
@@ -80,6 +86,8 @@ export function freshnessFor(ctx: WebContext, lang: Language, snapshot: Snapshot
 }
 
 export function layoutFor(req: FastifyRequest, ctx: WebContext, lang: Language, current: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const session = req.session;
+  const isAdmin = session?.role === 'admin';
   const t = ctx.pages.t(lang);
   const cfg = ctx.config();
   const firstJob = [...cfg.jobs.keys()][0];
@@ -92,8 +100,9 @@ export function layoutFor(req: FastifyRequest, ctx: WebContext, lang: Language, 
       { href: firstJob ? `/ward/${firstJob}` : '/', label: t('ui.census'), current: current === 'census' },
       { href: firstJob ? `/ward/${firstJob}/forms` : '/', label: t('ui.forms.title'), current: current === 'forms' },
       { href: '/print-jobs', label: t('ui.printJobs'), current: current === 'print-jobs' },
-      { href: '/admin', label: t('ui.admin.nav'), current: current === 'admin' },
+      ...(isAdmin ? [{ href: '/admin', label: t('ui.admin.nav'), current: current === 'admin' }] : []),
     ],
+    user: session ? { name: session.actor, breakGlass: session.auth === 'break-glass', csrf: (req as FastifyRequest & { csrf?: string }).csrf ?? '' } : null,
     langSwitch: { href: `${url.pathname}${url.search}`, lang: other, label: other === 'vi' ? 'Tiếng Việt' : 'English' },
     banner: bannerFor(ctx, lang),
     ...extra,

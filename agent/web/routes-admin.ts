@@ -8,6 +8,7 @@ import { nowIso } from '../store/db.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { rememberLang } from './routes-ward.js';
+import { listAudit, verifyAuditChain } from '../audit/log.js';
 
 /** A one-page PDF that says which printer and box it came from, for testing a printer. */
 async function testPage(printerId: string, box: string, now: Date): Promise<Buffer> {
@@ -60,6 +61,14 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       queue: listPrintJobs(ctx.db, { limit: 15 }).map((j) => ({ id: j.id, address: j.address, printer: j.currentPrinterId, state: j.state, error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' })),
       sources: Object.entries(st?.sources ?? {}).map(([id, l]) => ({ id, state: l.state, error: l.state === 'online' ? '' : l.lastError ?? '' })),
       transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
+      audit: (() => {
+        const chain = verifyAuditChain(ctx.db);
+        return {
+          ok: chain.problems.length === 0,
+          status: chain.problems.length === 0 ? `${chain.checked} rows, unbroken` : chain.problems.map((p) => p.what).join('; '),
+          rows: listAudit(ctx.db, { limit: 20 }).reverse().map((r) => ({ at: at(r.at), actor: r.actor, action: r.action, subject: r.subject ?? '', flagged: r.action === 'break-glass' || r.action === 'login-failed' || r.actor.startsWith('break-glass:') })),
+        };
+      })(),
     };
   };
 
@@ -80,6 +89,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const job = z.object({ job: z.string() }).parse(req.params).job;
     if (!ctx.config().jobs.has(job)) return reply.code(404).send('no such job');
     if (!ctx.runNow) return reply.code(503).send('this server does not run jobs');
+    ctx.audit(req, 'job-run', job);
     await ctx.runNow(job).catch(() => undefined); // the result shows on the page: last run and its error
     return reply.redirect('/admin', 303);
   });
@@ -93,6 +103,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const { sha256, size } = ctx.blobs.put(pdf);
     ctx.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
     const jobId = enqueuePrint(ctx.db, { artifactId: null, sha256, address: `test/${id}`, jobName: `Paperback test page ${id}`, printerId: id, copies: 1, requestedBy: who(req), reason: 'test' });
+    ctx.audit(req, 'printer-test', id, { printJob: jobId });
     ctx.kickPrinter?.();
     return reply.redirect(`/print-jobs/${jobId}`, 303);
   });
@@ -102,6 +113,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const body = z.object({ reason: z.string().trim().min(3).max(200), _csrf: z.string() }).safeParse(req.body);
     if (!body.success) return reply.code(400).send('Give a reason of 3 to 200 characters.');
     declareDowntime(ctx.db, who(req), body.data.reason, new Date());
+    ctx.audit(req, 'downtime-declared', null, { reason: body.data.reason });
     await ctx.outage?.tick();
     return reply.redirect('/admin', 303);
   });
@@ -109,6 +121,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
   app.post('/admin/downtime/end', async (req, reply) => {
     if (!guard(req)) return reply.code(403).send(refused);
     endDeclaration(ctx.db, who(req), new Date());
+    ctx.audit(req, 'downtime-ended', null);
     await ctx.outage?.tick();
     return reply.redirect('/admin', 303);
   });

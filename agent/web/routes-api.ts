@@ -15,6 +15,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: WebContext): void {
     const cur = ctx.config().jobs.has(p.data.job) ? currentWard(ctx.db, ctx.blobs, p.data.job) : null;
     if (!cur) return reply.code(404).send({ error: 'no such ward or no snapshot yet' });
     const patients = searchPatients(cur.ward, q.data.q ?? '');
+    ctx.audit(req, 'view', `${p.data.job}/census`, { api: true, ...(q.data.q ? { search: true } : {}) });
     return {
       job: p.data.job,
       snapshotId: cur.snapshot.id,
@@ -32,6 +33,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: WebContext): void {
     const cur = ctx.config().jobs.has(p.data.job) ? currentWard(ctx.db, ctx.blobs, p.data.job) : null;
     const patient = cur ? findPatient(cur.ward, p.data.key) : null;
     if (!cur || !patient) return reply.code(404).send({ error: 'no such patient in the current snapshot' });
+    ctx.audit(req, 'view', `${p.data.job}/patient/${p.data.key}`, { api: true });
     return {
       asOf: cur.ward.asOf,
       patient,

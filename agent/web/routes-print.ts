@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { enqueuePrint, getPrintJob, listPrintJobs, printJobEvents, FINAL_STATES } from '../print/queue.js';
 import { AddressError, resolveDocument } from '../print/resolve.js';
@@ -15,7 +15,7 @@ function defaultPrinter(ctx: WebContext, jobId: string): string | undefined {
   return cfg.jobs.get(jobId)?.downtime.printer ?? [...cfg.printers.keys()][0];
 }
 
-export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: (req: import('fastify').FastifyRequest) => string): void {
+export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: (req: FastifyRequest) => string): void {
   app.get('/print', async (req, reply) => {
     const q = z.object({ doc: z.string().min(3).max(200), lang: z.string().optional() }).safeParse(req.query);
     if (!q.success) return notFound(reply);
@@ -42,7 +42,7 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
 
-  const submit = (body: z.infer<typeof printBody>, requestedBy: string): { id: number } | { error: string; status: number } => {
+  const submit = (req: FastifyRequest, body: z.infer<typeof printBody>, requestedBy: string): { id: number } | { error: string; status: number } => {
     if (!ctx.config().printers.has(body.printer)) return { error: `no printer "${body.printer}"`, status: 400 };
     let doc;
     try {
@@ -52,6 +52,7 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
       throw err;
     }
     const id = enqueuePrint(ctx.db, { artifactId: doc.artifact.id, sha256: doc.artifact.sha256, address: `${doc.jobId}/${doc.address}`, jobName: doc.printJobName, printerId: body.printer, copies: body.copies, requestedBy });
+    ctx.audit(req, 'print', `${doc.jobId}/${doc.address}`, { printer: body.printer, copies: body.copies, printJob: id });
     ctx.kickPrinter?.();
     return { id };
   };
@@ -60,7 +61,7 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     if (!checkCsrf(req)) return reply.code(403).type('text/plain; charset=utf-8').send('This form has expired or did not come from this page. Go back, reload and try again.');
     const body = printBody.safeParse(req.body);
     if (!body.success) return reply.code(400).type('text/plain; charset=utf-8').send(`Cannot print: ${body.error.issues[0]!.path.join('.')} ${body.error.issues[0]!.message}`);
-    const r = submit(body.data, who(req));
+    const r = submit(req, body.data, who(req));
     if ('error' in r) return reply.code(r.status).type('text/plain; charset=utf-8').send(r.error);
     return reply.redirect(`/print-jobs/${r.id}`, 303);
   });
@@ -69,7 +70,7 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     if (!checkCsrf(req)) return reply.code(403).send({ error: 'missing or wrong CSRF token (send the pb_csrf cookie value as X-CSRF-Token)' });
     const body = printBody.safeParse(req.body);
     if (!body.success) return reply.code(400).send({ error: body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    const r = submit(body.data, who(req));
+    const r = submit(req, body.data, who(req));
     if ('error' in r) return reply.code(r.status).send({ error: r.error });
     return reply.code(201).send({ id: r.id, url: `/api/print-jobs/${r.id}` });
   });

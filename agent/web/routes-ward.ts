@@ -48,6 +48,8 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const t = ctx.pages.t(lang);
     const cur = currentWard(ctx.db, ctx.blobs, job.id);
     const q = query.data.q?.trim() ?? '';
+    // What was searched for can be a name: the audit records only that a search happened.
+    ctx.audit(req, 'view', `${job.id}/census`, q ? { search: true } : undefined);
     const asOf = cur ? new Date(cur.ward.asOf) : new Date();
     const rows = cur
       ? searchPatients(cur.ward, q).map((p) => ({
@@ -95,6 +97,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const look = loadTemplateSettings(templatesDir);
     const rctx = { t, templatesDir, timeZone: cfg.box.timeZone, hospital: look.hospitalName ?? cfg.box.site.name, size: look.paper, renderedAt: new Date(cur.snapshot.publishedAt ?? cur.ward.asOf), logo: loadLogo(templatesDir, look) };
     const key = patientKey(p);
+    ctx.audit(req, 'view', `${job.id}/patient/${key}`);
     const docs = cur.documents
       .filter((d) => d.patientKey === key)
       .map((d) => ({ title: d.title, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));

@@ -17,6 +17,8 @@ import { registerWardRoutes } from './routes-ward.js';
 import { registerPrintRoutes } from './routes-print.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerApiRoutes } from './routes-api.js';
+import { auditFor, registerAuth } from './auth.js';
+import { registerAuditRoutes } from './routes-audit.js';
 
 export type { WebDeps } from './context.js';
 
@@ -28,18 +30,24 @@ const ADDRESS = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,3}$/;
  * (which can hold an MRN or a search for a name).
  */
 export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
+  const tlsFiles = deps.config().box.web.tls;
+  const https = tlsFiles
+    ? { cert: fs.readFileSync(path.resolve(deps.config().dir, tlsFiles.certFile)), key: fs.readFileSync(path.resolve(deps.config().dir, tlsFiles.keyFile)), minVersion: 'TLSv1.2' as const }
+    : null;
   const app = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: deps.log.child({ room: 'web' }) as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 64 * 1024,
     maxParamLength: 200,
-  });
+  }) as unknown as FastifyInstance;
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const templatesDir = path.join(deps.config().dir, 'templates');
-  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir) };
-  // Until accounts exist (see the access-control issue), everyone on this page is "web".
-  const who = (_req: FastifyRequest) => 'web';
+  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: () => undefined };
+  ctx.audit = auditFor(ctx);
+  const who = (req: FastifyRequest) => req.session?.actor ?? 'anonymous';
+  const tls = !!deps.config().box.web.tls;
 
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -49,6 +57,10 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     reply.header('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    if (tls) reply.header('strict-transport-security', 'max-age=31536000');
     return payload;
   });
   app.setErrorHandler((e, req, reply) => {
@@ -58,6 +70,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     return reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Something went wrong on this box. The error is in the log; the printed copies and PDFs are unaffected.' : err.message);
   });
 
+  registerAuth(app, ctx);
   app.get('/healthz', async () => ({ ok: true }));
 
   const css = `${fs.readFileSync(path.join(templatesDir, 'web', 'style.css'), 'utf8')}\n${DOCUMENT_CSS}`;
@@ -102,6 +115,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     try {
       const pdf = deps.blobs.get(art.sha256);
       const disposition = req.query.download ? 'attachment' : 'inline';
+      ctx.audit(req, req.query.download ? 'download' : 'view', `${job.id}/${address}`, { snapshot: cur!.id });
       return reply.type('application/pdf').header('content-disposition', `${disposition}; filename="${job.id}-${address.replace(/\//g, '-')}.pdf"`).header('cache-control', 'no-store').send(pdf);
     } catch (err) {
       if (err instanceof BlobIntegrityError) {
@@ -116,6 +130,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     const id = z.coerce.number().int().positive().safeParse((req.params as { id: string }).id);
     const dt = id.success ? getDowntime(deps.db, id.data) : null;
     if (!dt?.summarySha256) return reply.code(404).type('text/plain; charset=utf-8').send('no summary for this downtime (yet)');
+    ctx.audit(req, 'view', `downtime/${dt.id}/summary`);
     return reply.type('application/pdf').header('cache-control', 'no-store').send(deps.blobs.get(dt.summarySha256));
   });
 
@@ -123,5 +138,6 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerPrintRoutes(app, ctx, who);
   registerAdminRoutes(app, ctx, who);
   registerApiRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   return app;
 }

@@ -31,7 +31,7 @@ describe('store', () => {
     const dir = tmpDir();
     const v1 = openDb(dir, { migrations: MIGRATIONS.slice(0, 1) });
     expect(schemaVersion(v1)).toBe(1);
-    const blobs = openBlobStore(dir);
+    const blobs = openBlobStore(dir, null);
     const id = snapshot(v1, blobs, 'ward-1', 'old census', at(0));
     v1.close();
     const db = openDb(dir);
@@ -53,7 +53,7 @@ describe('store', () => {
   it('publishes atomically: a staging or failed snapshot never becomes current', () => {
     const dir = tmpDir();
     const db = openDb(dir);
-    const blobs = openBlobStore(dir);
+    const blobs = openBlobStore(dir, null);
     const good = snapshot(db, blobs, 'ward-1', 'good census', at(0));
     const staging = snapshot(db, blobs, 'ward-1', 'half-written census', at(1), false);
     expect(currentSnapshot(db, 'ward-1')!.id).toBe(good);
@@ -67,7 +67,7 @@ describe('store', () => {
   it('checks content on read and in verify: a changed file is reported, never served', () => {
     const dir = tmpDir();
     const db = openDb(dir);
-    const blobs = openBlobStore(dir);
+    const blobs = openBlobStore(dir, null);
     const id = snapshot(db, blobs, 'ward-1', 'census v1', at(0));
     const [art] = listArtifacts(db, id);
     expect(verifyStore(db, blobs).ok).toBe(true);
@@ -84,7 +84,7 @@ describe('store', () => {
   it('retention keeps the last N, drops older than T, never the current one, and removes files with rows', () => {
     const dir = tmpDir();
     const db = openDb(dir);
-    const blobs = openBlobStore(dir);
+    const blobs = openBlobStore(dir, null);
     const ids = [0, 1, 2, 3, 4].map((h) => snapshot(db, blobs, 'ward-1', `census ${h}`, at(h)));
     const other = snapshot(db, blobs, 'ward-2', 'other ward', at(0));
     const r = applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(5));
@@ -104,7 +104,7 @@ describe('store', () => {
   it('retention keeps a blob shared with a newer snapshot (same content, one file)', () => {
     const dir = tmpDir();
     const db = openDb(dir);
-    const blobs = openBlobStore(dir);
+    const blobs = openBlobStore(dir, null);
     snapshot(db, blobs, 'ward-1', 'unchanged', at(0));
     snapshot(db, blobs, 'ward-1', 'unchanged', at(1));
     expect(blobs.list()).toHaveLength(1);

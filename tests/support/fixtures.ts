@@ -10,6 +10,7 @@ import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-serv
 import { generateHospital, type SyntheticHospital } from '../../agent/demo/generator.js';
 import { openBlobStore, type BlobStore } from '../../agent/store/blobs.js';
 import { openDb, type Db } from '../../agent/store/db.js';
+import { loadDataKey } from '../../agent/store/data-key.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
 import type { Source } from '../../agent/sources/types.js';
 
@@ -60,6 +61,8 @@ sources:
     retries: 1
 ${opts.extraSource ?? ''}
 schedule: { spreadSeconds: 0 }
+web: { insecureHttp: true }
+encryption: { keyFile: paperback.key, createKey: true }
 `,
   );
   const jobs = opts.jobs ?? { [wards[0]!]: jobYaml(wards[0]!) };
@@ -105,7 +108,7 @@ export interface TestAgent {
 export function openTestAgent(dir: string): TestAgent {
   const config = loadConfig(dir);
   const db = openDb(config.dataDir);
-  const blobs = openBlobStore(config.dataDir);
+  const blobs = openBlobStore(config.dataDir, loadDataKey({ keyFile: config.keyFile, createKey: true, dataDir: config.dataDir }));
   const sources = new Map<string, Source>();
   for (const s of config.box.sources) if (s.kind === 'fhir') sources.set(s.id, createFhirSource(s, { configDir: dir, backoffMs: 20 }));
   const { log, lines } = memoryLogger();
@@ -119,9 +122,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; stdin?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env } });
+    child.stdin.end(opts.stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -13,6 +13,9 @@ import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, REPO, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
+import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
+import { setBreakGlassCode } from '../../agent/auth/break-glass.js';
+import { listAudit } from '../../agent/audit/log.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
@@ -56,6 +59,8 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     expect((await scheduler.runNow('ward-1')).status).toBe('succeeded');
     monitor = startOutageMonitor({ db: a.db, blobs: a.blobs, config: () => a.config, sources: a.sources, log: a.log, printers, runJobs: () => {}, kickPrinter: () => worker.kick() });
     await monitor.tick();
+    await addTestUsers(a.db);
+    await setBreakGlassCode(a.db, 'WARD1-CODE');
     app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers, kickPrinter: () => worker.kick() });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
@@ -71,6 +76,17 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await his?.close();
   });
 
+  /** A page in a fresh browser context, signed in through the real login form. */
+  async function signedInPage(user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
+    const page = await (await browser.newContext(opts)).newPage();
+    await page.goto(`${base}/login`);
+    await page.fill('#username', user.username);
+    await page.fill('#password', user.password);
+    await page.click('form[action="/login"] button[type=submit]');
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    return page;
+  }
+
   async function axe(page: Page): Promise<{ id: string; impact: string; nodes: number }[]> {
     await page.addScriptTag({ path: AXE });
     const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run());
@@ -80,13 +96,28 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   it('a nurse finds a patient by a name typed without accents, opens the MAR and prints it to the printer', async () => {
     // axe is injected as a script, which our Content-Security-Policy rightly forbids: bypass it for the audit only.
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+    // Not signed in: the ward page sends the nurse to the login page, which must itself be accessible.
     await page.goto(`${base}/`);
+    await page.waitForURL(/\/login\?next=/);
+    expect(await axe(page)).toEqual([]);
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'login-vi-desktop.png') });
+    await page.fill('#username', NURSE.username);
+    await page.fill('#password', 'not the password');
+    await page.click('form[action="/login"] button[type=submit]');
+    expect(await page.locator('.login .error').innerText()).toBe('Tên đăng nhập hoặc mật khẩu không đúng.');
+    await page.fill('#username', NURSE.username);
+    await page.fill('#password', NURSE.password);
+    await page.click('form[action="/login"] button[type=submit]');
+    await page.waitForURL(/\/ward\/ward-1/);
+    // A nurse does not get the IT page in her menu.
+    expect(await page.locator('nav a[href="/admin"]').count()).toBe(0);
+    expect(await page.locator('.signout .who').innerText()).toBe(NURSE.username);
     expect(await page.locator('.banner').innerText()).toContain('HIS đang hoạt động');
     expect(await page.locator('.freshness').innerText()).toMatch(/Dữ liệu tính đến .* — cũ/);
     expect(await axe(page)).toEqual([]);
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-desktop.png'), fullPage: false });
     await page.fill('#q', 'nguyen hong');
-    await page.click('button[type=submit]');
+    await page.press('#q', 'Enter');
     const link = page.getByRole('link', { name: 'Nguyễn Thị Hồng' });
     await expect(link.count()).resolves.toBe(1);
     await link.click();
@@ -115,7 +146,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('looks right on a phone, in Vietnamese', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await signedInPage(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await page.goto(`${base}/ward/ward-1`);
     // Nothing wider than the screen but the table's own scroller.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -128,7 +159,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('switches language and keeps the choice', async () => {
-    const page = await browser.newPage();
+    const page = await signedInPage(ADMIN);
     await page.goto(`${base}/ward/ward-1`);
     await page.click('a.lang');
     expect(await page.locator('label[for=q]').innerText()).toBe('Find a patient by bed, name or MRN');
@@ -139,13 +170,16 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
 
   it('IT runs a job now and sees the new snapshot', async () => {
     const before = currentSnapshot(a.db, 'ward-1')!.id;
-    const page = await browser.newPage();
+    const page = await signedInPage(ADMIN);
     await page.goto(`${base}/admin?lang=en`);
-    await page.locator('tr', { hasText: 'ward-1' }).getByRole('button', { name: 'Run now' }).click();
+    const jobs = page.locator('section[aria-labelledby=jobs-h]');
+    await jobs.locator('tr', { hasText: 'ward-1' }).getByRole('button', { name: 'Run now' }).click();
     await page.waitForURL(/\/admin$/);
     const after = currentSnapshot(a.db, 'ward-1')!.id;
     expect(after).toBeGreaterThan(before);
-    expect(await page.locator('tr', { hasText: 'ward-1' }).innerText()).toContain(`#${after}`);
+    expect(await page.locator('section[aria-labelledby=jobs-h] tr', { hasText: 'ward-1' }).innerText()).toContain(`#${after}`);
+    // The run is in the audit log, shown on the same page.
+    expect(await page.locator('section[aria-labelledby=audit-h]').innerText()).toMatch(/it\.admin\s+job-run\s+ward-1/);
     await page.close();
   });
 
@@ -156,7 +190,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
         await new Promise((r) => setTimeout(r, 600));
         await monitor.tick();
       }
-      const page = await browser.newPage();
+      const page = await signedInPage(NURSE);
       await page.goto(`${base}/ward/ward-1?lang=vi`);
       const banner = page.locator('.banner');
       expect(await banner.getAttribute('class')).toContain('banner-down');
@@ -166,13 +200,34 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
       // The page still serves the last good snapshot.
       expect(await page.getByRole('link', { name: 'Nguyễn Thị Hồng' }).count()).toBe(1);
       await page.close();
+
+      // The directory may be down too: a nurse without an account gets in with the ward code, flagged.
+      const bg = await (await browser.newContext()).newPage();
+      await bg.goto(`${base}/login?lang=vi`);
+      expect(await bg.locator('.break-glass h2').innerText()).toBe('Truy cập khẩn cấp khi hệ thống ngừng');
+      if (SHOTS) await bg.screenshot({ path: path.join(SHOTS, 'login-vi-break-glass.png'), fullPage: true });
+      await bg.fill('#bg-name', 'Trần Thị Mai');
+      await bg.fill('#bg-code', 'WARD1-CODE');
+      await bg.click('.break-glass button[type=submit]');
+      await bg.waitForURL(/\/ward\/ward-1/);
+      expect(await bg.locator('.banner').first().innerText()).toContain('Truy cập khẩn cấp');
+      expect(await bg.getByRole('link', { name: 'Nguyễn Thị Hồng' }).count()).toBe(1);
+      await bg.close();
+      const rows = listAudit(a.db, { actor: 'break-glass:Trần Thị Mai' });
+      expect(rows.map((r) => r.action)).toEqual(['break-glass', 'view']);
     } finally {
       await his.up();
     }
   });
 
   it('refuses a print without the form token', async () => {
-    const res = await fetch(`${base}/print`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `address=ward-1/census&printer=ward&copies=1` });
+    const page = await signedInPage(NURSE);
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'pb_session')!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe('Strict');
+    const res = await fetch(`${base}/print`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `pb_session=${session.value}` }, body: `address=ward-1/census&printer=ward&copies=1` });
     expect(res.status).toBe(403);
+    await page.close();
   });
 });

@@ -1,0 +1,134 @@
+import crypto from 'node:crypto';
+import type { Db } from '../store/db.js';
+import type { VerifyProblem } from '../store/verify.js';
+
+/**
+ * The audit trail: who logged in, viewed, downloaded or printed what, and who
+ * changed configuration or declared a downtime. Rows are append-only (the
+ * database's triggers refuse UPDATE and DELETE) and chained: each row's hash
+ * covers its fields and the previous row's hash, so an edit or a removed row
+ * anywhere breaks the chain from there on, and `paperback verify` says where.
+ *
+ * Subjects are document addresses, user names and ids, never patient names.
+ */
+export type AuditAction =
+  | 'login'
+  | 'login-failed'
+  | 'logout'
+  | 'break-glass'
+  | 'session-expired'
+  | 'view'
+  | 'download'
+  | 'print'
+  | 'config-change'
+  | 'config-refused'
+  | 'downtime-declared'
+  | 'downtime-ended'
+  | 'job-run'
+  | 'printer-test'
+  | 'user-added'
+  | 'user-password'
+  | 'user-disabled'
+  | 'user-enabled'
+  | 'break-glass-code-set'
+  | 'audit-export';
+
+export interface AuditEntry {
+  actor: string;
+  action: AuditAction;
+  subject?: string | null;
+  detail?: Record<string, unknown> | null;
+}
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  detail: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+const GENESIS = '0'.repeat(64);
+
+function rowHash(r: { id: number; at: string; actor: string; action: string; subject: string | null; detail: string | null; prevHash: string }): string {
+  // JSON of a fixed-order array: no field can bleed into the next.
+  return crypto.createHash('sha256').update(JSON.stringify([r.id, r.at, r.actor, r.action, r.subject, r.detail, r.prevHash])).digest('hex');
+}
+
+/** Append one row. Runs in an IMMEDIATE transaction so two processes cannot fork the chain. */
+export function appendAudit(db: Db, e: AuditEntry, now: Date = new Date()): number {
+  return db
+    .transaction(() => {
+      const last = db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string } | undefined;
+      const row = {
+        id: (last?.id ?? 0) + 1,
+        at: now.toISOString(),
+        actor: e.actor.slice(0, 120),
+        action: e.action,
+        subject: e.subject?.slice(0, 300) ?? null,
+        detail: e.detail ? JSON.stringify(e.detail).slice(0, 2000) : null,
+        prevHash: last?.hash ?? GENESIS,
+      };
+      db.prepare('INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        row.id,
+        row.at,
+        row.actor,
+        row.action,
+        row.subject,
+        row.detail,
+        row.prevHash,
+        rowHash(row),
+      );
+      return row.id;
+    })
+    .immediate();
+}
+
+const COLS = 'id, at, actor, action, subject, detail, prev_hash AS prevHash, hash';
+
+export function listAudit(db: Db, opts: { since?: string; until?: string; limit?: number; actor?: string } = {}): AuditRow[] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (opts.since) (where.push('at >= ?'), args.push(opts.since));
+  if (opts.until) (where.push('at < ?'), args.push(opts.until));
+  if (opts.actor) (where.push('actor = ?'), args.push(opts.actor));
+  const sql = `SELECT ${COLS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${opts.limit ? 'DESC LIMIT ?' : 'ASC'}`;
+  if (opts.limit) args.push(opts.limit);
+  const rows = db.prepare(sql).all(...args) as AuditRow[];
+  return opts.limit ? rows.reverse() : rows;
+}
+
+/** Walk the whole chain. The first broken link is reported with its row id; later rows are not re-reported. */
+export function verifyAuditChain(db: Db): { checked: number; problems: VerifyProblem[] } {
+  const problems: VerifyProblem[] = [];
+  let prev = GENESIS;
+  let expectedId = 1;
+  let checked = 0;
+  for (const r of db.prepare(`SELECT ${COLS} FROM audit_log ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
+    checked++;
+    if (problems.length > 0) continue;
+    if (r.id !== expectedId) problems.push({ severity: 'error', what: `audit log: row ${expectedId}${r.id > expectedId + 1 ? `–${r.id - 1}` : ''} is missing (rows were removed)`, ref: `audit:${expectedId}` });
+    else if (r.prevHash !== prev) problems.push({ severity: 'error', what: `audit log: row ${r.id} does not follow row ${r.id - 1} (the chain was rewritten)`, ref: `audit:${r.id}` });
+    else if (rowHash(r) !== r.hash) problems.push({ severity: 'error', what: `audit log: row ${r.id} was altered after it was written`, ref: `audit:${r.id}` });
+    prev = r.hash;
+    expectedId = r.id + 1;
+  }
+  return { checked, problems };
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : String(v);
+  // A leading = + - @ would run as a formula in a spreadsheet; prefix a quote (OWASP CSV injection).
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+/** The audit log as CSV for the privacy officer (RFC 4180, UTF-8 with BOM so Excel reads Vietnamese). */
+export function auditCsv(rows: AuditRow[]): string {
+  const head = ['id', 'time_utc', 'actor', 'action', 'subject', 'detail', 'hash'];
+  const lines = rows.map((r) => [r.id, r.at, r.actor, r.action, r.subject, r.detail, r.hash].map(csvCell).join(','));
+  return `\uFEFF${head.join(',')}\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
+}

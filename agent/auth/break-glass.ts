@@ -1,0 +1,31 @@
+import type { Db } from '../store/db.js';
+import { nowIso } from '../store/db.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+/**
+ * The ward's break-glass code: set by IT, kept only as an argon2id hash, and
+ * accepted only while a downtime is declared or detected, so it cannot be a
+ * quiet everyday way around accounts.
+ */
+const NAME = 'break-glass-code';
+
+export async function setBreakGlassCode(db: Db, code: string, now = new Date()): Promise<void> {
+  if (!/^\S{6,64}$/.test(code)) throw new Error('a break-glass code needs 6 to 64 characters without spaces');
+  const hash = await hashPassword(code);
+  db.prepare('INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at').run(NAME, hash, nowIso(now));
+}
+
+export function breakGlassConfigured(db: Db): boolean {
+  return db.prepare('SELECT 1 FROM settings WHERE name = ?').get(NAME) !== undefined;
+}
+
+export async function checkBreakGlassCode(db: Db, code: string): Promise<boolean> {
+  const hash = db.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(NAME) as string | undefined;
+  return hash ? verifyPassword(hash, code) : false;
+}
+
+/** What a nurse types as her name becomes part of the actor; keep it printable and short. */
+export function cleanTypedName(name: string): string | null {
+  const n = name.normalize('NFC').replace(/[\p{C}<>"'`]/gu, '').replace(/\s+/g, ' ').trim().slice(0, 60);
+  return [...n].length >= 3 ? n : null;
+}

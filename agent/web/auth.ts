@@ -1,0 +1,152 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { appendAudit, type AuditAction } from '../audit/log.js';
+import { breakGlassConfigured, checkBreakGlassCode, cleanTypedName } from '../auth/break-glass.js';
+import { authenticate } from '../auth/login.js';
+import { loginLimiter } from '../auth/rate-limit.js';
+import { createSession, endSession, lookupSession, type Session, type SessionPolicy } from '../auth/sessions.js';
+import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: Session | null;
+  }
+}
+
+export const SESSION_COOKIE = 'pb_session';
+
+/** Reachable without a session: health, monitoring without patient data, the login page itself. */
+const PUBLIC = new Set(['/healthz', '/static/style.css', '/login', '/break-glass', '/api/readiness', '/api/status', '/metrics']);
+
+/** Routes only an admin may use (jobs, printers, downtime control, audit). */
+const isAdminRoute = (url: string) => url === '/admin' || url.startsWith('/admin/') || url.startsWith('/api/admin') || url === '/api/jobs/:job/run' || url.startsWith('/audit') || url === '/api/audit';
+
+/** Only same-site paths are followed after login, never "//evil" or "https://…". */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(next) && next.length < 300 ? next : '/';
+}
+
+export function auditFor(ctx: WebContext) {
+  return (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>) =>
+    appendAudit(ctx.db, { actor: req.session?.actor ?? 'anonymous', action, subject, detail: { ip: req.ip, ...detail } }, (ctx.now ?? (() => new Date()))());
+}
+
+export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
+  const cfg = () => ctx.config().box;
+  const policy = (): SessionPolicy => ({ idleMinutes: cfg().web.sessionIdleMinutes, maxHours: cfg().web.sessionMaxHours });
+  const secure = () => !!cfg().web.tls;
+  const now = () => (ctx.now ?? (() => new Date()))();
+  const audit = auditFor(ctx);
+  // Per user name at the configured limit; per address much higher, because a whole
+  // ward shares one PC and one nurse's typos must not lock out her colleagues.
+  const limiter = loginLimiter({ maxFailures: cfg().auth.maxFailures, lockoutMinutes: cfg().auth.lockoutMinutes });
+  const ipLimiter = loginLimiter({ maxFailures: Math.max(20, cfg().auth.maxFailures * 4), lockoutMinutes: cfg().auth.lockoutMinutes });
+  const downtimeActive = () => ctx.outage?.downtimeActive() ?? false;
+
+  app.decorateRequest('session', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url;
+    const token = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
+    const found = lookupSession(ctx.db, token, policy(), now());
+    if (found.ok) req.session = found.session;
+    else if (found.reason === 'idle' || found.reason === 'expired') {
+      appendAudit(ctx.db, { actor: found.actor ?? 'anonymous', action: 'session-expired', subject: null, detail: { reason: found.reason } }, now());
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    }
+    // Every signed-in page carries a sign-out form, which needs the CSRF token.
+    if (req.session) csrfToken(req, reply);
+    if (!route || PUBLIC.has(route)) return;
+    if (!req.session) {
+      if (route.startsWith('/api/') || req.method !== 'GET') return reply.code(401).type('application/json').send({ error: 'sign in first', login: '/login' });
+      const reason = found.ok ? '' : found.reason === 'idle' || found.reason === 'expired' ? '&expired=1' : '';
+      return reply.redirect(`/login?next=${encodeURIComponent(safeNext(req.url))}${reason}`, 303);
+    }
+    if (isAdminRoute(route) && req.session.role !== 'admin') {
+      audit(req, 'view', route, { refused: 'not an admin' });
+      return reply.code(403).type('text/plain; charset=utf-8').send('This page is for IT administrators. Ask IT, or sign in with an admin account.');
+    }
+  });
+
+  const loginPage = (req: FastifyRequest, reply: FastifyReply, status: number, message: string | null) => {
+    const lang = langOf(req, ctx);
+    const t = ctx.pages.t(lang);
+    const q = req.query as Record<string, string | undefined>;
+    const next = safeNext(q.next ?? (req.body as Record<string, unknown> | undefined)?.next);
+    const view = {
+      csrf: csrfToken(req, reply),
+      next,
+      message: message ?? (q.expired ? t('ui.login.expired') : null),
+      breakGlass: downtimeActive() && breakGlassConfigured(ctx.db),
+    };
+    const layout = { ...layoutFor(req, ctx, lang, 'login'), nav: [], user: null };
+    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(ctx.pages.render('login', view, { lang, title: t('ui.login.title'), layout }));
+  };
+
+  app.get('/login', async (req, reply) => loginPage(req, reply, 200, null));
+
+  const start = (req: FastifyRequest, reply: FastifyReply, s: { actor: string; role: 'nurse' | 'admin'; auth: 'local' | 'ldap' | 'break-glass' }, next: string) => {
+    // A fresh token at every login: a token planted before login is worthless after it.
+    endSession(ctx.db, (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE]);
+    const token = createSession(ctx.db, s, policy(), now());
+    reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(), maxAge: policy().maxHours * 3600 });
+    return reply.redirect(next, 303);
+  };
+
+  const loginBody = z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(200), next: z.string().max(300).optional(), _csrf: z.string() });
+
+  app.post('/login', async (req, reply) => {
+    const t = ctx.pages.t(langOf(req, ctx));
+    if (!checkCsrf(req)) return loginPage(req, reply, 403, t('ui.login.formExpired'));
+    const body = loginBody.safeParse(req.body);
+    if (!body.success) return loginPage(req, reply, 400, t('ui.login.failed'));
+    const username = body.data.username.toLowerCase();
+    const keys = [`user:${username}`];
+    const ipKeys = [`ip:${req.ip}`];
+    const wait = limiter.blocked(keys) ?? ipLimiter.blocked(ipKeys);
+    if (wait !== null) {
+      appendAudit(ctx.db, { actor: username, action: 'login-failed', subject: null, detail: { ip: req.ip, why: 'locked out' } }, now());
+      return loginPage(req, reply, 429, t('ui.login.locked', { minutes: Math.ceil(wait / 60) }));
+    }
+    const r = await authenticate({ config: ctx.config(), db: ctx.db, log: ctx.log }, username, body.data.password);
+    if (!r.ok) {
+      limiter.fail(keys);
+      ipLimiter.fail(ipKeys);
+      appendAudit(ctx.db, { actor: username, action: 'login-failed', subject: null, detail: { ip: req.ip, why: r.why } }, now());
+      return loginPage(req, reply, 401, t(r.why === 'no-group' ? 'ui.login.noGroup' : 'ui.login.failed'));
+    }
+    limiter.succeed(keys);
+    appendAudit(ctx.db, { actor: r.actor, action: 'login', subject: null, detail: { ip: req.ip, role: r.role, auth: r.auth, ...(r.note ? { note: r.note } : {}) } }, now());
+    return start(req, reply, r, safeNext(body.data.next));
+  });
+
+  const breakGlassBody = z.object({ name: z.string().max(200), code: z.string().min(1).max(64), next: z.string().max(300).optional(), _csrf: z.string() });
+
+  app.post('/break-glass', async (req, reply) => {
+    const t = ctx.pages.t(langOf(req, ctx));
+    if (!checkCsrf(req)) return loginPage(req, reply, 403, t('ui.login.formExpired'));
+    const body = breakGlassBody.safeParse(req.body);
+    const name = body.success ? cleanTypedName(body.data.name) : null;
+    if (!body.success || !name) return loginPage(req, reply, 400, t('ui.breakGlass.needName'));
+    if (!downtimeActive()) return loginPage(req, reply, 403, t('ui.breakGlass.onlyInDowntime'));
+    const keys = [`break-glass-ip:${req.ip}`];
+    const wait = limiter.blocked(keys) ?? ipLimiter.blocked(keys);
+    if (wait !== null) return loginPage(req, reply, 429, t('ui.login.locked', { minutes: Math.ceil(wait / 60) }));
+    if (!(await checkBreakGlassCode(ctx.db, body.data.code))) {
+      limiter.fail(keys);
+      appendAudit(ctx.db, { actor: `break-glass:${name}`, action: 'login-failed', subject: null, detail: { ip: req.ip, why: 'wrong ward code' } }, now());
+      return loginPage(req, reply, 401, t('ui.breakGlass.failed'));
+    }
+    const actor = `break-glass:${name}`;
+    appendAudit(ctx.db, { actor, action: 'break-glass', subject: null, detail: { ip: req.ip, downtime: ctx.outage?.status().downtime?.cause ?? null } }, now());
+    return start(req, reply, { actor, role: 'nurse', auth: 'break-glass' }, safeNext(body.data.next));
+  });
+
+  app.post('/logout', async (req, reply) => {
+    if (!checkCsrf(req)) return reply.code(403).type('text/plain; charset=utf-8').send('This form has expired. Reload the page and try again.');
+    if (req.session) appendAudit(ctx.db, { actor: req.session.actor, action: 'logout', subject: null, detail: { ip: req.ip } }, now());
+    endSession(ctx.db, (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect('/login', 303);
+  });
+}
