@@ -64,7 +64,8 @@ describe('crash safety', () => {
     const report = JSON.parse(v.stdout) as { ok: boolean; problems: { severity: string; what: string }[] };
     expect(report.ok).toBe(true);
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
-  });
+    // About twenty CLI processes, each starting Node: on two busy cores that can pass a minute.
+  }, 180_000);
 
   it('a kill after the publish leaves the new snapshot current and consistent', async () => {
     const { child } = await spawnUntil(['--config', dir, 'run', 'ward-1'], 'PAPERBACK_FAULT_PAUSED after-publish', { env: { PAPERBACK_FAULT_PAUSE: 'after-publish' } });

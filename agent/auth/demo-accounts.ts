@@ -9,8 +9,8 @@ import { setBreakGlassCode, breakGlassConfigured } from './break-glass.js';
  * auth.demoAccounts: true, which a real box never does.
  */
 export const DEMO_ACCOUNTS = [
-  { username: 'nurse', password: 'demo-nurse-2026', role: 'nurse', displayName: 'Demo Nurse · Điều dưỡng demo' },
-  { username: 'admin', password: 'demo-admin-2026', role: 'admin', displayName: 'Demo IT admin' },
+  { username: 'nurse', password: 'ward3a-demo', role: 'nurse', displayName: 'Demo Nurse · Điều dưỡng demo' },
+  { username: 'admin', password: 'paperback-it-demo', role: 'admin', displayName: 'Demo IT admin' },
 ] as const;
 export const DEMO_BREAK_GLASS_CODE = '3A-DOWNTIME';
 

@@ -20,7 +20,7 @@ export interface Agent {
 export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean }): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
-  const key = loadDataKey({ keyFile: config.keyFile, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
+  const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
   const blobs = openBlobStore(config.dataDir, key);
   const sources = new Map<string, Source>();
   const demo = new Map<string, DemoHis>();

@@ -162,7 +162,7 @@ export const boxConfigSchema = z
     auth: webAuthSchema.default({ demoAccounts: false, maxFailures: 5, lockoutMinutes: 15 }),
     encryption: z
       .object({
-        /** The AES-256 data key (64 hex characters, mode 0600). Relative to the config folder; never inside dataDir. Unset: the systemd credential "data-key". */
+        /** The AES-256 data key (64 hex characters, mode 0600). Relative to the config folder; never inside dataDir. Unset: the systemd credential "data-key", else data.key in the config folder. */
         keyFile: z.string().min(1).optional(),
         /** Make a new key when the file is missing: for the demo and a first install. */
         createKey: z.boolean().default(false),

@@ -7,25 +7,22 @@ import { StoreError } from './db.js';
 export const CREDENTIAL_NAME = 'data-key';
 
 export interface DataKeySettings {
-  /** Absolute path from the config, or null to use the systemd credential. */
+  /** Absolute path from the config, or null for the systemd credential, else CONFIG/data.key. */
   keyFile: string | null;
+  configDir: string;
   /** Make a new key when the file is missing (the demo, tests, first install). */
   createKey: boolean;
   dataDir: string;
 }
 
 /**
- * Where the data key lives: the configured file, else the systemd credential.
- * Never inside the data directory: a copy of the data folder alone must be
- * unreadable.
+ * Where the data key lives: the configured file, else the systemd credential
+ * (the service), else data.key in the config folder (the CLI run by IT as the
+ * paperback user). Never inside the data directory: a copy of the data
+ * folder alone must be unreadable.
  */
 export function dataKeyPath(s: DataKeySettings, env: NodeJS.ProcessEnv = process.env): string {
-  const file = s.keyFile ?? (env.CREDENTIALS_DIRECTORY ? path.join(env.CREDENTIALS_DIRECTORY, CREDENTIAL_NAME) : null);
-  if (!file) {
-    throw new StoreError(
-      'no data key: set encryption.keyFile in paperback.yaml (e.g. /etc/paperback/data.key, made with `openssl rand -hex 32`, mode 0600) or pass it as the systemd credential "data-key"',
-    );
-  }
+  const file = s.keyFile ?? (env.CREDENTIALS_DIRECTORY ? path.join(env.CREDENTIALS_DIRECTORY, CREDENTIAL_NAME) : path.join(s.configDir, 'data.key'));
   const rel = path.relative(path.resolve(s.dataDir), path.resolve(file));
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
     throw new StoreError(`encryption.keyFile (${file}) is inside the data directory; keep the key elsewhere so a copy of the data is unreadable without it`);
@@ -47,8 +44,8 @@ export function loadDataKey(s: DataKeySettings, env: NodeJS.ProcessEnv = process
     }
   }
   const st = fs.statSync(file);
-  // systemd credentials are read-only files owned by the service; anything readable by others is refused.
-  if ((st.mode & 0o077) !== 0) throw new StoreError(`the data key file ${file} can be read by other users (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
+  // Owner-only, or root:paperback 0640 so the service account can read it; never other users, never group-writable.
+  if ((st.mode & 0o027) !== 0) throw new StoreError(`the data key file ${file} can be read or changed by other users (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${file}\` (or 640 with group paperback)`);
   const raw = fs.readFileSync(file);
   const text = raw.toString('utf8').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');

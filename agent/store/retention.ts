@@ -38,6 +38,9 @@ export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: 
     }
     return doomed.length;
   }).immediate();
+  // secure_delete zeroes the freed pages; a checkpoint moves that into the main file
+  // and truncates the WAL, so no older copy of a deleted row stays on disk.
+  if (deleted > 0) db.pragma('wal_checkpoint(TRUNCATE)');
   return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs) };
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BlobIntegrityError } from '../store/blobs.js';
 import { getArtifact, listArtifacts, currentSnapshot } from '../store/snapshots.js';
@@ -37,9 +37,10 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(https ? { https } : {}),
     loggerInstance: deps.log.child({ room: 'web' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own request lines carry the URL, which can hold an MRN: off; we log the route pattern instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });

@@ -108,7 +108,7 @@ export interface TestAgent {
 export function openTestAgent(dir: string): TestAgent {
   const config = loadConfig(dir);
   const db = openDb(config.dataDir);
-  const blobs = openBlobStore(config.dataDir, loadDataKey({ keyFile: config.keyFile, createKey: true, dataDir: config.dataDir }));
+  const blobs = openBlobStore(config.dataDir, loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: true, dataDir: config.dataDir }));
   const sources = new Map<string, Source>();
   for (const s of config.box.sources) if (s.kind === 'fhir') sources.set(s.id, createFhirSource(s, { configDir: dir, backoffMs: 20 }));
   const { log, lines } = memoryLogger();
