@@ -31,7 +31,8 @@ export type AuditAction =
   | 'user-disabled'
   | 'user-enabled'
   | 'break-glass-code-set'
-  | 'audit-export';
+  | 'audit-export'
+  | 'demo-outage';
 
 export interface AuditEntry {
   actor: string;

@@ -17,6 +17,7 @@ import { printCommand, printersCommand } from './print-commands.js';
 import { downtimeCommand } from './downtime-command.js';
 import { userCommand } from './user-command.js';
 import { auditCommand } from './audit-command.js';
+import { demoCommand } from './demo-command.js';
 import { verifyAuditChain } from '../audit/log.js';
 
 const USAGE = `Usage: paperback [--config DIR] [--data DIR] <command> [options]
@@ -38,6 +39,7 @@ Commands:
                                 local accounts for the ward page (see \`paperback user\`)
   audit export [--since D] [--until D] [--out FILE] | audit verify
                                 the audit log as CSV; check its hash chain
+  demo outage start|stop|status take the embedded demo HIS down and up (demo only)
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/
@@ -201,6 +203,8 @@ export async function main(argv: string[]): Promise<number> {
         return await userCommand(configDir, dataDir, args);
       case 'audit':
         return await auditCommand(configDir, dataDir, args);
+      case 'demo':
+        return await demoCommand(configDir, dataDir, args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

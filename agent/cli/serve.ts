@@ -9,6 +9,8 @@ import { startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
 import { printerStatusCache } from '../print/status-cache.js';
 import { appendAudit } from '../audit/log.js';
 import { purgeExpiredSessions } from '../auth/sessions.js';
+import { startDemoPrinters } from '../demo/demo-printer.js';
+import { demoOutageRequested, followDemoOutage, requestDemoOutage } from '../demo/demo-outage.js';
 import { DEMO_ACCOUNTS, ensureDemoAccounts } from '../auth/demo-accounts.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -41,6 +43,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true });
   let config = agent.config;
+  // The demo printer (a real ippeveprinter when installed) and the demo HIS's outage switch.
+  const demoPrinters = await startDemoPrinters(config.dir, config.printers.values(), log);
+  if (demoPrinters.length > 0) config = loadConfig(config.dir, { dataDir: opts.dataDir });
+  const stopDemoOutage = followDemoOutage(agent.db, agent.demo.values(), log);
   // The monitor and the scheduler feed each other: runs are evidence, downtime pauses retention.
   let monitor: OutageMonitor | null = null;
   const scheduler = startScheduler({
@@ -79,7 +85,17 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (config.box.auth.demoAccounts) await ensureDemoAccounts(agent.db, log);
   const sessionSweep = setInterval(() => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }), 10 * 60_000);
   sessionSweep.unref();
-  const app = await buildWebServer({ config: () => config, db: agent.db, blobs: agent.blobs, log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers: printerStates, kickPrinter: () => printer.kick() });
+  const app = await buildWebServer({
+    config: () => config,
+    db: agent.db,
+    blobs: agent.blobs,
+    log,
+    runNow: (id) => scheduler.runNow(id),
+    outage: monitor,
+    printers: printerStates,
+    kickPrinter: () => printer.kick(),
+    demoOutage: agent.demo.size > 0 ? { down: () => demoOutageRequested(agent.db), set: (down) => requestDemoOutage(agent.db, down) } : undefined,
+  });
   const host = opts.host ?? config.box.web.host;
   const port = opts.port ?? config.box.web.port;
   const address = await app.listen({ host, port });
@@ -103,11 +119,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
       stopping = true;
       log.info({ signal }, 'stopping');
       clearInterval(sessionSweep);
+      stopDemoOutage();
       await app.close();
       await watcher.close();
       await monitor?.stop();
       await scheduler.stop();
       await printer.stop();
+      for (const p of demoPrinters) await p.stop();
       await agent.close();
       log.flush();
       resolve(0);

@@ -40,7 +40,8 @@ export interface LoadedConfig {
   /** Absolute path of the data key file, or null for the systemd credential. */
   keyFile: string | null;
   jobs: Map<string, SnapshotJob & { file: string }>;
-  printers: Map<string, PrinterConfig & { file: string }>;
+  /** `demo: true` marks a "demo" printer, already resolved to ipp or folder. */
+  printers: Map<string, PrinterConfig & { file: string; demo?: boolean }>;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
@@ -180,5 +181,19 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   const box = boxRes.value;
   const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);
   const keyFile = box.encryption.keyFile ? path.resolve(absDir, box.encryption.keyFile) : null;
+  for (const [id, p] of printers) if (p.kind === 'demo') printers.set(id, resolveDemoPrinter(p));
   return { dir: absDir, box, dataDir, keyFile, jobs, printers };
+}
+
+/**
+ * The demo printers this process has started (id → ipp:// URI). A "demo"
+ * printer is that IPP printer when it runs, else a folder: every load and
+ * reload resolves it the same way, so the rest of the agent sees only ipp
+ * and folder printers.
+ */
+export const runningDemoPrinters = new Map<string, string>();
+
+function resolveDemoPrinter<P extends PrinterConfig>(p: P): P & { demo: true } {
+  const uri = runningDemoPrinters.get(p.id);
+  return uri ? { ...p, kind: 'ipp', uri, demo: true } : { ...p, kind: 'folder', demo: true };
 }

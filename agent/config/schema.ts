@@ -254,8 +254,9 @@ export const printerSchema = z
   .object({
     id,
     name: z.string().min(1),
-    kind: z.enum(['ipp', 'folder']).default('ipp'),
-    /** ipp://, ipps:// or a CUPS queue; for kind "folder" a directory path. */
+    /** "demo": the demo's printer, an ippeveprinter started by `serve` when installed, else a folder at `uri`. */
+    kind: z.enum(['ipp', 'folder', 'demo']).default('ipp'),
+    /** ipp://, ipps:// or a CUPS queue; for kind "folder" (and "demo") a directory path. */
     uri: z.string().min(1),
     location: z.string().optional(),
     fallback: id.optional(),

@@ -23,6 +23,8 @@ export interface WebDeps {
   printers?: PrinterStatusCache;
   kickPrinter?: () => void;
   now?: () => Date;
+  /** Only with the embedded demo HIS: take it down and up from the IT page. */
+  demoOutage?: { down(): boolean; set(down: boolean): void };
 }
 
 export interface WebContext extends WebDeps {

@@ -61,6 +61,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       queue: listPrintJobs(ctx.db, { limit: 15 }).map((j) => ({ id: j.id, address: j.address, printer: j.currentPrinterId, state: j.state, error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' })),
       sources: Object.entries(st?.sources ?? {}).map(([id, l]) => ({ id, state: l.state, error: l.state === 'online' ? '' : l.lastError ?? '' })),
       transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
+      demo: ctx.demoOutage ? { down: ctx.demoOutage.down() } : null,
       audit: (() => {
         const chain = verifyAuditChain(ctx.db);
         return {
@@ -115,6 +116,16 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     declareDowntime(ctx.db, who(req), body.data.reason, new Date());
     ctx.audit(req, 'downtime-declared', null, { reason: body.data.reason });
     await ctx.outage?.tick();
+    return reply.redirect('/admin', 303);
+  });
+
+  app.post('/admin/demo/outage', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    if (!ctx.demoOutage) return reply.code(404).send('there is no demo HIS on this box');
+    const body = z.object({ down: z.enum(['0', '1']), _csrf: z.string() }).safeParse(req.body);
+    if (!body.success) return reply.code(400).send('down must be 0 or 1');
+    ctx.demoOutage.set(body.data.down === '1');
+    ctx.audit(req, 'demo-outage', null, { down: body.data.down === '1' });
     return reply.redirect('/admin', 303);
   });
 

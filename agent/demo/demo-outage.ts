@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import { nowIso } from '../store/db.js';
+import type { DemoHis } from './demo-his.js';
+
+/**
+ * Taking the demo HIS down and up, so a newcomer sees a real outage: the
+ * FHIR server's port really closes. The wish is a row in the store, so the
+ * CLI (`paperback demo outage start|stop`, another process) and the IT page
+ * say it the same way; the serving process applies it.
+ */
+const NAME = 'demo-his-down';
+
+export function requestDemoOutage(db: Db, down: boolean, now = new Date()): void {
+  db.prepare('INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at').run(NAME, down ? 'down' : 'up', nowIso(now));
+}
+
+export function demoOutageRequested(db: Db): boolean {
+  return db.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(NAME) === 'down';
+}
+
+/** Apply the wish to every demo HIS in this process; returns a stop function. */
+export function followDemoOutage(db: Db, his: Iterable<DemoHis>, log: Logger, everyMs = 1000): () => void {
+  const list = [...his];
+  let busy = false;
+  const apply = async () => {
+    if (busy || list.length === 0) return;
+    busy = true;
+    try {
+      const down = demoOutageRequested(db);
+      for (const h of list) {
+        if (down && h.server.isUp()) {
+          await h.server.down();
+          log.warn({ source: h.fhir.id }, 'demo HIS taken down on request (demo outage)');
+        } else if (!down && !h.server.isUp()) {
+          await h.server.up();
+          log.info({ source: h.fhir.id, url: h.server.url }, 'demo HIS back up');
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  void apply();
+  const timer = setInterval(() => void apply().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'demo outage toggle failed')), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
