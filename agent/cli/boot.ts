@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DemoHis } from '../demo/demo-his.js';
@@ -21,7 +22,8 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
-  const blobs = openBlobStore(config.dataDir, key);
+  const previous = config.box.encryption.previousKeyFiles.map((f) => loadDataKey({ keyFile: path.resolve(config.dir, f), configDir: config.dir, createKey: false, dataDir: config.dataDir }));
+  const blobs = openBlobStore(config.dataDir, key, previous);
   const sources = new Map<string, Source>();
   const demo = new Map<string, DemoHis>();
   if (opts.withSources) {

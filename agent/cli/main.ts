@@ -18,6 +18,7 @@ import { downtimeCommand } from './downtime-command.js';
 import { userCommand } from './user-command.js';
 import { auditCommand } from './audit-command.js';
 import { demoCommand } from './demo-command.js';
+import { keyCommand } from './key-command.js';
 import { verifyAuditChain } from '../audit/log.js';
 
 const USAGE = `Usage: paperback [--config DIR] [--data DIR] <command> [options]
@@ -40,6 +41,7 @@ Commands:
   audit export [--since D] [--until D] [--out FILE] | audit verify
                                 the audit log as CSV; check its hash chain
   demo outage start|stop|status take the embedded demo HIS down and up (demo only)
+  key rotate                    re-seal every stored file under the current data key
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/
@@ -205,6 +207,8 @@ export async function main(argv: string[]): Promise<number> {
         return await auditCommand(configDir, dataDir, args);
       case 'demo':
         return await demoCommand(configDir, dataDir, args);
+      case 'key':
+        return await keyCommand(configDir, dataDir, args);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -166,9 +166,11 @@ export const boxConfigSchema = z
         keyFile: z.string().min(1).optional(),
         /** Make a new key when the file is missing: for the demo and a first install. */
         createKey: z.boolean().default(false),
+        /** During a key rotation: the old key file(s), until `paperback key rotate` has re-sealed everything. */
+        previousKeyFiles: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ createKey: false }),
+      .default({ createKey: false, previousKeyFiles: [] }),
     outage: z
       .object({
         probeIntervalSeconds: z.number().min(1).max(3600).default(15),

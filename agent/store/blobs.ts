@@ -27,6 +27,8 @@ export interface BlobStore {
   pathOf(sha256: string): string;
   /** Whether a stored file is sealed (false: written before encryption was on). */
   isSealed(sha256: string): boolean;
+  /** Re-seal one file under the current key (key rotation, or a file from before encryption); true if it was rewritten. */
+  reseal(sha256: string): boolean;
 }
 
 const MAGIC = Buffer.from('PBX1');
@@ -78,8 +80,24 @@ function fsyncDir(dir: string): void {
  * `key` is the 32-byte data key (see data-key.ts), or null to store plaintext
  * (only tests of the store itself do that).
  */
-export function openBlobStore(dataDir: string, key: Buffer | null): BlobStore {
+export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys: Buffer[] = []): BlobStore {
   if (key && key.length !== 32) throw new StoreError('the data key must be 32 bytes (AES-256)');
+  /** During a key rotation, files not yet re-sealed open with a previous key. */
+  const unseal = (sha: string, raw: Buffer): Buffer => {
+    if (!key) throw new BlobIntegrityError(sha, 'sealed, and no data key was given');
+    try {
+      return openSealedBlob(key, sha, raw);
+    } catch (err) {
+      for (const k of previousKeys) {
+        try {
+          return openSealedBlob(k, sha, raw);
+        } catch {
+          // try the next one
+        }
+      }
+      throw err;
+    }
+  };
   const dir = path.join(dataDir, 'blobs');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pathOf = (sha: string) => {
@@ -117,15 +135,38 @@ export function openBlobStore(dataDir: string, key: Buffer | null): BlobStore {
     get(sha) {
       const raw = fs.readFileSync(pathOf(sha));
       let content: Buffer = raw;
-      if (isSealedBuffer(raw)) {
-        if (!key) throw new BlobIntegrityError(sha, 'sealed, and no data key was given');
-        content = openSealedBlob(key, sha, raw);
-      }
+      if (isSealedBuffer(raw)) content = unseal(sha, raw);
       const actual = sha256Hex(content);
       if (actual !== sha) throw new BlobIntegrityError(sha, actual);
       return content;
     },
     has: (sha) => fs.existsSync(pathOf(sha)),
+    reseal(sha) {
+      if (!key) throw new StoreError('no data key to seal with');
+      const file = pathOf(sha);
+      const raw = fs.readFileSync(file);
+      if (isSealedBuffer(raw)) {
+        try {
+          openSealedBlob(key, sha, raw);
+          return false; // already under the current key
+        } catch {
+          // sealed under a previous key: re-seal below
+        }
+      }
+      const plain = isSealedBuffer(raw) ? unseal(sha, raw) : raw;
+      if (sha256Hex(plain) !== sha) throw new BlobIntegrityError(sha, sha256Hex(plain));
+      const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+      const fd = fs.openSync(tmp, 'w', 0o600);
+      try {
+        fs.writeSync(fd, sealBlob(key, sha, plain));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, file);
+      fsyncDir(path.dirname(file));
+      return true;
+    },
     isSealed(sha) {
       const fd = fs.openSync(pathOf(sha), 'r');
       try {

@@ -93,6 +93,34 @@ describe('patient data at rest', () => {
     expect(fs.statSync(made).mode & 0o777).toBe(0o600);
   });
 
+  it('rotates the data key without a moment where documents cannot be opened', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: his.url });
+    const a = openTestAgent(dir);
+    await runJob(a, 'ward-1', { trigger: 'manual' });
+    const census = getArtifact(a.db, currentSnapshot(a.db, 'ward-1')!.id, 'census')!;
+    const before = a.blobs.get(census.sha256);
+    const oldKey = fs.readFileSync(path.join(dir, 'paperback.key'), 'utf8').trim();
+    a.db.close();
+    // Step 1: the new key becomes the key, the old one a previous key.
+    fs.writeFileSync(path.join(dir, 'new.key'), `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    const yaml = path.join(dir, 'paperback.yaml');
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('encryption: { keyFile: paperback.key, createKey: true }', 'encryption: { keyFile: new.key, previousKeyFiles: [paperback.key] }'));
+    const mid = openTestAgent(dir);
+    expect(openBlobStore(mid.config.dataDir, loadDataKey({ keyFile: path.join(dir, 'new.key'), configDir: dir, createKey: false, dataDir: mid.config.dataDir }), [Buffer.from(oldKey, 'hex')]).get(census.sha256)).toEqual(before);
+    mid.db.close();
+    // Step 2: re-seal everything; step 3: forget the old key.
+    const r = await runCli(['--config', dir, 'key', 'rotate']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/re-sealed [1-9]\d* file\(s\) under the current key; 0 already were/);
+    expect((await runCli(['--config', dir, 'key', 'rotate'])).stdout).toMatch(/re-sealed 0 file/);
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('previousKeyFiles: [paperback.key]', 'previousKeyFiles: []'));
+    const after = openTestAgent(dir);
+    expect(openBlobStore(after.config.dataDir, loadDataKey({ keyFile: path.join(dir, 'new.key'), configDir: dir, createKey: false, dataDir: after.config.dataDir })).get(census.sha256)).toEqual(before);
+    expect(() => openBlobStore(after.config.dataDir, Buffer.from(oldKey, 'hex')).get(census.sha256)).toThrow(BlobIntegrityError);
+    expect((await runCli(['--config', dir, 'verify'])).code).toBe(0);
+    after.db.close();
+  });
+
   it('retention removes a discharged patient for good: no file and no row still holds them', async () => {
     const dir = writeConfigDir(tmpDir(), { baseUrl: his.url, jobs: { 'ward-1': jobYaml('ward-1').replace('keepLast: 3', 'keepLast: 1') } });
     const a = openTestAgent(dir);
