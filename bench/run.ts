@@ -22,8 +22,9 @@ results.render = run('render.js', [wards]);
 results.pull = run('pull.js', [wards]);
 const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr/sbin/ippeveprinter']).status === 0;
 results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
+results.web = run('web-latency.js', ['10']);
 
-const r = results as { render: any; pull: any; print: any };
+const r = results as { render: any; pull: any; print: any; web: any };
 const rows: [string, string][] = [
   ['cores', String(results.cores)],
   ['ward (40) render: pages, ms, pages/s', `${r.render.ward40.pages}, ${r.render.ward40.ms}, ${r.render.ward40.pagesPerSecond}`],
@@ -33,6 +34,8 @@ const rows: [string, string][] = [
   ['ward (40) pull: ms, requests', `${r.pull.ward40.ms}, ${r.pull.ward40.requests}`],
   [`hospital (${r.pull.hospital.patients}) pull: ms, requests`, `${r.pull.hospital.ms}, ${r.pull.hospital.requests}`],
   ['print to ippeveprinter: one job ms (median) / 50 jobs ms', r.print.skipped ? r.print.skipped : `${r.print.singleJobMs.median} / ${r.print.fiftyJobs.totalMs}`],
+  ['census page, 50 clients: req/s, p50 ms, p99 ms', `${r.web.censusPage.perSecond}, ${r.web.censusPage.p50Ms}, ${r.web.censusPage.p99Ms}`],
+  ['MAR PDF, 50 clients: req/s, p50 ms, p99 ms', `${r.web.marPdf.perSecond}, ${r.web.marPdf.p50Ms}, ${r.web.marPdf.p99Ms}`],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
