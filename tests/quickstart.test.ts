@@ -13,6 +13,32 @@ import { HAVE_IPPEVEPRINTER } from './support/printers.js';
  * test does not fight a demo someone left running on 8080.
  */
 const clone = path.join(tmpDir('pb-clone-'), 'paperback');
+/** PAPERBACK_SCREENSHOTS=1: photograph the demo for the README as a newcomer sees it. */
+const SHOTS = process.env.PAPERBACK_SCREENSHOTS ? path.join(REPO, 'docs/screenshots') : null;
+
+async function photograph(base: string, user: { username: string; password: string }, shots: { path: string; file: string; phone?: boolean; full?: boolean; signedOut?: boolean }[]): Promise<void> {
+  if (!SHOTS) return;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  try {
+    for (const shot of shots) {
+      const ctx = await browser.newContext(shot.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 860 } });
+      const page = await ctx.newPage();
+      if (!shot.signedOut) {
+        await page.goto(`${base}/login`);
+        await page.fill('#username', user.username);
+        await page.fill('#password', user.password);
+        await page.click('form[action="/login"] button[type=submit]');
+        await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+      }
+      await page.goto(`${base}${shot.path}`);
+      await page.screenshot({ path: path.join(SHOTS, shot.file), fullPage: shot.full ?? false });
+      await ctx.close();
+    }
+  } finally {
+    await browser.close();
+  }
+}
 let agent: ChildProcess | null = null;
 let output = '';
 
@@ -60,7 +86,7 @@ describe('the README quick start in a clean clone', () => {
     const served = Date.now();
     const creds = /Demo accounts: nurse \/ (\S+), admin \/ (\S+)/.exec(output);
     expect(creds, output).not.toBeNull();
-    const nurse = await signIn(base, { username: 'nurse', password: creds![1]!.replace(/,$/, '') });
+    const nurse = await signIn(base, { username: 'nurse', password: creds![1]! });
     const census = await until('a census on the ward page', 60_000, async () => {
       const html = await (await nurse.fetch('/ward/ward-3a')).text();
       return html.includes('href="/ward/ward-3a/patient/') ? html : null;
@@ -68,11 +94,22 @@ describe('the README quick start in a clean clone', () => {
     process.stdout.write(`quick start: census served ${((Date.now() - served) / 1000).toFixed(1)} s after the agent started serving\n`);
     // The demo ward has 24 patients; every one is listed with a link to her page.
     expect(census.match(/href="\/ward\/ward-3a\/patient\//g)!.length).toBe(24);
+    const someone = /href="(\/ward\/ward-3a\/patient\/[^"]+)"/.exec(census)![1]!;
+    const nurseLogin = { username: 'nurse', password: creds![1]! };
+    const adminLogin = { username: 'admin', password: creds![2]! };
+    await photograph(base, nurseLogin, [
+      { path: '/login', file: 'login-vi-desktop.png', signedOut: true },
+      { path: '/ward/ward-3a', file: 'census-vi-desktop.png' },
+      { path: someone, file: 'patient-vi-desktop.png' },
+      { path: '/ward/ward-3a', file: 'census-vi-phone.png', phone: true },
+      { path: someone, file: 'patient-vi-phone.png', phone: true },
+    ]);
     const pdf = Buffer.from(await (await nurse.fetch('/documents/ward-3a/census.pdf')).arrayBuffer());
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
 
     // The demo printer: a real ippeveprinter where cups-ipp-utils is installed, else a folder.
-    const admin = await signIn(base, { username: 'admin', password: creds![2]! });
+    const admin = await signIn(base, adminLogin);
+    await photograph(base, adminLogin, [{ path: '/admin', file: 'admin-vi-desktop.png', full: true }]);
     const printers = (await (await admin.fetch('/api/printers')).json()) as { printers: { id: string; kind: string }[] };
     expect(printers.printers.find((p) => p.id === 'demo-printer')?.kind).toBe(HAVE_IPPEVEPRINTER ? 'ipp' : 'folder');
 
@@ -83,6 +120,10 @@ describe('the README quick start in a clean clone', () => {
       const html = await (await nurse.fetch('/ward/ward-3a')).text();
       return html.includes('banner-down') ? true : null;
     });
+    await photograph(base, nurseLogin, [
+      { path: '/ward/ward-3a', file: 'census-vi-downtime.png' },
+      { path: '/login', file: 'login-vi-break-glass.png', signedOut: true, full: true },
+    ]);
     const printed = await until('the downtime pack printed', 120_000, async () => {
       const jobs = ((await (await admin.fetch('/api/print-jobs')).json()) as { jobs: { reason: string; state: string }[] }).jobs.filter((j) => j.reason === 'downtime');
       return jobs.length > 0 && jobs.every((j) => j.state === 'completed') ? jobs : null;

@@ -11,7 +11,7 @@ import { startPrintWorker, type PrintWorker } from '../../agent/print/worker.js'
 import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
-import { jobYaml, openTestAgent, REPO, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
 import { setBreakGlassCode } from '../../agent/auth/break-glass.js';
@@ -22,7 +22,6 @@ const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 if (REQUIRE_PEERS && !(HAVE_CHROMIUM && HAVE_IPPEVEPRINTER)) throw new Error('chromium and ippeveprinter are required in CI');
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
-const SHOTS = process.env.PAPERBACK_SCREENSHOTS ? path.join(REPO, 'docs/screenshots') : null;
 
 let his: FhirTestServer;
 let printer: IppPrinterHandle;
@@ -100,7 +99,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.goto(`${base}/`);
     await page.waitForURL(/\/login\?next=/);
     expect(await axe(page)).toEqual([]);
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'login-vi-desktop.png') });
     await page.fill('#username', NURSE.username);
     await page.fill('#password', 'not the password');
     await page.click('form[action="/login"] button[type=submit]');
@@ -115,7 +113,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     expect(await page.locator('.banner').innerText()).toContain('HIS đang hoạt động');
     expect(await page.locator('.freshness').innerText()).toMatch(/Dữ liệu tính đến .* — cũ/);
     expect(await axe(page)).toEqual([]);
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-desktop.png'), fullPage: false });
     await page.fill('#q', 'nguyen hong');
     await page.press('#q', 'Enter');
     const link = page.getByRole('link', { name: 'Nguyễn Thị Hồng' });
@@ -127,7 +124,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     expect(firstNotice).toMatch(/DỊ ỨNG/);
     expect(await page.locator('main').innerText()).toContain(`MRN ${hong.mrn}`);
     expect(await axe(page)).toEqual([]);
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'patient-vi-desktop.png') });
     // Print the MAR.
     const marRow = page.locator('.doc-actions', { hasText: 'Phiếu theo dõi dùng thuốc' });
     await marRow.getByRole('link', { name: 'In', exact: true }).click();
@@ -150,9 +146,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.goto(`${base}/ward/ward-1`);
     // Nothing wider than the screen but the table's own scroller.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-phone.png') });
     await page.goto(`${base}/ward/ward-1/patient/${hong.mrn}`);
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'patient-vi-phone.png') });
     const buttons = await page.locator('.doc-actions .button').all();
     for (const b of buttons) expect((await b.boundingBox())!.height).toBeGreaterThanOrEqual(44); // touch targets
     await page.close();
@@ -196,7 +190,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
       expect(await banner.getAttribute('class')).toContain('banner-down');
       expect(await banner.innerText()).toMatch(/HIS NGỪNG HOẠT ĐỘNG từ \d\d\/\d\d\/\d{4} \d\d:\d\d/);
       expect(await banner.getAttribute('role')).toBe('alert');
-      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'census-vi-downtime.png') });
       // The page still serves the last good snapshot.
       expect(await page.getByRole('link', { name: 'Nguyễn Thị Hồng' }).count()).toBe(1);
       await page.close();
@@ -205,7 +198,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
       const bg = await (await browser.newContext()).newPage();
       await bg.goto(`${base}/login?lang=vi`);
       expect(await bg.locator('.break-glass h2').innerText()).toBe('Truy cập khẩn cấp khi hệ thống ngừng');
-      if (SHOTS) await bg.screenshot({ path: path.join(SHOTS, 'login-vi-break-glass.png'), fullPage: true });
       await bg.fill('#bg-name', 'Trần Thị Mai');
       await bg.fill('#bg-code', 'WARD1-CODE');
       await bg.click('.break-glass button[type=submit]');
