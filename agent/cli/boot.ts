@@ -18,7 +18,7 @@ export interface Agent {
 }
 
 /** Open the configuration and the store; start sources only when the command needs them. */
-export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean }): Promise<Agent> {
+export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean; listenHl7?: boolean }): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
@@ -40,6 +40,15 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
         const { createDropFolderSource } = await import('../sources/dropfolder/index.js');
         sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false }));
       }
+    }
+    // ADT feeds last: their per-patient clinical data comes from a FHIR source made above.
+    for (const s of config.box.sources) {
+      if (s.kind !== 'hl7') continue;
+      const { createHl7Source } = await import('../sources/hl7/index.js');
+      const clinical = s.clinical ? sources.get(s.clinical) : undefined;
+      const src = createHl7Source(s, { db, blobs, log: opts.log, configDir: config.dir, timeZone: config.box.timeZone, wardIds: () => config.box.wards.map((w) => w.id), listen: opts.listenHl7 ?? false, clinical });
+      sources.set(s.id, src);
+      await src.started;
     }
   }
   return {

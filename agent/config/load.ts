@@ -133,6 +133,13 @@ export function crossCheck(
     if (job.downtime.print.length > 0 && !job.downtime.printer) at('downtime.printer', 'is required when downtime.print names documents');
     for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
   }
+  for (const [i, s] of box.sources.entries()) {
+    if (s.kind !== 'hl7' || !s.clinical) continue;
+    const target = box.sources.find((x) => x.id === s.clinical);
+    if (!target || (target.kind !== 'fhir' && target.kind !== 'demo')) {
+      problems.push({ file: 'paperback.yaml', field: `sources.${i}.clinical`, line: null, message: `"${s.clinical}" must be the id of a FHIR source in sources` });
+    }
+  }
   for (const p of printers.values()) {
     if (p.fallback && !printers.has(p.fallback)) problems.push({ file: p.file, field: 'fallback', line: null, message: `no printer "${p.fallback}" in printers/` });
     if (p.fallback === p.id) problems.push({ file: p.file, field: 'fallback', line: null, message: 'a printer cannot be its own fallback' });

@@ -81,6 +81,29 @@ const dropFolderSource = z
   })
   .strict();
 
+/**
+ * An HL7 v2 ADT feed over MLLP from the interface engine: keeps the census;
+ * `clinical` names the FHIR source that medications and allergies are then
+ * pulled from, per patient.
+ */
+const hl7Source = z
+  .object({
+    id,
+    kind: z.literal('hl7'),
+    name: z.string().default('HL7 v2 ADT feed'),
+    listen: z.object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(1).max(65535) }).strict(),
+    /** Addresses allowed to connect (the interface engine); anything else is refused at connect. */
+    allowFrom: z.array(z.string().min(1)).min(1),
+    /** Accepted receiving facilities (MSH-6); empty accepts any. */
+    facilities: z.array(z.string().min(1)).default([]),
+    /** Point of care (PV1-3.1) → ward id of this box; a point of care equal to a ward id needs no entry. */
+    wards: z.record(z.string(), id).default({}),
+    /** MLLP over TLS: the listener's certificate; with caFile, senders must present a certificate from it. */
+    tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1), caFile: z.string().min(1).optional() }).strict().optional(),
+    clinical: id.optional(),
+  })
+  .strict();
+
 /** The embedded demo central system: a real FHIR server on loopback with a synthetic ward. */
 const demoSource = z
   .object({
@@ -103,7 +126,7 @@ const plannedWindow = z.union([
     .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] }),
 ]);
 
-export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource]);
+export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource, hl7Source]);
 
 const webSchema = z
   .object({
@@ -286,6 +309,7 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 export type FhirSourceConfig = z.infer<typeof fhirSource>;
 export const fhirSourceSchema = fhirSource;
 export type DemoSourceConfig = z.infer<typeof demoSource>;
+export type Hl7SourceConfig = z.infer<typeof hl7Source>;
 export type SnapshotJob = z.infer<typeof snapshotJobSchema>;
 export type PrinterConfig = z.infer<typeof printerSchema>;
 export type PlannedWindow = z.infer<typeof plannedWindow>;

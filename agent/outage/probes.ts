@@ -47,7 +47,7 @@ export async function probeSource(cfg: SourceConfig, source: Source | undefined,
   if (hb?.tcp) return tcpProbe(hb.tcp, timeoutMs);
   if (hb?.url) return httpProbe(hb.url, timeoutMs);
   const base = source?.info.location;
-  if (cfg.kind !== 'dropfolder' && base) return httpProbe(`${base.replace(/\/+$/, '')}/metadata`, timeoutMs);
+  if ((cfg.kind === 'fhir' || cfg.kind === 'demo') && base) return httpProbe(`${base.replace(/\/+$/, '')}/metadata`, timeoutMs);
   if (!source) return { ok: false, detail: 'source not running', serverDate: null };
   try {
     await source.probe(AbortSignal.timeout(timeoutMs));

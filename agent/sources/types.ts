@@ -1,4 +1,4 @@
-import type { Dataset, SourceInfo, WardSnapshot } from '../model/ward.js';
+import type { Dataset, Patient, SourceInfo, WardSnapshot } from '../model/ward.js';
 
 export interface PullRequest {
   ward: { id: string; name: string };
@@ -21,6 +21,8 @@ export interface PullResult {
 export interface Source {
   info: SourceInfo;
   pull(req: PullRequest): Promise<PullResult>;
+  /** Clinical data for patients whose census came from another source (an ADT feed), matched by MRN. */
+  pullPatients?(req: PullRequest, patients: Patient[]): Promise<{ patients: Patient[]; requests: number; warnings: string[] }>;
   /** A cheap liveness check (FHIR /metadata); throws when the system is unreachable. */
   probe(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;

@@ -29,6 +29,9 @@ export interface BlobStore {
   isSealed(sha256: string): boolean;
   /** Re-seal one file under the current key (key rotation, or a file from before encryption); true if it was rewritten. */
   reseal(sha256: string): boolean;
+  /** Seal a value kept in SQLite (an HL7 message, a patient's ADT record) under the data key; `name` binds it to its row. */
+  sealValue(name: string, plain: Buffer): Buffer;
+  openValue(name: string, stored: Buffer): Buffer;
 }
 
 const MAGIC = Buffer.from('PBX1');
@@ -141,6 +144,8 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
       return content;
     },
     has: (sha) => fs.existsSync(pathOf(sha)),
+    sealValue: (name, plain) => (key ? sealBlob(key, name, plain) : plain),
+    openValue: (name, stored) => (isSealedBuffer(stored) ? unseal(name, stored) : stored),
     reseal(sha) {
       if (!key) throw new StoreError('no data key to seal with');
       const file = pathOf(sha);

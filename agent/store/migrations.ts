@@ -219,4 +219,50 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX audit_log_at ON audit_log(at);
     `,
   },
+  {
+    version: 6,
+    name: 'HL7 v2 ADT feed: messages, quarantine, census',
+    sql: `
+      -- Every accepted message, stored (sealed) before it is acknowledged.
+      CREATE TABLE hl7_messages (
+        id           INTEGER PRIMARY KEY,
+        source_id    TEXT NOT NULL,
+        control_id   TEXT NOT NULL,             -- MSH-10
+        sender       TEXT NOT NULL,             -- MSH-3^MSH-4
+        event_type   TEXT NOT NULL,             -- A01, A02 …
+        event_time   TEXT NOT NULL,             -- EVN-6, else EVN-2, else MSH-7 (ISO)
+        received_at  TEXT NOT NULL,
+        mrn          TEXT NOT NULL,
+        raw          BLOB NOT NULL,             -- the message, sealed with the data key
+        status       TEXT NOT NULL,             -- stored | applied | out-of-order | ignored
+        applied_at   TEXT,
+        note         TEXT,
+        UNIQUE (source_id, sender, control_id)
+      );
+      CREATE INDEX hl7_messages_pending ON hl7_messages(source_id, status, id);
+      -- What could not be accepted, with the reason; kept, never dropped.
+      CREATE TABLE hl7_quarantine (
+        id           INTEGER PRIMARY KEY,
+        source_id    TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        peer         TEXT NOT NULL,
+        ack_code     TEXT NOT NULL,             -- AE | AR
+        reason       TEXT NOT NULL,             -- no patient data
+        raw          BLOB NOT NULL              -- sealed
+      );
+      -- The census the feed keeps: one row per patient (MRN) it has heard of.
+      CREATE TABLE adt_patients (
+        source_id        TEXT NOT NULL,
+        mrn              TEXT NOT NULL,
+        ward_id          TEXT,                  -- null: not on a ward this box serves
+        bed              TEXT,
+        status           TEXT NOT NULL,         -- admitted | discharged | cancelled | pre-admitted
+        last_event_time  TEXT NOT NULL,
+        data             BLOB NOT NULL,         -- sealed JSON: demographics, location history, allergies, diagnoses
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (source_id, mrn)
+      );
+      CREATE INDEX adt_patients_ward ON adt_patients(source_id, ward_id, status);
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import type { Source } from '../types.js';
 import { authProvider } from './auth.js';
 import { fhirClient } from './client.js';
 import { pullWardFromFhir } from './pull.js';
+import { clinicalForMrns } from './clinical.js';
 
 function postForm(ca: Buffer | undefined, timeoutMs: number) {
   return (url: string, form: URLSearchParams) =>
@@ -53,6 +54,11 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
       const before = client.requestCount();
       const snapshot = await pullWardFromFhir({ client, source: info }, req);
       return { snapshot, requests: client.requestCount() - before };
+    },
+    async pullPatients(req, patients) {
+      const before = client.requestCount();
+      const r = await clinicalForMrns(client, req, patients);
+      return { ...r, requests: client.requestCount() - before };
     },
     async probe(signal) {
       await client.metadata(signal);

@@ -1,4 +1,4 @@
-import type { Bed, Dataset, Patient, WardSnapshot } from '../../model/ward.js';
+import type { Bed, Patient, WardSnapshot } from '../../model/ward.js';
 import { compareLabels } from '../../model/helpers.js';
 import { SourceError } from '../http.js';
 import type { FhirClient } from './client.js';
@@ -14,15 +14,8 @@ import {
 } from './normalize.js';
 import { patientSchema, practitionerSchema, type CodeableConcept, type FhirLocation, type FhirPatient, type FhirPractitioner, type ResourceOf, type ResourceType } from './schemas.js';
 import type { PullRequest } from '../types.js';
-
-/** References per search: keeps URLs well under the 2–8 kB limits of proxies in front of EHRs. */
-const CHUNK = 40;
-
-const chunks = <T>(xs: T[], n = CHUNK): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-};
+import { searchMany } from './search-many.js';
+import { fetchClinical } from './clinical.js';
 
 const physicalCode = (l: FhirLocation) => l.physicalType?.coding?.find((c) => c.code)?.code ?? null;
 
@@ -30,33 +23,6 @@ export interface FhirPullContext {
   client: FhirClient;
   source: { id: string; system: string; location: string | null };
   mrnSystem?: string;
-}
-
-/** Search by a list of ids or references, a chunk per request, chunks in parallel (the HTTP layer bounds concurrency). */
-async function searchMany<T extends ResourceType>(
-  client: FhirClient,
-  type: T,
-  param: string,
-  values: string[],
-  extra: Record<string, string>,
-  signal: AbortSignal,
-  warnings: string[],
-): Promise<{ matches: ResourceOf<T>[]; included: Map<string, { resourceType: string; id?: string }> }> {
-  const results = await Promise.all(chunks([...new Set(values)]).map((c) => client.search(type, { [param]: c.join(','), ...extra }, signal)));
-  const included = new Map<string, { resourceType: string; id?: string }>();
-  const seen = new Set<string>();
-  const matches: ResourceOf<T>[] = [];
-  for (const r of results) {
-    warnings.push(...r.warnings);
-    for (const [k, v] of r.included) included.set(k, v);
-    for (const m of r.matches) {
-      const id = (m as { id?: string }).id ?? '';
-      if (seen.has(id)) continue;
-      seen.add(id);
-      matches.push(m);
-    }
-  }
-  return { matches, included };
 }
 
 /** Walk Location.partOf downwards from the ward: rooms and beds, however deep. */
@@ -85,7 +51,6 @@ async function locationTree(client: FhirClient, wardLocationId: string, signal: 
 export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): Promise<WardSnapshot> {
   const { client } = ctx;
   const { signal } = req;
-  const want = (d: Dataset) => req.datasets.includes(d);
   const warnings: string[] = [];
   const asOf = req.now.toISOString();
   const wardLocationId = refId(req.location, 'Location') ?? req.location;
@@ -131,65 +96,12 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
   const lost = patientIds.filter((id) => !patients.has(id));
   if (lost.length > 0) throw new SourceError(`${lost.length} patient(s) on the census could not be read from the server (an encounter points to a missing Patient)`, { retryable: false, code: 'missing-patient' });
 
-  const subjects = patientIds.map((id) => `Patient/${id}`);
-  const since = new Date(req.now.getTime() - 86_400_000).toISOString();
-  const none = { matches: [], included: new Map() };
-  const [mrs, mas, als, conds, flags, obs] = await Promise.all([
-    want('medications') && subjects.length ? searchMany(client, 'MedicationRequest', 'subject', subjects, { status: 'active,on-hold', _include: 'MedicationRequest:medication' }, signal, warnings) : none,
-    want('administrations') && subjects.length ? searchMany(client, 'MedicationAdministration', 'subject', subjects, { 'effective-time': `ge${since}` }, signal, warnings) : none,
-    want('allergies') && subjects.length ? searchMany(client, 'AllergyIntolerance', 'patient', subjects, {}, signal, warnings) : none,
-    want('conditions') && subjects.length ? searchMany(client, 'Condition', 'subject', subjects, { category: 'encounter-diagnosis' }, signal, warnings) : none,
-    want('flags') && subjects.length ? searchMany(client, 'Flag', 'subject', subjects, { status: 'active' }, signal, warnings) : none,
-    want('census') && subjects.length ? searchMany(client, 'Observation', 'subject', subjects, { code: 'http://loinc.org|29463-7' }, signal, warnings) : none,
-  ]);
-
-  // Medications referenced by id but not included: fetch them, batched.
-  const medications = new Map<string, { code?: CodeableConcept }>();
-  for (const [key, r] of [...mrs.included, ...mas.included]) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
-  const medRefs = [...(mrs.matches as ResourceOf<'MedicationRequest'>[]), ...(mas.matches as ResourceOf<'MedicationAdministration'>[])]
-    .map((r) => refId(r.medicationReference?.reference, 'Medication'))
-    .filter((id): id is string => !!id && !medications.has(id));
-  if (medRefs.length > 0) {
-    const meds = await searchMany(client, 'Medication', '_id', medRefs, {}, signal, warnings);
-    for (const m of meds.matches) if (m.id) medications.set(m.id, m);
-  }
-
-  // Practitioners named only by reference: fetch once, batched.
-  const practitioners = new Map<string, FhirPractitioner>();
-  for (const [key, r] of [...enc.included, ...mrs.included]) {
-    if (!key.startsWith('Practitioner/')) continue;
-    const ok = practitionerSchema.safeParse(r);
-    if (ok.success) practitioners.set(ok.data.id, ok.data);
-  }
-  const needPr = new Set<string>();
-  const addPr = (ref?: { reference?: string; display?: string }) => {
-    const id = refId(ref?.reference, 'Practitioner');
-    if (id && !ref?.display && !practitioners.has(id)) needPr.add(id);
-  };
-  for (const e of byPatient.values()) for (const p of e.participant ?? []) addPr(p.individual);
-  for (const m of mrs.matches as ResourceOf<'MedicationRequest'>[]) addPr(m.requester);
-  for (const a of mas.matches as ResourceOf<'MedicationAdministration'>[]) addPr(a.performer?.[0]?.actor);
-  if (needPr.size > 0) {
-    const prs = await searchMany(client, 'Practitioner', '_id', [...needPr], {}, signal, warnings);
-    for (const p of prs.matches) practitioners.set(p.id, p);
-  }
-
-  const group = <T extends { subject?: { reference?: string }; patient?: { reference?: string } }>(xs: T[]) => {
-    const m = new Map<string, T[]>();
-    for (const x of xs) {
-      const pid = refId((x.subject ?? x.patient)?.reference, 'Patient');
-      if (!pid || !byPatient.has(pid)) continue; // a server that ignored the subject filter
-      (m.get(pid) ?? m.set(pid, []).get(pid)!).push(x);
-    }
-    return m;
-  };
-  const mrBy = group(mrs.matches as ResourceOf<'MedicationRequest'>[]);
-  const maBy = group(mas.matches as ResourceOf<'MedicationAdministration'>[]);
-  const alBy = group(als.matches as ResourceOf<'AllergyIntolerance'>[]);
-  const condBy = group(conds.matches as ResourceOf<'Condition'>[]);
-  const flagBy = group(flags.matches as ResourceOf<'Flag'>[]);
-  const obsBy = group(obs.matches as ResourceOf<'Observation'>[]);
-
+  const clinical = await fetchClinical(client, req, patientIds, {
+    included: enc.included,
+    practitionerRefs: [...byPatient.values()].flatMap((e) => (e.participant ?? []).map((p) => p.individual)),
+    warnings,
+  });
+  const practitioners = clinical.practitioners;
   const out: Patient[] = [];
   const bedById = new Map(beds.map((b) => [b.id, b]));
   for (const [pid, e] of byPatient) {
@@ -201,18 +113,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
       if (bed.patientId) warnings.push(`two patients are placed in bed ${bed.label}`);
       else bed.patientId = pid;
     }
-    if (want('medications')) {
-      const items = (mrBy.get(pid) ?? []).filter((m) => m.status === 'active' || m.status === 'on-hold').map((m) => toOrder(m, medications, practitioners));
-      p.orders = { status: 'available', items };
-    }
-    if (want('administrations')) {
-      const items = (maBy.get(pid) ?? []).map((a) => toAdministration(a, medications, practitioners)).filter((a): a is NonNullable<typeof a> => !!a && a.at >= since);
-      p.administrations = { status: 'available', since, items: items.sort((a, b) => a.at.localeCompare(b.at)) };
-    }
-    if (want('allergies')) p.allergies = toAllergyList(alBy.get(pid) ?? []);
-    if (want('conditions')) p.diagnoses = { status: 'available', items: toDiagnoses(condBy.get(pid) ?? []) };
-    if (want('flags')) Object.assign(p, classifyFlags(flagBy.get(pid) ?? []));
-    p.weightKg = latestWeightKg(obsBy.get(pid) ?? []);
+    clinical.fill(p, pid);
     out.push(p);
   }
   return {

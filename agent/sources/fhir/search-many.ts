@@ -1,0 +1,39 @@
+import type { FhirClient } from './client.js';
+import type { ResourceOf, ResourceType } from './schemas.js';
+
+/** References per search: keeps URLs well under the 2–8 kB limits of proxies in front of EHRs. */
+const CHUNK = 40;
+
+export const chunks = <T>(xs: T[], n = CHUNK): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+};
+
+/** Search by a list of ids or references, a chunk per request, chunks in parallel (the HTTP layer bounds concurrency). */
+export async function searchMany<T extends ResourceType>(
+  client: FhirClient,
+  type: T,
+  param: string,
+  values: string[],
+  extra: Record<string, string>,
+  signal: AbortSignal,
+  warnings: string[],
+): Promise<{ matches: ResourceOf<T>[]; included: Map<string, { resourceType: string; id?: string }> }> {
+  const results = await Promise.all(chunks([...new Set(values)]).map((c) => client.search(type, { [param]: c.join(','), ...extra }, signal)));
+  const included = new Map<string, { resourceType: string; id?: string }>();
+  const seen = new Set<string>();
+  const matches: ResourceOf<T>[] = [];
+  for (const r of results) {
+    warnings.push(...r.warnings);
+    for (const [k, v] of r.included) included.set(k, v);
+    for (const m of r.matches) {
+      const id = (m as { id?: string }).id ?? '';
+      if (seen.has(id)) continue;
+      seen.add(id);
+      matches.push(m);
+    }
+  }
+  return { matches, included };
+}
+
