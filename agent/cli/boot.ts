@@ -36,13 +36,14 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
         demo.set(s.id, his);
         sources.set(s.id, createFhirSource(his.fhir, { configDir: config.dir }));
         opts.log.info({ source: s.id, url: his.server.url }, 'demo HIS (FHIR R4, synthetic data) started on loopback');
-      } else if (s.kind === 'dropfolder') {
-        const { createDropFolderSource } = await import('../sources/dropfolder/index.js');
-        sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false }));
       }
     }
-    // ADT feeds last: their per-patient clinical data comes from a FHIR source made above.
+    // Census-only sources last: their per-patient clinical data comes from a FHIR source made above.
     for (const s of config.box.sources) {
+      if (s.kind === 'dropfolder') {
+        const { createDropFolderSource } = await import('../sources/dropfolder/index.js');
+        sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false, clinical: s.clinical ? sources.get(s.clinical) : undefined }));
+      }
       if (s.kind !== 'hl7') continue;
       const { createHl7Source } = await import('../sources/hl7/index.js');
       const clinical = s.clinical ? sources.get(s.clinical) : undefined;

@@ -134,7 +134,7 @@ export function crossCheck(
     for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
   }
   for (const [i, s] of box.sources.entries()) {
-    if (s.kind !== 'hl7' || !s.clinical) continue;
+    if ((s.kind !== 'hl7' && s.kind !== 'dropfolder') || !s.clinical) continue;
     const target = box.sources.find((x) => x.id === s.clinical);
     if (!target || (target.kind !== 'fhir' && target.kind !== 'demo')) {
       problems.push({ file: 'paperback.yaml', field: `sources.${i}.clinical`, line: null, message: `"${s.clinical}" must be the id of a FHIR source in sources` });

@@ -78,6 +78,8 @@ const dropFolderSource = z
     kind: z.literal('dropfolder'),
     name: z.string().default('Drop folder'),
     folder: z.string().min(1),
+    /** A FHIR source for medications, allergies … per patient, instead of a medications export. */
+    clinical: id.optional(),
   })
   .strict();
 

@@ -297,7 +297,7 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       const unknown = ward.patients.find((p) => p.mrn === 'BV-NOT-IN-FHIR')!;
       expect(unknown.orders.status).toBe('not-pulled');
       expect(unknown.allergies.status).toBe('recorded');
-      expect(ward.warnings.map((w) => w.message)).toContain('1 patient(s) on the ADT census were not found on the clinical server by MRN: their medication lists are not on this snapshot');
+      expect(ward.warnings.map((w) => w.message)).toContain('1 patient(s) on the census were not found on the clinical server by MRN: their medication lists are not on this snapshot');
       // On paper: the census from ADT, the MAR with the FHIR drugs, and the missing list said out loud.
       const text = (address: string) => {
         const f = path.join(tmpDir(), 'doc.pdf');

@@ -119,6 +119,6 @@ export async function clinicalForMrns(client: FhirClient, req: PullRequest, pati
     return copy;
   });
   const missing = patients.filter((p) => !p.mrn || !fhirIdOf.has(p.mrn)).length;
-  if (missing > 0) warnings.push(`${missing} patient(s) on the ADT census were not found on the clinical server by MRN: their medication lists are not on this snapshot`);
+  if (missing > 0) warnings.push(`${missing} patient(s) on the census were not found on the clinical server by MRN: their medication lists are not on this snapshot`);
   return { patients: out, warnings: [...new Set(warnings)] };
 }

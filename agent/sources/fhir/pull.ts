@@ -2,17 +2,8 @@ import type { Bed, Patient, WardSnapshot } from '../../model/ward.js';
 import { compareLabels } from '../../model/helpers.js';
 import { SourceError } from '../http.js';
 import type { FhirClient } from './client.js';
-import {
-  basePatient,
-  classifyFlags,
-  latestWeightKg,
-  refId,
-  toAdministration,
-  toAllergyList,
-  toDiagnoses,
-  toOrder,
-} from './normalize.js';
-import { patientSchema, practitionerSchema, type CodeableConcept, type FhirLocation, type FhirPatient, type FhirPractitioner, type ResourceOf, type ResourceType } from './schemas.js';
+import { basePatient, refId } from './normalize.js';
+import { patientSchema, type FhirEncounter, type FhirLocation, type FhirPatient } from './schemas.js';
 import type { PullRequest } from '../types.js';
 import { searchMany } from './search-many.js';
 import { fetchClinical } from './clinical.js';
@@ -48,13 +39,23 @@ async function locationTree(client: FhirClient, wardLocationId: string, signal: 
   return { ward, all };
 }
 
-export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): Promise<WardSnapshot> {
-  const { client } = ctx;
-  const { signal } = req;
-  const warnings: string[] = [];
-  const asOf = req.now.toISOString();
-  const wardLocationId = refId(req.location, 'Location') ?? req.location;
+type Census = { beds: Bed[]; byPatient: Map<string, FhirEncounter>; included: Map<string, { resourceType: string; id?: string }> };
 
+/** The newest in-progress encounter per patient; a server that ignores `status` must not bring back discharged patients. */
+function latestInProgress(matches: FhirEncounter[]): Map<string, FhirEncounter> {
+  const byPatient = new Map<string, FhirEncounter>();
+  for (const e of matches) {
+    const pid = refId(e.subject?.reference, 'Patient');
+    if (e.status !== 'in-progress' || !pid) continue;
+    const prev = byPatient.get(pid);
+    if (!prev || (e.period?.start ?? '') > (prev.period?.start ?? '')) byPatient.set(pid, e);
+  }
+  return byPatient;
+}
+
+/** Census strategy 1: in-progress Encounters at the ward Location and every location below it. */
+async function censusFromLocation(client: FhirClient, wardLocationId: string, req: PullRequest, warnings: string[]): Promise<Census> {
+  const { signal } = req;
   const tree = await locationTree(client, wardLocationId, signal, warnings);
   const parentOf = new Map(tree.all.map((l) => [l.id, refId(l.partOf?.reference, 'Location')]));
   const hasChildren = new Set([...parentOf.values()].filter(Boolean) as string[]);
@@ -68,22 +69,50 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
       return { id: l.id, label: l.name ?? l.id, room, patientId: null };
     })
     .sort((a, b) => compareLabels(a.label, b.label));
-  const bedIds = new Set(beds.map((b) => b.id));
-
   const enc = await searchMany(client, 'Encounter', 'location', tree.all.map((l) => `Location/${l.id}`), { status: 'in-progress', _include: 'Encounter:subject' }, signal, warnings);
-  // Filter again: a server that ignores `status` must not bring back discharged patients.
-  const encounters = enc.matches.filter((e) => e.status === 'in-progress' && refId(e.subject?.reference, 'Patient'));
-  const byPatient = new Map<string, (typeof encounters)[number]>();
-  for (const e of encounters) {
-    const pid = refId(e.subject?.reference, 'Patient')!;
-    const prev = byPatient.get(pid);
-    if (!prev || (e.period?.start ?? '') > (prev.period?.start ?? '')) byPatient.set(pid, e);
-  }
+  return { beds, byPatient: latestInProgress(enc.matches), included: enc.included };
+}
+
+/**
+ * Census strategy 2: a patient list (scope.location "List/ID"), for servers
+ * that do not search Encounters by location. Beds come from each patient's
+ * in-progress encounter; a listed patient without one stays on the census
+ * without a bed.
+ */
+async function censusFromList(client: FhirClient, listId: string, req: PullRequest, warnings: string[]): Promise<Census> {
+  const { signal } = req;
+  const res = await client.search('List', { _id: listId }, signal);
+  const list = res.matches.find((l) => l.id === listId);
+  if (!list) throw new SourceError(`the patient list List/${listId} does not exist on the server; check scope.location in the snapshot job`, { retryable: false, code: 'no-list' });
+  if (list.status !== 'current') warnings.push(`the patient list is "${list.status}", not "current"`);
+  const ids = [...new Set((list.entry ?? []).filter((e) => !e.deleted).map((e) => refId(e.item.reference, 'Patient')).filter((x): x is string => !!x))];
+  const enc = ids.length ? await searchMany(client, 'Encounter', 'subject', ids.map((id) => `Patient/${id}`), { status: 'in-progress' }, signal, warnings) : { matches: [], included: new Map() };
+  const byPatient = latestInProgress(enc.matches);
+  for (const id of ids) if (!byPatient.has(id)) byPatient.set(id, { resourceType: 'Encounter', status: 'unknown', subject: { reference: `Patient/${id}` } } as FhirEncounter);
+  const locIds = [...new Set([...byPatient.values()].flatMap((e) => (e.location ?? []).filter((l) => l.status !== 'completed').map((l) => refId(l.location.reference, 'Location'))).filter((x): x is string => !!x))];
+  const locs = locIds.length ? await searchMany(client, 'Location', '_id', locIds, {}, signal, warnings) : { matches: [] as FhirLocation[] };
+  // The most specific location of each encounter is its bed: one that is nobody's parent.
+  const parents = new Set(locs.matches.map((l) => refId(l.partOf?.reference, 'Location')).filter(Boolean));
+  const beds: Bed[] = locs.matches
+    .filter((l) => !parents.has(l.id))
+    .map((l) => ({ id: l.id, label: l.name ?? l.id, room: locs.matches.find((x) => x.id === refId(l.partOf?.reference, 'Location'))?.name ?? null, patientId: null }))
+    .sort((a, b) => compareLabels(a.label, b.label));
+  return { beds, byPatient, included: enc.included };
+}
+
+export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): Promise<WardSnapshot> {
+  const { client } = ctx;
+  const { signal } = req;
+  const warnings: string[] = [];
+  const asOf = req.now.toISOString();
+  const listId = refId(req.location, 'List');
+  const { beds, byPatient, included } = listId ? await censusFromList(client, listId, req, warnings) : await censusFromLocation(client, refId(req.location, 'Location') ?? req.location, req, warnings);
+  const bedIds = new Set(beds.map((b) => b.id));
   const patientIds = [...byPatient.keys()];
 
   // Patients: use what the server included, fetch the rest ourselves (many servers ignore _include).
   const patients = new Map<string, FhirPatient>();
-  for (const [key, r] of enc.included) {
+  for (const [key, r] of included) {
     if (!key.startsWith('Patient/')) continue;
     const ok = patientSchema.safeParse(r);
     if (ok.success) patients.set(ok.data.id, ok.data);
@@ -97,7 +126,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
   if (lost.length > 0) throw new SourceError(`${lost.length} patient(s) on the census could not be read from the server (an encounter points to a missing Patient)`, { retryable: false, code: 'missing-patient' });
 
   const clinical = await fetchClinical(client, req, patientIds, {
-    included: enc.included,
+    included,
     practitionerRefs: [...byPatient.values()].flatMap((e) => (e.participant ?? []).map((p) => p.individual)),
     warnings,
   });

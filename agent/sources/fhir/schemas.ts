@@ -44,6 +44,14 @@ export const encounterSchema = z.object({
   location: z.array(z.object({ location: reference, status: z.string().optional() }).loose()).optional(),
 }).loose();
 
+/** A patient list (Epic's Patient Lists, a unit list): entries are Patient references. */
+export const listSchema = z.object({
+  resourceType: z.literal('List'),
+  ...base,
+  status: z.string(),
+  entry: z.array(z.object({ item: reference, deleted: z.boolean().optional() }).loose()).optional(),
+}).loose();
+
 const timing = z.object({
   repeat: z.object({
     frequency: z.number().optional(),
@@ -173,6 +181,7 @@ export const SCHEMAS = {
   Condition: conditionSchema,
   Flag: flagSchema,
   Observation: observationSchema,
+  List: listSchema,
 } as const;
 export type ResourceType = keyof typeof SCHEMAS;
 export type ResourceOf<T extends ResourceType> = z.infer<(typeof SCHEMAS)[T]>;
