@@ -271,6 +271,15 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
     const run = await runCli(['--config', dir, 'run', 'ward-3a']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/1 patients/);
+    // Applied once: a second start and run replay nothing.
+    const again = await runCli(['--config', dir, 'run', 'ward-3a']);
+    expect(again.stdout).toMatch(/1 patients/);
+    const b = await openAgent({ configDir: dir, log: memoryLogger().log, withSources: false });
+    try {
+      expect(b.db.prepare('SELECT control_id AS id, status FROM hl7_messages').all()).toEqual([{ id: 'K1', status: 'applied' }]);
+    } finally {
+      await b.close();
+    }
   });
 
   it('ADT builds the census, FHIR fills medications and allergies per patient, and the PDFs show both', async () => {
