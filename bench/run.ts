@@ -23,8 +23,9 @@ results.pull = run('pull.js', [wards]);
 const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr/sbin/ippeveprinter']).status === 0;
 results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
 results.web = run('web-latency.js', ['10']);
+results.snapshot = run('snapshot.js', [wards]);
 
-const r = results as { render: any; pull: any; print: any; web: any };
+const r = results as { render: any; pull: any; print: any; web: any; snapshot: any };
 const rows: [string, string][] = [
   ['cores', String(results.cores)],
   ['ward (40) render: pages, ms, pages/s', `${r.render.ward40.pages}, ${r.render.ward40.ms}, ${r.render.ward40.pagesPerSecond}`],
@@ -36,6 +37,10 @@ const rows: [string, string][] = [
   ['print to ippeveprinter: one job ms (median) / 50 jobs ms', r.print.skipped ? r.print.skipped : `${r.print.singleJobMs.median} / ${r.print.fiftyJobs.totalMs}`],
   ['census page, 50 clients: req/s, p50 ms, p99 ms', `${r.web.censusPage.perSecond}, ${r.web.censusPage.p50Ms}, ${r.web.censusPage.p99Ms}`],
   ['MAR PDF, 50 clients: req/s, p50 ms, p99 ms', `${r.web.marPdf.perSecond}, ${r.web.marPdf.p50Ms}, ${r.web.marPdf.p99Ms}`],
+  ['ward (40) snapshot end to end: full ms / 5 % changed ms (docs rendered)', `${r.snapshot.ward40.full.ms} / ${r.snapshot.ward40.incremental.ms} (${r.snapshot.ward40.incremental.documentsRendered} of ${r.snapshot.ward40.full.documentsRendered})`],
+  [`hospital (${r.snapshot.hospital.patients}) snapshot: full ms, pages/s, RSS MB`, `${r.snapshot.hospital.full.ms}, ${r.snapshot.hospital.full.pagesPerSecond}, ${r.snapshot.hospital.full.rssMb}`],
+  ['hospital 5 % changed: ms, share of full, docs rendered', `${r.snapshot.hospital.incremental.ms}, ${r.snapshot.hospital.incrementalShareOfFull}, ${r.snapshot.hospital.incremental.documentsRendered}`],
+  ['idle serve RSS MB after first snapshot', String(r.snapshot.idleServeRssMb)],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

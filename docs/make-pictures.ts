@@ -28,7 +28,7 @@ async function main() {
     for (const a of docs.filter((d) => wanted.includes(d.meta.address))) {
       const name = `${a.meta.address.split('/')[0]}-${lang}`;
       const pdf = path.join(tmp, `${name}.pdf`);
-      fs.writeFileSync(pdf, a.content);
+      fs.writeFileSync(pdf, a.content!);
       execFileSync('pdftoppm', ['-r', '70', '-png', '-f', '1', '-l', '1', '-singlefile', pdf, path.join(out, name)]);
       console.log(`docs/pictures/${name}.png`);
     }

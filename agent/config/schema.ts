@@ -247,6 +247,8 @@ export const snapshotJobSchema = z
       .strict(),
     datasets: z.array(z.enum(DATASETS as [string, ...string[]])).min(1).default([...DATASETS]),
     documents: z.array(documentKind).min(1).default(['census', 'mar', 'summary', 'allergies']),
+    /** Keep a patient's MAR and summary from the last snapshot when her data did not change, if at most this old (0: always render). */
+    reuseWithinMinutes: z.number().int().min(0).max(24 * 60).default(60),
     /** Form ids from templates/forms/forms.yaml: published blank and stamped for every patient. */
     forms: z.array(id).default([]),
     retention: z

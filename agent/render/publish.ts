@@ -1,6 +1,10 @@
 import type { WardSnapshot } from '../model/ward.js';
 import type { NewArtifact } from '../store/snapshots.js';
-import { patientStamp, planDocuments, type DocumentKind } from './documents.js';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Patient } from '../model/ward.js';
+import { documentSpec, patientStamp, type DocumentKind } from './documents.js';
 import { loadForms, readBlankForm, stampForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
@@ -20,29 +24,114 @@ export interface RenderSettings {
   size?: 'A4' | 'LETTER';
 }
 
-export interface RenderedArtifact {
-  meta: NewArtifact;
-  content: Buffer;
+/** A document of the current snapshot that may be reused: what it was made from, and when its data was as of. */
+export interface ReusableDocument {
+  renderKey: string;
+  sha256: string;
+  size: number;
+  pages: number | null;
+  asOf: string;
 }
+
+export type RenderedArtifact =
+  | { meta: NewArtifact; content: Buffer; reused?: undefined }
+  /** Unchanged since the current snapshot: the same file, not rendered again. */
+  | { meta: NewArtifact; content?: undefined; reused: { sha256: string; size: number } };
+
+/**
+ * What a patient document is made from, as one hash: the patient's data, her
+ * bed and ward, and every template, wording and setting that shapes the page.
+ * The time is not in it; reuse is bounded in time instead (see below).
+ */
+function renderKey(fingerprint: string, kind: string, snap: WardSnapshot, p: Patient): string {
+  const bed = snap.beds.find((b) => b.id === p.bedId) ?? null;
+  // The 24 h window's start moves with every pull; what fell inside it is what counts.
+  const data = { ...p, administrations: { status: p.administrations.status, items: p.administrations.items } };
+  return crypto.createHash('sha256').update(JSON.stringify([fingerprint, kind, snap.ward, snap.source, bed?.label ?? null, bed?.room ?? null, data])).digest('hex');
+}
+
+/** Everything under templates/ that can change how a page looks, by content. */
+function templatesFingerprint(templatesDir: string, settings: RenderSettings): string {
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify([settings.language, settings.timeZone, settings.hospital, settings.size ?? null, RENDERER_VERSION]));
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (!e.name.endsWith('.md')) h.update(e.name).update(fs.readFileSync(f));
+    }
+  };
+  walk(fs.realpathSync(templatesDir));
+  return h.digest('hex');
+}
+
+/** Bump when code changes what a document looks like, so no old rendering is reused. */
+const RENDERER_VERSION = 1;
 
 /**
  * Everything a snapshot publishes: the normalized ward as data (for the ward
  * page and later reuse) and one PDF per planned document.
  */
-export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: { renderedAt: Date; signal?: AbortSignal }): Promise<RenderedArtifact[]> {
+export interface RenderOptions {
+  renderedAt: Date;
+  signal?: AbortSignal;
+  /** The current snapshot's document at an address, if any, for incremental snapshots. */
+  previous?: (address: string) => ReusableDocument | null;
+  /**
+   * How old a reused document's data may be. Bounded because a MAR's due
+   * window starts at its as-of time: within an hour it is still the right sheet.
+   */
+  reuseWithinMinutes?: number;
+}
+
+export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions): Promise<RenderedArtifact[]> {
   const t = loadTranslations(settings.templatesDir, settings.language);
   const look = loadTemplateSettings(settings.templatesDir);
   const out: RenderedArtifact[] = [
-    { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data' }, content: Buffer.from(JSON.stringify(snap)) },
+    { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) },
   ];
-  const planned = planDocuments(snap, settings.documents, { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt });
-  for (const d of planned) {
+  // Keys are recorded on every run, so the next run can reuse what this one renders.
+  const fingerprint = templatesFingerprint(settings.templatesDir, settings);
+  const window = (opts.reuseWithinMinutes ?? 60) * 60_000;
+  /** Reuse a patient document when nothing it is made from changed and its data is recent enough. */
+  const reusable = (address: string, key: string): ReusableDocument | null => {
+    const prev = opts.previous?.(address);
+    if (!prev || prev.renderKey !== key) return null;
+    return Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window ? prev : null;
+  };
+  const keys = new Map<string, string>();
+  const reuse = new Map<string, ReusableDocument>();
+  for (const p of snap.patients) {
+    for (const kind of settings.documents.filter((k) => k === 'mar' || k === 'summary')) {
+      const address = `${kind}/${patientKey(p)}`;
+      const key = renderKey(fingerprint, kind, snap, p);
+      keys.set(address, key);
+      const r = reusable(address, key);
+      if (r) reuse.set(address, r);
+    }
+  }
+  const ctx = { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+  // Ward documents are always new; when some patient sheets were reused they say what that means.
+  const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
+  const wardCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
+  for (const kind of settings.documents.filter((k) => k === 'census' || k === 'allergies')) {
     opts.signal?.throwIfAborted();
-    const { pdf, pages } = await renderPdf(d.spec);
-    out.push({
-      meta: { address: d.address, kind: 'document', mediaType: 'application/pdf', title: d.title, patientKey: d.patient ? d.address.split('/')[1]! : null, pages },
-      content: pdf,
-    });
+    const { pdf, pages } = await renderPdf(documentSpec(kind, snap, null, wardCtx));
+    out.push({ meta: { address: kind, kind: 'document', mediaType: 'application/pdf', title: kind === 'census' ? t('census.title') : t('wardAllergies.title'), patientKey: null, pages, asOf: snap.asOf }, content: pdf });
+  }
+  for (const p of patientsInBedOrder(snap)) {
+    for (const kind of settings.documents.filter((k) => k === 'mar' || k === 'summary')) {
+      opts.signal?.throwIfAborted();
+      const address = `${kind}/${patientKey(p)}`;
+      const title = kind === 'mar' ? t('mar.title') : t('summary.title');
+      const r = reuse.get(address);
+      if (r) {
+        out.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
+        continue;
+      }
+      const { pdf, pages } = await renderPdf(documentSpec(kind, snap, p, ctx));
+      out.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages, renderKey: keys.get(address) ?? null, asOf: snap.asOf }, content: pdf });
+    }
   }
   if (settings.forms?.length) {
     const defs = loadForms(settings.templatesDir);
@@ -56,7 +145,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
       for (const p of patientsInBedOrder(snap)) {
         opts.signal?.throwIfAborted();
         const { pdf, pages } = await stampForm(blank, f, patientStamp(snap, p, ctx), { text: t('marking'), asOf });
-        out.push({ meta: { address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), pages }, content: pdf });
+        out.push({ meta: { address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), pages, asOf: snap.asOf }, content: pdf });
       }
     }
   }

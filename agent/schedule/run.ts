@@ -11,6 +11,7 @@ import {
   beginRun,
   createStagingSnapshot,
   currentSnapshot,
+  listArtifacts,
   failSnapshot,
   finishRun,
   markInterrupted,
@@ -18,7 +19,7 @@ import {
   type RunTrigger,
 } from '../store/snapshots.js';
 import type { Source } from '../sources/types.js';
-import { renderSnapshotDocuments } from '../render/publish.js';
+import { renderSnapshotDocuments, type ReusableDocument } from '../render/publish.js';
 import { faultPoint } from './faults.js';
 import path from 'node:path';
 
@@ -84,6 +85,17 @@ function countsOf(s: WardSnapshot): Record<string, number> {
  * current and records why; it never throws for a failed pull (it returns a
  * failed outcome), only for a job that does not exist or is already running.
  */
+/** The current snapshot's patient documents, for reuse when nothing they are made from changed. */
+function previousDocuments(deps: RunDeps, snapshotId: number | null): ((address: string) => ReusableDocument | null) | undefined {
+  if (snapshotId === null) return undefined;
+  const byAddress = new Map(listArtifacts(deps.db, snapshotId, 'document').filter((a) => a.renderKey && a.asOf).map((a) => [a.address, a]));
+  return (address) => {
+    const a = byAddress.get(address);
+    // A file retention or a crash took away is simply rendered again.
+    return a && deps.blobs.has(a.sha256) ? { renderKey: a.renderKey!, sha256: a.sha256, size: a.size, pages: a.pages, asOf: a.asOf! } : null;
+  };
+}
+
 export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunTrigger; attempt?: number; signal?: AbortSignal }): Promise<RunOutcome> {
   const now = deps.now ?? (() => new Date());
   const job = deps.config.jobs.get(jobId);
@@ -119,7 +131,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const rendered = await renderSnapshotDocuments(
       snap,
       { documents: job.documents, forms: job.forms, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
-      { renderedAt: now(), signal },
+      { renderedAt: now(), signal, previous: previousDocuments(deps, prev?.id ?? null), reuseWithinMinutes: job.reuseWithinMinutes },
     );
     for (const r of pulled.reports ?? []) {
       rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
@@ -127,12 +139,19 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     let n = 0;
     for (const a of rendered) {
       signal.throwIfAborted();
-      const { sha256, size } = deps.blobs.put(a.content);
+      const { sha256, size } = a.reused ?? deps.blobs.put(a.content);
       faultPoint(`blob-written-${n}`);
       addArtifactByHash(deps.db, snapshotId, a.meta, sha256, size, now());
       faultPoint(`artifact-${n++}`);
     }
-    const counts = { ...countsOf(snap), documents: rendered.filter((r) => r.meta.kind === 'document').length, pages: rendered.reduce((s, r) => s + (r.meta.pages ?? 0), 0), requests: pulled.requests };
+    const counts = {
+      ...countsOf(snap),
+      documents: rendered.filter((r) => r.meta.kind === 'document').length,
+      pages: rendered.reduce((s, r) => s + (r.meta.pages ?? 0), 0),
+      rendered: rendered.filter((r) => r.meta.kind === 'document' && !r.reused).length,
+      reused: rendered.filter((r) => r.reused).length,
+      requests: pulled.requests,
+    };
     faultPoint('before-publish');
     publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: snap.warnings, now: now() });
     faultPoint('after-publish');

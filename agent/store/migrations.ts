@@ -265,4 +265,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX adt_patients_ward ON adt_patients(source_id, ward_id, status);
     `,
   },
+  {
+    version: 7,
+    name: 'incremental snapshots: what each document was made from, and its as-of',
+    sql: `
+      ALTER TABLE artifacts ADD COLUMN render_key TEXT;
+      ALTER TABLE artifacts ADD COLUMN as_of TEXT;
+    `,
+  },
 ];

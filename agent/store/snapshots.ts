@@ -43,13 +43,15 @@ export interface ArtifactRow {
   pages: number | null;
   sha256: string;
   size: number;
+  renderKey: string | null;
+  asOf: string | null;
 }
 
 const RUN_COLS = `id, job_id AS jobId, trigger, attempt, started_at AS startedAt, ended_at AS endedAt, status, error,
   duration_ms AS durationMs, snapshot_id AS snapshotId`;
 const SNAP_COLS = `id, job_id AS jobId, run_id AS runId, status, as_of AS asOf, source_id AS sourceId, source_system AS sourceSystem,
   counts_json, warnings_json, created_at AS createdAt, published_at AS publishedAt`;
-const ART_COLS = `id, snapshot_id AS snapshotId, address, kind, media_type AS mediaType, title, patient_key AS patientKey, pages, sha256, size`;
+const ART_COLS = `id, snapshot_id AS snapshotId, address, kind, media_type AS mediaType, title, patient_key AS patientKey, pages, sha256, size, render_key AS renderKey, as_of AS asOf`;
 
 type RawSnap = Omit<SnapshotRow, 'counts' | 'warnings'> & { counts_json: string; warnings_json: string };
 const toSnap = (r: RawSnap | undefined): SnapshotRow | null =>
@@ -104,6 +106,10 @@ export interface NewArtifact {
   title: string;
   patientKey?: string | null;
   pages?: number | null;
+  /** Hash of what a patient document was made from (incremental snapshots). */
+  renderKey?: string | null;
+  /** The as-of time printed on this document; older than the snapshot's when it was reused. */
+  asOf?: string | null;
 }
 
 /** Write the content (synced to disk) and record it in the staging snapshot. */
@@ -119,11 +125,11 @@ export function addArtifactByHash(db: Db, snapshotId: number, a: NewArtifact, sh
   return db.transaction(() => {
     db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
     const id = Number(
-      db.prepare('INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, patient_key, pages, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        snapshotId, a.address, a.kind, a.mediaType, a.title, a.patientKey ?? null, a.pages ?? null, sha256, size,
+      db.prepare('INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, patient_key, pages, sha256, size, render_key, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        snapshotId, a.address, a.kind, a.mediaType, a.title, a.patientKey ?? null, a.pages ?? null, sha256, size, a.renderKey ?? null, a.asOf ?? null,
       ).lastInsertRowid,
     );
-    return { id, snapshotId, address: a.address, kind: a.kind, mediaType: a.mediaType, title: a.title, patientKey: a.patientKey ?? null, pages: a.pages ?? null, sha256, size };
+    return { id, snapshotId, address: a.address, kind: a.kind, mediaType: a.mediaType, title: a.title, patientKey: a.patientKey ?? null, pages: a.pages ?? null, sha256, size, renderKey: a.renderKey ?? null, asOf: a.asOf ?? null };
   })();
 }
 

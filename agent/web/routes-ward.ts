@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ageInYears, patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
 import { documentSpec } from '../render/documents.js';
-import { formatDate } from '../render/i18n.js';
+import { formatDate, formatDateTime } from '../render/i18n.js';
 import { renderHtmlFragment } from '../render/html.js';
 import { loadLogo, loadTemplateSettings } from '../render/templates.js';
 import path from 'node:path';
@@ -100,7 +100,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     ctx.audit(req, 'view', `${job.id}/patient/${key}`);
     const docs = cur.documents
       .filter((d) => d.patientKey === key)
-      .map((d) => ({ title: d.title, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));
+      .map((d) => ({ title: d.title, kept: d.asOf && d.asOf !== cur.ward.asOf ? t('ui.unchangedSince', { time: formatDateTime(d.asOf, cfg.box.timeZone) ?? d.asOf }) : null, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));
     const bed = cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—';
     const html = ctx.pages.render(
       'patient',
