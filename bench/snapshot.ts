@@ -17,18 +17,13 @@ import { generateHospital, type SyntheticWard } from '../agent/demo/generator.js
 import { openAgent, type Agent } from '../agent/cli/boot.js';
 import { silentLogger } from '../agent/log/logger.js';
 import { runJob } from '../agent/schedule/run.js';
+import { REPO, benchConfigDir } from './config-dir.js';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const repo = path.resolve(here, '../..');
-const CLI = path.join(repo, 'dist/agent/cli/main.js');
+const CLI = path.join(REPO, 'dist/agent/cli/main.js');
 
 function configDir(wards: { ward: SyntheticWard; url: string }[], opts: { port?: number } = {}): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-bench-snap-'));
-  fs.mkdirSync(path.join(dir, 'snapshots'));
-  fs.mkdirSync(path.join(dir, 'printers'));
-  fs.symlinkSync(path.join(repo, 'templates'), path.join(dir, 'templates'));
-  fs.writeFileSync(
-    path.join(dir, 'paperback.yaml'),
+  return benchConfigDir(
+    'pb-bench-snap-',
     `site: { id: bench, name: Bench Hospital }
 box: { id: bench-box }
 wards:
@@ -41,14 +36,13 @@ encryption: { keyFile: bench.key, createKey: true }
 schedule: { spreadSeconds: 0 }
 outage: { probeIntervalSeconds: 3600 }
 `,
+    Object.fromEntries(
+      wards.map((w, i) => [
+        w.ward.id,
+        `id: ${w.ward.id}\ntitle: ${w.ward.id}\nschedule: { cron: "0 0 1 1 *" }\nsource: his-${i}\nscope: { ward: ${w.ward.id}, location: Location/${w.ward.id} }\ndocuments: [census, allergies, mar, summary]\nrunTimeoutSeconds: 600\n`,
+      ]),
+    ),
   );
-  for (const [i, w] of wards.entries()) {
-    fs.writeFileSync(
-      path.join(dir, 'snapshots', `${w.ward.id}.yaml`),
-      `id: ${w.ward.id}\ntitle: ${w.ward.id}\nschedule: { cron: "0 0 1 1 *" }\nsource: his-${i}\nscope: { ward: ${w.ward.id}, location: Location/${w.ward.id} }\ndocuments: [census, allergies, mar, summary]\nrunTimeoutSeconds: 600\n`,
-    );
-  }
-  return dir;
 }
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 1e6);

@@ -5,9 +5,7 @@
  * lookup, audit row (an fsynced SQLite commit), decryption of the PDF.
  * Run: npm run build && node dist/bench/web-latency.js [seconds]
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { addUser } from '../agent/auth/users.js';
 import { openAgent } from '../agent/cli/boot.js';
@@ -15,18 +13,13 @@ import { silentLogger } from '../agent/log/logger.js';
 import { runJob } from '../agent/schedule/run.js';
 import { currentSnapshot, listArtifacts } from '../agent/store/snapshots.js';
 import { buildWebServer } from '../agent/web/server.js';
+import { benchConfigDir } from './config-dir.js';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const repo = path.resolve(here, '../..');
 const seconds = Number(process.argv[2] ?? 10);
 
-function configDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-bench-web-'));
-  fs.mkdirSync(path.join(dir, 'snapshots'));
-  fs.mkdirSync(path.join(dir, 'printers'));
-  fs.symlinkSync(path.join(repo, 'templates'), path.join(dir, 'templates'));
-  fs.writeFileSync(
-    path.join(dir, 'paperback.yaml'),
+const configDir = () =>
+  benchConfigDir(
+    'pb-bench-web-',
     `site: { id: bench, name: Bench Hospital }
 box: { id: bench-box }
 wards: [{ id: ward-1, name: Ward 1 }]
@@ -35,10 +28,8 @@ sources: [{ id: his, kind: demo, seed: 5, patients: 40 }]
 web: { insecureHttp: true }
 encryption: { keyFile: bench.key, createKey: true }
 `,
+    { 'ward-1': `id: ward-1\ntitle: Ward 1\nschedule: { cron: "*/5 * * * *" }\nsource: his\nscope: { ward: ward-1, location: Location/ward-1 }\n` },
   );
-  fs.writeFileSync(path.join(dir, 'snapshots', 'ward-1.yaml'), `id: ward-1\ntitle: Ward 1\nschedule: { cron: "*/5 * * * *" }\nsource: his\nscope: { ward: ward-1, location: Location/ward-1 }\n`);
-  return dir;
-}
 
 async function signIn(base: string): Promise<string> {
   const jar = new Map<string, string>();

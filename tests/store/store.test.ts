@@ -32,11 +32,21 @@ describe('store', () => {
     const v1 = openDb(dir, { migrations: MIGRATIONS.slice(0, 1) });
     expect(schemaVersion(v1)).toBe(1);
     const blobs = openBlobStore(dir, null);
-    const id = snapshot(v1, blobs, 'ward-1', 'old census', at(0));
+    // Rows as version 1 wrote them: plain SQL against the version-1 tables.
+    const { sha256, size } = blobs.put(Buffer.from('old census'));
+    const t = at(0).toISOString();
+    v1.prepare("INSERT INTO job_runs (id, job_id, trigger, started_at, ended_at, status, pid) VALUES (1, 'ward-1', 'manual', ?, ?, 'succeeded', 1)").run(t, t);
+    v1.prepare("INSERT INTO snapshots (id, job_id, run_id, status, as_of, source_id, created_at, published_at) VALUES (7, 'ward-1', 1, 'published', ?, 'his', ?, ?)").run(t, t, t);
+    v1.prepare('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, t);
+    v1.prepare("INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, pages, sha256, size) VALUES (7, 'census', 'document', 'application/pdf', 'Census', 1, ?, ?)").run(sha256, size);
+    v1.prepare("INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES ('ward-1', 7, ?)").run(t);
     v1.close();
     const db = openDb(dir);
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
-    expect(currentSnapshot(db, 'ward-1')!.id).toBe(id);
+    expect(currentSnapshot(db, 'ward-1')!.id).toBe(7);
+    // Columns added later read as unknown on old rows, never as made-up values.
+    expect(listArtifacts(db, 7, 'document')).toMatchObject([{ address: 'census', sha256, renderKey: null, asOf: null }]);
+    expect(blobs.get(sha256).toString()).toBe('old census');
     expect(db.prepare('SELECT COUNT(*) FROM print_jobs').pluck().get()).toBe(0);
     db.close();
   });

@@ -1,7 +1,7 @@
 import type { BlobStore } from '../../store/blobs.js';
 import type { Db } from '../../store/db.js';
 import { nowIso } from '../../store/db.js';
-import type { AdtAllergy, AdtEvent, AdtLocation } from './adt.js';
+import type { AdtEvent, AdtLocation } from './adt.js';
 
 /**
  * The census an ADT feed keeps: per patient, where they are and what the
@@ -10,22 +10,11 @@ import type { AdtAllergy, AdtEvent, AdtLocation } from './adt.js';
  */
 export type AdtStatus = 'admitted' | 'discharged' | 'cancelled' | 'pre-admitted';
 
-export interface AdtRecord {
-  mrn: string;
+/** The feed's latest word on a patient: the event's demographics and clinical lists, plus where they are now. */
+export interface AdtRecord extends Pick<AdtEvent, 'mrn' | 'name' | 'birthDate' | 'sex' | 'location' | 'priorLocation' | 'attending' | 'admittedAt' | 'dischargedAt' | 'admitReason' | 'allergies' | 'diagnoses'> {
   wardId: string | null;
   status: AdtStatus;
   lastEventTime: string;
-  name: string | null;
-  birthDate: string | null;
-  sex: AdtEvent['sex'];
-  location: AdtLocation;
-  priorLocation: AdtLocation | null;
-  attending: string | null;
-  admittedAt: string | null;
-  dischargedAt: string | null;
-  admitReason: string | null;
-  allergies: AdtAllergy[] | null;
-  diagnoses: { code: string | null; text: string }[] | null;
 }
 
 export type ApplyOutcome = 'applied' | 'out-of-order' | 'ignored';
