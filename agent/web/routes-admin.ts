@@ -66,7 +66,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         const chain = verifyAuditChain(ctx.db);
         return {
           ok: chain.problems.length === 0,
-          status: chain.problems.length === 0 ? `${chain.checked} rows, unbroken` : chain.problems.map((p) => p.what).join('; '),
+          status: chain.problems.length === 0 ? t('ui.admin.auditOk', { rows: chain.checked }) : chain.problems.map((p) => p.what).join('; '),
           rows: listAudit(ctx.db, { limit: 20 }).reverse().map((r) => ({ at: at(r.at), actor: r.actor, action: r.action, subject: r.subject ?? '', flagged: r.action === 'break-glass' || r.action === 'login-failed' || r.actor.startsWith('break-glass:') })),
         };
       })(),
