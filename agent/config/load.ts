@@ -134,6 +134,11 @@ export function crossCheck(
     for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
   }
   for (const [i, s] of box.sources.entries()) {
+    if (s.kind === 'hl7') {
+      for (const [poc, ward] of Object.entries(s.wards)) {
+        if (!wardIds.has(ward)) problems.push({ file: 'paperback.yaml', field: `sources.${i}.wards.${poc}`, line: null, message: `no ward "${ward}" in wards (have: ${[...wardIds].join(', ')})` });
+      }
+    }
     if ((s.kind !== 'hl7' && s.kind !== 'dropfolder') || !s.clinical) continue;
     const target = box.sources.find((x) => x.id === s.clinical);
     if (!target || (target.kind !== 'fhir' && target.kind !== 'demo')) {

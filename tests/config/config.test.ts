@@ -69,6 +69,19 @@ describe('configuration validation', () => {
     );
   });
 
+  it('checks an HL7 feed: its ward mapping and its clinical source', () => {
+    const dir = writeConfigDir(tmpDir(), {
+      baseUrl: 'http://127.0.0.1:1/fhir',
+      extraSource: '  - { id: adt, kind: hl7, listen: { port: 2575 }, allowFrom: [10.0.0.1], wards: { "3A": ward-9 }, clinical: nowhere }\n',
+    });
+    expect(problemsOf(dir)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'paperback.yaml', field: 'sources.1.wards.3A', message: expect.stringMatching(/no ward "ward-9"/) }),
+        expect.objectContaining({ file: 'paperback.yaml', field: 'sources.1.clinical', message: '"nowhere" must be the id of a FHIR source in sources' }),
+      ]),
+    );
+  });
+
   it('refuses two files with the same job id', () => {
     const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir', jobs: { a: jobYaml('ward-1'), b: jobYaml('ward-1') } });
     const problems = problemsOf(dir);
