@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.js';
-import { nowIso } from '../store/db.js';
+import { readSetting, writeSetting } from '../store/settings.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 /**
@@ -12,15 +12,15 @@ const NAME = 'break-glass-code';
 export async function setBreakGlassCode(db: Db, code: string, now = new Date()): Promise<void> {
   if (!/^\S{6,64}$/.test(code)) throw new Error('a break-glass code needs 6 to 64 characters without spaces');
   const hash = await hashPassword(code);
-  db.prepare('INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at').run(NAME, hash, nowIso(now));
+  writeSetting(db, NAME, hash, now);
 }
 
 export function breakGlassConfigured(db: Db): boolean {
-  return db.prepare('SELECT 1 FROM settings WHERE name = ?').get(NAME) !== undefined;
+  return readSetting(db, NAME) !== null;
 }
 
 export async function checkBreakGlassCode(db: Db, code: string): Promise<boolean> {
-  const hash = db.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(NAME) as string | undefined;
+  const hash = readSetting(db, NAME);
   return hash ? verifyPassword(hash, code) : false;
 }
 

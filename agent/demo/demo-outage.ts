@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import { nowIso } from '../store/db.js';
+import { readSetting, writeSetting } from '../store/settings.js';
 import type { DemoHis } from './demo-his.js';
 
 /**
@@ -12,11 +12,11 @@ import type { DemoHis } from './demo-his.js';
 const NAME = 'demo-his-down';
 
 export function requestDemoOutage(db: Db, down: boolean, now = new Date()): void {
-  db.prepare('INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at').run(NAME, down ? 'down' : 'up', nowIso(now));
+  writeSetting(db, NAME, down ? 'down' : 'up', now);
 }
 
 export function demoOutageRequested(db: Db): boolean {
-  return db.prepare('SELECT value FROM settings WHERE name = ?').pluck().get(NAME) === 'down';
+  return readSetting(db, NAME) === 'down';
 }
 
 /** Apply the wish to every demo HIS in this process; returns a stop function. */

@@ -107,6 +107,21 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new StoreError('not a SHA-256 hex digest', { sha256: sha });
     return path.join(dir, sha.slice(0, 2), sha);
   };
+  /** Temporary file, fsync, rename, fsync the folder: a file at its final name is always whole. */
+  const writeAtomically = (final: string, bytes: Buffer) => {
+    const sub = path.dirname(final);
+    fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+    const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, final);
+    fsyncDir(sub);
+  };
   const findTmp = (name: string): string | null => {
     for (const sub of fs.readdirSync(dir)) {
       const p = path.join(dir, sub, name);
@@ -120,19 +135,7 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
     put(content) {
       const sha = sha256Hex(content);
       const final = pathOf(sha);
-      if (fs.existsSync(final)) return { sha256: sha, size: content.length };
-      const sub = path.dirname(final);
-      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
-      const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        fs.writeSync(fd, key ? sealBlob(key, sha, content) : content);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, final);
-      fsyncDir(sub);
+      if (!fs.existsSync(final)) writeAtomically(final, key ? sealBlob(key, sha, content) : content);
       return { sha256: sha, size: content.length };
     },
     get(sha) {
@@ -159,17 +162,9 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
         }
       }
       const plain = isSealedBuffer(raw) ? unseal(sha, raw) : raw;
-      if (sha256Hex(plain) !== sha) throw new BlobIntegrityError(sha, sha256Hex(plain));
-      const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        fs.writeSync(fd, sealBlob(key, sha, plain));
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, file);
-      fsyncDir(path.dirname(file));
+      const actual = sha256Hex(plain);
+      if (actual !== sha) throw new BlobIntegrityError(sha, actual);
+      writeAtomically(file, sealBlob(key, sha, plain));
       return true;
     },
     isSealed(sha) {
