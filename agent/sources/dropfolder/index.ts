@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { WardSnapshot } from '../../model/ward.js';
 import { SourceError } from '../http.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
+import { pullClinicalData, withClinicalSystem } from '../clinical.js';
 import { censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
 
 /**
@@ -141,18 +142,10 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
       const dir = path.join(folder.accepted, req.ward.id);
       const census = readOptional(dir, 'census');
       if (!census) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json in ${folder.inbox})`, { retryable: false, code: 'no-census' });
-      const parsed = censusToPatients(parseRows(census.text, census.ext, censusRow));
-      const beds = parsed.beds;
-      let patients = parsed.patients;
-      const warnings: WardSnapshot['warnings'] = [];
-      let requests = 0;
-      if (opts.clinical?.pullPatients && req.datasets.some((d) => d !== 'census')) {
-        // Census from the export, clinical data per patient from FHIR by MRN.
-        const r = await opts.clinical.pullPatients(req, patients);
-        patients = r.patients;
-        requests = r.requests;
-        warnings.push(...r.warnings.map((message) => ({ code: 'source-warning' as const, message })));
-      } else if (req.datasets.includes('medications')) {
+      const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow));
+      // Census from the export; clinical data per patient from FHIR by MRN when configured, else the medications export.
+      const clinical = await pullClinicalData(opts.clinical, req, patients);
+      if (!clinical && req.datasets.includes('medications')) {
         const meds = readOptional(dir, 'medications');
         if (!meds) throw new SourceError(`no medications export for ward ${req.ward.id} (expected ${req.ward.id}.medications.csv or .json); the job asks for medications`, { retryable: false, code: 'no-medications' });
         const rows = parseRows(meds.text, meds.ext, medicationRow);
@@ -161,7 +154,7 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
         }
       }
       // The data is as old as the census export, not as new as this read.
-      const snapshot: WardSnapshot = { ward: req.ward, asOf: census.mtime.toISOString(), source: opts.clinical ? { ...info, system: `${cfg.name} + ${opts.clinical.info.system}` } : info, beds, patients, warnings };
+      const snapshot: WardSnapshot = { ward: req.ward, asOf: census.mtime.toISOString(), source: withClinicalSystem(info, opts.clinical), beds, patients: clinical?.patients ?? patients, warnings: clinical?.warnings ?? [] };
       const reports = fs.existsSync(dir)
         ? fs.readdirSync(dir).filter((n) => n.endsWith('.pdf')).map((n) => {
             const p = path.join(dir, n);
@@ -169,7 +162,7 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
             return { address: `report/${n.replace(/\.pdf$/, '')}`, title: side.title ?? n.replace(/\.pdf$/, ''), asOf: side.asOf ? new Date(side.asOf).toISOString() : fs.statSync(p).mtime.toISOString(), pdf: fs.readFileSync(p) };
           })
         : [];
-      return { snapshot, requests, reports };
+      return { snapshot, requests: clinical?.requests ?? 0, reports };
     },
     async probe() {
       fs.accessSync(folder.inbox, fs.constants.W_OK);

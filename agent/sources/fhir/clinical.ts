@@ -110,7 +110,8 @@ export async function clinicalForMrns(client: FhirClient, req: PullRequest, pati
   const mrns = [...new Set(patients.map((p) => p.mrn).filter((m): m is string => !!m))];
   const found = mrns.length ? await searchMany(client, 'Patient', 'identifier', mrns, {}, req.signal, warnings) : { matches: [] };
   const fhirIdOf = new Map<string, string>();
-  for (const fp of found.matches) for (const id of fp.identifier ?? []) if (id.value && mrns.includes(id.value) && !fhirIdOf.has(id.value)) fhirIdOf.set(id.value, fp.id);
+  const wanted = new Set(mrns);
+  for (const fp of found.matches) for (const id of fp.identifier ?? []) if (id.value && wanted.has(id.value) && !fhirIdOf.has(id.value)) fhirIdOf.set(id.value, fp.id);
   const clinical = await fetchClinical(client, req, [...new Set(fhirIdOf.values())], { warnings });
   const out = patients.map((p) => {
     const copy = structuredClone(p);

@@ -103,7 +103,16 @@ function mrnOf(pid: Hl7Segment): string | null {
 }
 
 /** Read the header enough to acknowledge: this works on anything that starts with MSH. */
-export function readHeader(raw: string): { message: Hl7Message; controlId: string | null; sender: string; receivingFacility: string; messageType: string; trigger: string } {
+export interface Hl7Header {
+  message: Hl7Message;
+  controlId: string | null;
+  sender: string;
+  receivingFacility: string;
+  messageType: string;
+  trigger: string;
+}
+
+export function readHeader(raw: string): Hl7Header {
   let message: Hl7Message;
   try {
     message = Hl7Message.parse(raw.replace(/\r?\n/g, '\r').replace(/\r+$/, ''));
@@ -121,8 +130,8 @@ export function readHeader(raw: string): { message: Hl7Message; controlId: strin
   };
 }
 
-export function parseAdt(raw: string, o: AdtParseOptions): AdtEvent {
-  const h = readHeader(raw);
+/** `header`: the message as readHeader already parsed it, so the listener parses each message once. */
+export function parseAdt(raw: string, o: AdtParseOptions, h: Hl7Header = readHeader(raw)): AdtEvent {
   if (!h.controlId) throw new AdtError('AR', 'MSH-10 (message control id) is empty');
   if (h.messageType !== 'ADT') throw new AdtError('AR', `message type ${h.messageType || '(none)'} is not ADT`);
   if (!(ADT_EVENTS as readonly string[]).includes(h.trigger)) throw new AdtError('AR', `ADT event ${h.trigger || '(none)'} is not one Paperback uses`);

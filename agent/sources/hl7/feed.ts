@@ -86,7 +86,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
       }
       let ev;
       try {
-        ev = parseAdt(raw, opts());
+        ev = parseAdt(raw, opts(), header);
       } catch (err) {
         if (!(err instanceof AdtError)) throw err;
         quarantine(raw, peer, err.ackCode, err.message);

@@ -4,6 +4,7 @@ import type { Patient, WardSnapshot } from '../../model/ward.js';
 import type { BlobStore } from '../../store/blobs.js';
 import type { Db } from '../../store/db.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
+import { pullClinicalData, withClinicalSystem } from '../clinical.js';
 import { bedLabel, wardCensus, type AdtRecord } from './adt-census.js';
 import { adtFeed, type AdtFeed } from './feed.js';
 import { startMllpServer, type MllpServer } from './mllp.js';
@@ -25,15 +26,18 @@ export interface Hl7SourceDeps {
   now?: () => Date;
 }
 
+const patientIdOf = (r: AdtRecord) => `mrn-${r.mrn}`;
+const bedIdOf = (label: string) => `bed-${label}`;
+
 function toPatient(r: AdtRecord): Patient {
   const bed = bedLabel(r.location);
   return {
-    id: `mrn-${r.mrn}`,
+    id: patientIdOf(r),
     mrn: r.mrn,
     name: r.name,
     birthDate: r.birthDate,
     sex: r.sex === 'unknown' ? null : r.sex,
-    bedId: bed ? `bed-${bed}` : null,
+    bedId: bed ? bedIdOf(bed) : null,
     admittedAt: r.admittedAt,
     attending: r.attending,
     admittingDiagnosis: r.admitReason ?? r.diagnoses?.[0]?.text ?? null,
@@ -74,29 +78,29 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
     async pull(req: PullRequest): Promise<PullResult> {
       feed.applyPending();
       const records = wardCensus(deps.db, deps.blobs, cfg.id, req.ward.id);
-      let patients = records.map(toPatient);
-      const beds = [...new Map(patients.filter((p) => p.bedId).map((p) => [p.bedId!, { id: p.bedId!, label: p.bedId!.slice(4), room: null, patientId: p.id }])).values()].sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }));
+      const patients = records.map(toPatient);
+      // ADT names only occupied beds: the census lists those.
+      const beds = new Map<string, WardSnapshot['beds'][number]>();
+      for (const r of records) {
+        const label = bedLabel(r.location);
+        if (label && !beds.has(label)) beds.set(label, { id: bedIdOf(label), label, room: null, patientId: patientIdOf(r) });
+      }
       const warnings: WardSnapshot['warnings'] = [];
       const last = deps.db.prepare('SELECT MAX(received_at) FROM hl7_messages WHERE source_id = ?').pluck().get(cfg.id) as string | null;
       const silentMin = last ? Math.round((req.now.getTime() - Date.parse(last)) / 60_000) : null;
       if (silentMin === null) warnings.push({ code: 'partial-data', message: 'No ADT message has been received yet: the census is empty until the interface engine sends one.' });
       else if (silentMin > SILENT_MINUTES) warnings.push({ code: 'source-warning', message: `No ADT message for ${silentMin} minutes: the census may be behind.` });
-      let requests = 0;
-      if (deps.clinical?.pullPatients && patients.length > 0 && req.datasets.some((d) => d !== 'census')) {
-        const r = await deps.clinical.pullPatients(req, patients);
-        patients = r.patients;
-        requests = r.requests;
-        warnings.push(...r.warnings.map((message) => ({ code: 'source-warning' as const, message })));
-      }
+      const clinical = await pullClinicalData(deps.clinical, req, patients);
+      if (clinical) warnings.push(...clinical.warnings);
       const snapshot: WardSnapshot = {
         ward: req.ward,
         asOf: req.now.toISOString(),
-        source: deps.clinical ? { ...info, system: `${cfg.name} + ${deps.clinical.info.system}` } : info,
-        beds,
-        patients,
+        source: withClinicalSystem(info, deps.clinical),
+        beds: [...beds.values()].sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true })),
+        patients: clinical?.patients ?? patients,
         warnings,
       };
-      return { snapshot, requests };
+      return { snapshot, requests: clinical?.requests ?? 0 };
     },
     async probe(signal) {
       // The feed is passive: silence is not an outage. The clinical system is what can be down.

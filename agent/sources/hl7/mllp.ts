@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 const VT = 0x0b;
 const FS = 0x1c;
 const CR = 0x0d;
+const END = Buffer.from([FS, CR]);
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface MllpReply {
@@ -76,8 +77,8 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
           buf = Buffer.alloc(0);
           break;
         }
-        let end = buf.indexOf(FS, start);
-        if (end < 0 || end + 1 >= buf.length) {
+        const end = buf.indexOf(END, start);
+        if (end < 0) {
           if (buf.length - start > MAX_MESSAGE_BYTES) {
             o.log.warn({ room: 'hl7', peer }, 'HL7 message over 1 MB without an end marker; connection closed');
             socket.destroy();
@@ -85,7 +86,6 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
           buf = buf.subarray(start);
           break;
         }
-        if (buf[end + 1] !== CR) end = buf.indexOf(FS, end + 1);
         const raw = buf.subarray(start + 1, end).toString('utf8');
         buf = buf.subarray(end + 2);
         chain = chain.then(async () => {
