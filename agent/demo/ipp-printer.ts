@@ -89,6 +89,7 @@ export async function startIppPrinter(opts: { name?: string; port?: number; comm
     const c = spawn('ippeveprinter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     let stderr = '';
+    // Read for as long as the printer runs (keeps it from blocking on a full pipe); the start is kept for errors.
     c.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 4000) stderr += d.toString();
     });
@@ -98,8 +99,6 @@ export async function startIppPrinter(opts: { name?: string; port?: number; comm
       const exited = c.exitCode !== null ? ` (exited with ${c.exitCode})` : '';
       throw new Error(`${(err as Error).message}${exited}. ippeveprinter said: ${stderr.trim().slice(-1500) || '(nothing)'}${avahiProblems ? `. ${avahiProblems}` : ''}`);
     }
-    // Keep draining stderr so the printer never blocks on a full pipe.
-    c.stderr?.resume();
   };
   const stop = async () => {
     const c = child;

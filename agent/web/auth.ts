@@ -26,7 +26,7 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(next) && next.length < 300 ? next : '/';
 }
 
-export function auditFor(ctx: WebContext) {
+export function auditFor(ctx: Pick<WebContext, 'db' | 'now'>) {
   return (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>) =>
     appendAudit(ctx.db, { actor: req.session?.actor ?? 'anonymous', action, subject, detail: { ip: req.ip, ...detail } }, (ctx.now ?? (() => new Date()))());
 }

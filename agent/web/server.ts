@@ -45,8 +45,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const templatesDir = path.join(deps.config().dir, 'templates');
-  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: () => undefined };
-  ctx.audit = auditFor(ctx);
+  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: auditFor(deps) };
   const who = (req: FastifyRequest) => req.session?.actor ?? 'anonymous';
   const tls = !!deps.config().box.web.tls;
 
