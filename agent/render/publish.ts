@@ -111,12 +111,13 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     }
   }
   const ctx = { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
-  // Ward documents are always new; when some patient sheets were reused they say what that means.
+  // Ward documents are always new; when some patient sheets were reused the census says what that means.
   const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
-  const wardCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
+  const censusCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
   for (const kind of settings.documents.filter((k) => k === 'census' || k === 'allergies')) {
     opts.signal?.throwIfAborted();
-    const { pdf, pages } = await renderPdf(documentSpec(kind, snap, null, wardCtx));
+    // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
+    const { pdf, pages } = await renderPdf(documentSpec(kind, snap, null, kind === 'census' ? censusCtx : ctx));
     out.push({ meta: { address: kind, kind: 'document', mediaType: 'application/pdf', title: kind === 'census' ? t('census.title') : t('wardAllergies.title'), patientKey: null, pages, asOf: snap.asOf }, content: pdf });
   }
   for (const p of patientsInBedOrder(snap)) {
