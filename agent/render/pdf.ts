@@ -1,55 +1,7 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import PDFDocument from 'pdfkit';
 import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
 import { drawBarcode } from './barcode.js';
-
-const require = createRequire(import.meta.url);
-const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-// Read once per process: parsing a TTF per document is the slow part of pdfkit.
-const FONTS = {
-  body: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans.ttf')),
-  bold: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf')),
-};
-
-/**
- * pdfkit parses a TrueType font afresh for every document (fontkit.create),
- * which was 80 % of the time to render a MAR. The parsed font and its layout
- * cache hold no per-document state (each document still gets its own subset),
- * so every document shares one parse. This reaches into pdfkit's font
- * registry (pinned to 0.17.x in package.json); the tests that check embedded
- * fonts and extracted text fail if a pdfkit upgrade changes it.
- */
-type PdfkitInternals = { _font: { constructor: new (doc: unknown, font: unknown, id: string) => { layoutCache?: object }; font: unknown }; _fontFamilies: Record<string, unknown>; _registeredFonts: Record<string, unknown>; _fontCount: number };
-let shared: { make: (doc: Doc, which: 'body' | 'bold') => unknown } | null = null;
-function useSharedFonts(doc: Doc): void {
-  if (!shared) {
-    const probe = new PDFDocument({ autoFirstPage: false }) as unknown as Doc & PdfkitInternals;
-    const parsed = {} as Record<'body' | 'bold', { font: unknown; layoutCache: object }>;
-    let EmbeddedFont: PdfkitInternals['_font']['constructor'] | null = null;
-    for (const which of ['body', 'bold'] as const) {
-      probe.registerFont(which, FONTS[which]);
-      probe.font(which);
-      EmbeddedFont = probe._font.constructor;
-      parsed[which] = { font: probe._font.font, layoutCache: Object.create(null) as object };
-    }
-    const ctor = EmbeddedFont!;
-    shared = {
-      make(d, which) {
-        const internals = d as unknown as PdfkitInternals;
-        const f = new ctor(d, parsed[which].font, `F${++internals._fontCount}`);
-        f.layoutCache = parsed[which].layoutCache;
-        return f;
-      },
-    };
-  }
-  const internals = doc as unknown as PdfkitInternals;
-  for (const which of ['body', 'bold'] as const) {
-    internals._registeredFonts[which] = { src: FONTS[which], family: undefined };
-    internals._fontFamilies[which] = shared.make(doc, which);
-  }
-}
+import { useSharedFonts } from './fonts.js';
 
 const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
 const MARGIN = 28;
@@ -98,9 +50,31 @@ function ensure(ctx: Ctx, height: number): void {
   if (ctx.doc.y + height > ctx.bottom && ctx.doc.y > ctx.top + 1) newPage(ctx);
 }
 
+/**
+ * Most table cells hold one short line. Such text is measured and drawn
+ * without pdfkit's line wrapper, which was a third of the render time; the
+ * half-point margin keeps kerning differences from ever needing a wrap.
+ */
+function fitsOneLine(doc: Doc, text: string, width: number): boolean {
+  return !text.includes('\n') && doc.widthOfString(text) <= width - 0.5;
+}
+
 function textHeight(doc: Doc, text: string, width: number, font: 'body' | 'bold', size: number): number {
   doc.font(font).fontSize(size);
+  // One line is what heightOfString would count for it: the line's height and the gap.
+  if (fitsOneLine(doc, text, width)) return doc.currentLineHeight(true) + 1;
   return doc.heightOfString(text || ' ', { width, lineGap: 1 });
+}
+
+/** Text at (x, y) in a box `width` wide, wrapped only when it has to be. Font and size are already set. */
+function boxedText(doc: Doc, text: string, x: number, y: number, width: number, align: 'left' | 'right' | 'center' = 'left'): void {
+  if (!fitsOneLine(doc, text, width)) {
+    doc.text(text, x, y, { width, align, lineGap: 1 });
+    return;
+  }
+  if (!text) return;
+  const room = width - doc.widthOfString(text);
+  doc.text(text, x + (align === 'right' ? room : align === 'center' ? room / 2 : 0), y, { lineBreak: false });
 }
 
 function drawHeading(ctx: Ctx, b: Extract<Block, { type: 'heading' }>): void {
@@ -148,7 +122,8 @@ function drawFields(ctx: Ctx, b: Extract<Block, { type: 'fields' }>): void {
     pair.forEach((f, j) => {
       const x = ctx.left + j * colW;
       ctx.doc.font('body').fontSize(SIZE.small).fillColor('#333333').text(f.label, x, y + 1, { width: labelW - 4 });
-      ctx.doc.font(fontFor(f.tone)).fontSize(SIZE.body).fillColor(colorFor(f.tone)).text(f.value, x + labelW, y, { width: colW - labelW - 8, lineGap: 1 });
+      ctx.doc.font(fontFor(f.tone)).fontSize(SIZE.body).fillColor(colorFor(f.tone));
+      boxedText(ctx.doc, f.value, x + labelW, y, colW - labelW - 8);
     });
     ctx.doc.y = y + h;
   }
@@ -166,17 +141,25 @@ function columnXs(ctx: Ctx, cols: Column[]): { x: number; w: number }[] {
   });
 }
 
-function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells: { text: string; tone?: Tone }[], opts: { header?: boolean; tone?: Tone; minHeight?: number }): void {
+type Cell = { text: string; tone?: Tone };
+type RowOpts = { header?: boolean; tone?: Tone; minHeight?: number };
+
+function rowHeight(ctx: Ctx, xs: { x: number; w: number }[], cells: Cell[], opts: RowOpts): number {
+  const size = opts.header ? SIZE.small + 0.5 : SIZE.body;
+  const heights = cells.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, opts.header ? 'bold' : fontFor(c.tone ?? opts.tone), size));
+  return Math.max(opts.minHeight ?? 0, ...heights) + 2 * PAD;
+}
+
+function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells: Cell[], opts: RowOpts, height?: number): void {
   const { doc } = ctx;
   const size = opts.header ? SIZE.small + 0.5 : SIZE.body;
-  const heights = cells.map((c, i) => textHeight(doc, c.text, xs[i]!.w - 2 * PAD, opts.header ? 'bold' : fontFor(c.tone ?? opts.tone), size));
-  const h = Math.max(opts.minHeight ?? 0, ...heights) + 2 * PAD;
+  const h = height ?? rowHeight(ctx, xs, cells, opts);
   const y = doc.y;
   if (opts.header) doc.rect(ctx.left, y, ctx.width, h).fillColor('#d9d9d9').fill();
   cells.forEach((c, i) => {
     const tone = c.tone ?? opts.tone;
     doc.font(opts.header ? 'bold' : fontFor(tone)).fontSize(size).fillColor(opts.header ? INK : colorFor(tone));
-    doc.text(c.text, xs[i]!.x + PAD, y + PAD, { width: xs[i]!.w - 2 * PAD, align: cols[i]?.align ?? 'left', lineGap: 1 });
+    boxedText(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, cols[i]?.align ?? 'left');
   });
   doc.lineWidth(RULE).strokeColor(INK);
   for (const { x, w } of xs) doc.rect(x, y, w, h).stroke();
@@ -186,24 +169,22 @@ function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells
 function drawTable(ctx: Ctx, b: Extract<Block, { type: 'table' }>): void {
   const xs = columnXs(ctx, b.columns);
   const header = b.columns.map((c) => ({ text: c.label }));
-  const headerH = Math.max(...header.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, 'bold', SIZE.small + 0.5))) + 2 * PAD;
-  const rowHeight = (r: (typeof b.rows)[number]) =>
-    Math.max(r.minHeight ?? 0, ...r.cells.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, fontFor(c.tone ?? r.tone), SIZE.body))) + 2 * PAD;
-  const first = b.rows[0];
-  ensure(ctx, headerH + (first ? rowHeight(first) : 16));
-  drawRow(ctx, b.columns, xs, header, { header: true });
+  const headerH = rowHeight(ctx, xs, header, { header: true });
+  const heights = b.rows.map((r) => rowHeight(ctx, xs, r.cells, { tone: r.tone, minHeight: r.minHeight }));
+  ensure(ctx, headerH + (heights[0] ?? 16));
+  drawRow(ctx, b.columns, xs, header, { header: true }, headerH);
   if (b.rows.length === 0 && b.empty) {
     drawRow(ctx, [{ label: '', width: 1 }], [{ x: ctx.left, w: ctx.width }], [{ text: b.empty, tone: 'strong' }], {});
   }
-  for (const r of b.rows) {
-    const h = rowHeight(r);
+  b.rows.forEach((r, i) => {
+    const h = heights[i]!;
     if (ctx.doc.y + h > ctx.bottom) {
       newPage(ctx);
       // The header row repeats on every page so a loose page still reads.
-      drawRow(ctx, b.columns, xs, header, { header: true });
+      drawRow(ctx, b.columns, xs, header, { header: true }, headerH);
     }
-    drawRow(ctx, b.columns, xs, r.cells, { tone: r.tone, minHeight: r.minHeight });
-  }
+    drawRow(ctx, b.columns, xs, r.cells, { tone: r.tone, minHeight: r.minHeight }, h);
+  });
   ctx.doc.y += 6;
 }
 
