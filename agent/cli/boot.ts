@@ -7,6 +7,8 @@ import { openDb, type Db } from '../store/db.js';
 import { loadDataKey } from '../store/data-key.js';
 import { createFhirSource } from '../sources/fhir/index.js';
 import type { Source } from '../sources/types.js';
+import { inThreadRenderer, type Renderer } from '../render/renderer.js';
+import { createRenderPool } from '../render/render-pool.js';
 
 export interface Agent {
   config: LoadedConfig;
@@ -14,11 +16,32 @@ export interface Agent {
   blobs: BlobStore;
   sources: Map<string, Source>;
   demo: Map<string, DemoHis>;
+  renderer: Renderer;
   close(): Promise<void>;
 }
 
+/**
+ * After a snapshot the main thread holds a run's garbage until V8 gets round
+ * to it; on an idle box that is resident memory for nothing. When the daemon
+ * runs with --expose-gc (npm start, the systemd unit) collect once, now.
+ */
+function releaseMemory(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export interface OpenAgentOptions {
+  configDir: string;
+  dataDir?: string;
+  log: Logger;
+  withSources: boolean;
+  watchDropFolders?: boolean;
+  listenHl7?: boolean;
+  /** Render in worker threads (render: in paperback.yaml), as the daemon does; otherwise in this thread. */
+  renderThreads?: boolean;
+}
+
 /** Open the configuration and the store; start sources only when the command needs them. */
-export async function openAgent(opts: { configDir: string; dataDir?: string; log: Logger; withSources: boolean; watchDropFolders?: boolean; listenHl7?: boolean }): Promise<Agent> {
+export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
   const db = openDb(config.dataDir);
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
@@ -52,13 +75,17 @@ export async function openAgent(opts: { configDir: string; dataDir?: string; log
       await src.started;
     }
   }
+  const threads = config.box.render.threads;
+  const renderer = opts.renderThreads && threads !== 0 ? createRenderPool({ threads, idleMs: config.box.render.idleSeconds * 1000, log: opts.log, onIdle: releaseMemory }) : inThreadRenderer;
   return {
     config,
     db,
     blobs,
     sources,
     demo,
+    renderer,
     async close() {
+      await renderer.close();
       for (const d of demo.values()) await d.server.close();
       for (const s of sources.values()) await s.close?.();
       db.close();

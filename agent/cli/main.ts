@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
         const jobId = positionals[0];
         if (!jobId) throw new UsageError('usage: paperback run JOB');
         const log = createLogger({ name: 'paperback-run' });
-        const agent = await openAgent({ configDir, dataDir, log, withSources: true });
+        const agent = await openAgent({ configDir, dataDir, log, withSources: true, renderThreads: true });
         try {
           const o = await runJob({ ...agent, log }, jobId, { trigger: 'manual' });
           if (values.json) out(JSON.stringify(o));

@@ -41,7 +41,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (!first.box.web.tls && !first.box.web.insecureHttp) {
     throw new ConfigError([{ file: 'paperback.yaml', field: 'web.tls', line: null, message: 'the ward page serves patient data: give tls: { certFile, keyFile } for HTTPS, or set web.insecureHttp: true to serve plain HTTP on purpose (the demo; a box behind a TLS proxy)' }]);
   }
-  const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true, listenHl7: true });
+  const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true, listenHl7: true, renderThreads: true });
   let config = agent.config;
   // The demo printer (a real ippeveprinter when installed) and the demo HIS's outage switch.
   const demoPrinters = await startDemoPrinters(config.dir, config.printers.values(), log);
@@ -78,6 +78,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     config: () => config,
     sources: agent.sources,
     log,
+    renderer: agent.renderer,
     runJobs: (ids, trigger) => ids.forEach((id) => scheduler.runNow(id, trigger).catch(() => {})),
     kickPrinter: () => printer.kick(),
   });
@@ -90,6 +91,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     db: agent.db,
     blobs: agent.blobs,
     log,
+    renderer: agent.renderer,
     runNow: (id) => scheduler.runNow(id),
     outage: monitor,
     printers: printerStates,

@@ -221,9 +221,20 @@ export const boxConfigSchema = z
       .object({
         /** Upper bound of the stable per-box delay added to every cron tick. */
         spreadSeconds: z.number().int().min(0).max(3600).default(60),
+        /** Snapshot runs at once; more wait their turn (a floor's jobs on the same minute). */
+        maxConcurrentRuns: z.number().int().min(1).max(32).default(2),
       })
       .strict()
-      .default({ spreadSeconds: 60 }),
+      .default({ spreadSeconds: 60, maxConcurrentRuns: 2 }),
+    render: z
+      .object({
+        /** Render threads; 0 renders in the main thread. Default: one per core, at most 4. */
+        threads: z.number().int().min(0).max(16).optional(),
+        /** Render threads end after this long with nothing to do, giving their memory back. */
+        idleSeconds: z.number().min(1).max(86_400).default(60),
+      })
+      .strict()
+      .default({ idleSeconds: 60 }),
   })
   .strict();
 

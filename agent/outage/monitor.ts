@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { loadTranslations } from '../render/i18n.js';
 import { downtimeSummaryDocument } from '../render/downtime-summary.js';
-import { renderPdf } from '../render/pdf.js';
+import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import type { BlobStore } from '../store/blobs.js';
 import { nowIso, type Db } from '../store/db.js';
 import type { Source } from '../sources/types.js';
@@ -47,6 +47,8 @@ export interface OutageDeps {
   printers?: PrinterStatusCache;
   /** Probe a source; tests may replace it, the default asks the real system. */
   probe?: (sourceId: string) => Promise<ProbeResult>;
+  /** Draws the downtime summary; this thread when not given. */
+  renderer?: Renderer;
 }
 
 export interface OutageStatus {
@@ -122,7 +124,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
     const config = deps.config();
     const data = summaryData(deps.db, deps.blobs, config, dt);
     const t = loadTranslations(path.join(config.dir, 'templates'), config.box.language);
-    const { pdf, pages } = await renderPdf(downtimeSummaryDocument(data, { t, timeZone: config.box.timeZone, hospital: config.box.site.name, renderedAt: clock.now(), size: 'A4' }));
+    const { pdf, pages } = await (deps.renderer ?? inThreadRenderer).pdf(downtimeSummaryDocument(data, { t, timeZone: config.box.timeZone, hospital: config.box.site.name, renderedAt: clock.now(), size: 'A4' }));
     saveSummary(deps.db, deps.blobs, id, pdf, pages, clock.now());
     log.info({ downtime: id, pages, prints: data.prints.length }, 'downtime summary ready');
   };

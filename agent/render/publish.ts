@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '../model/ward.js';
 import { documentSpec, patientStamp, type DocumentKind } from './documents.js';
-import { loadForms, readBlankForm, stampForm } from './forms.js';
+import { loadForms, readBlankForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import { loadTranslations, type Language } from './i18n.js';
-import { renderPdf } from './pdf.js';
+import { inThreadRenderer, type RenderedPdf, type Renderer } from './renderer.js';
 import { loadLogo, loadTemplateSettings } from './templates.js';
 
 export interface RenderSettings {
@@ -82,6 +82,34 @@ export interface RenderOptions {
    * window starts at its as-of time: within an hour it is still the right sheet.
    */
   reuseWithinMinutes?: number;
+  /** Who draws the PDFs: the daemon's render threads, or this thread. */
+  renderer?: Renderer;
+}
+
+/**
+ * Start at most `limit` renders at once and keep the documents in order: the
+ * render threads stay busy while this thread builds the next documents, and
+ * a ward's worth of documents is never all in flight.
+ */
+function boundedRenders(limit: number, signal?: AbortSignal) {
+  const running = new Set<Promise<unknown>>();
+  let failed: unknown = null;
+  return async (start: () => Promise<RenderedPdf>): Promise<{ done: Promise<RenderedPdf> }> => {
+    while (running.size >= limit) await Promise.race(running);
+    signal?.throwIfAborted();
+    // One failed document fails the run: stop starting others.
+    if (failed) throw failed;
+    const done = start();
+    const tracked = done.then(
+      () => void running.delete(tracked),
+      (err: unknown) => {
+        failed ??= err;
+        running.delete(tracked);
+      },
+    );
+    running.add(tracked);
+    return { done };
+  };
 }
 
 export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions): Promise<RenderedArtifact[]> {
@@ -114,24 +142,33 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   // Ward documents are always new; when some patient sheets were reused the census says what that means.
   const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
   const censusCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
+  const renderer = opts.renderer ?? inThreadRenderer;
+  const enqueue = boundedRenders(renderer.parallelism * 2, opts.signal);
+  // Each entry is filled in when its render is done; order is the order documents are listed and printed in.
+  const pending: (RenderedArtifact | Promise<RenderedArtifact>)[] = [];
+  const rendering = async (meta: NewArtifact, start: () => Promise<RenderedPdf>) => {
+    const { done } = await enqueue(start);
+    const artifact = done.then(({ pdf, pages }): RenderedArtifact => ({ meta: { ...meta, pages }, content: pdf }));
+    // Awaited all together at the end; a failure is reported there, not as an unhandled rejection now.
+    artifact.catch(() => undefined);
+    pending.push(artifact);
+  };
   for (const kind of settings.documents.filter((k) => k === 'census' || k === 'allergies')) {
-    opts.signal?.throwIfAborted();
     // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-    const { pdf, pages } = await renderPdf(documentSpec(kind, snap, null, kind === 'census' ? censusCtx : ctx));
-    out.push({ meta: { address: kind, kind: 'document', mediaType: 'application/pdf', title: kind === 'census' ? t('census.title') : t('wardAllergies.title'), patientKey: null, pages, asOf: snap.asOf }, content: pdf });
+    const spec = documentSpec(kind, snap, null, kind === 'census' ? censusCtx : ctx);
+    await rendering({ address: kind, kind: 'document', mediaType: 'application/pdf', title: kind === 'census' ? t('census.title') : t('wardAllergies.title'), patientKey: null, asOf: snap.asOf }, () => renderer.pdf(spec));
   }
   for (const p of patientsInBedOrder(snap)) {
     for (const kind of settings.documents.filter((k) => k === 'mar' || k === 'summary')) {
-      opts.signal?.throwIfAborted();
       const address = `${kind}/${patientKey(p)}`;
       const title = kind === 'mar' ? t('mar.title') : t('summary.title');
       const r = reuse.get(address);
       if (r) {
-        out.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
+        pending.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
         continue;
       }
-      const { pdf, pages } = await renderPdf(documentSpec(kind, snap, p, ctx));
-      out.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages, renderKey: keys.get(address) ?? null, asOf: snap.asOf }, content: pdf });
+      const spec = documentSpec(kind, snap, p, ctx);
+      await rendering({ address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), renderKey: keys.get(address) ?? null, asOf: snap.asOf }, () => renderer.pdf(spec));
     }
   }
   if (settings.forms?.length) {
@@ -142,13 +179,15 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
       const f = defs.find((d) => d.id === id);
       if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
       const blank = readBlankForm(settings.templatesDir, f);
-      out.push({ meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank });
+      pending.push({ meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank });
       for (const p of patientsInBedOrder(snap)) {
-        opts.signal?.throwIfAborted();
-        const { pdf, pages } = await stampForm(blank, f, patientStamp(snap, p, ctx), { text: t('marking'), asOf });
-        out.push({ meta: { address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), pages, asOf: snap.asOf }, content: pdf });
+        const stamp = patientStamp(snap, p, ctx);
+        await rendering({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () =>
+          renderer.form(blank, f, stamp, { text: t('marking'), asOf }),
+        );
       }
     }
   }
+  out.push(...(await Promise.all(pending)));
   return out;
 }

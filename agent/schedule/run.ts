@@ -20,6 +20,7 @@ import {
 } from '../store/snapshots.js';
 import type { Source } from '../sources/types.js';
 import { renderSnapshotDocuments, type ReusableDocument } from '../render/publish.js';
+import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
 import path from 'node:path';
 
@@ -48,6 +49,8 @@ export interface RunDeps {
   now?: () => Date;
   /** While true (a downtime), retention deletes nothing. */
   retentionPaused?: () => boolean;
+  /** Who draws the PDFs; this thread when not given. */
+  renderer?: Renderer;
 }
 
 export interface RunOutcome {
@@ -131,7 +134,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const rendered = await renderSnapshotDocuments(
       snap,
       { documents: job.documents, forms: job.forms, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
-      { renderedAt: now(), signal, previous: previousDocuments(deps, prev?.id ?? null), reuseWithinMinutes: job.reuseWithinMinutes },
+      { renderedAt: now(), signal, previous: previousDocuments(deps, prev?.id ?? null), reuseWithinMinutes: job.reuseWithinMinutes, renderer: deps.renderer },
     );
     for (const r of pulled.reports ?? []) {
       rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });

@@ -1,3 +1,4 @@
+import type { Renderer } from '../render/renderer.js';
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ export interface WebDeps {
   now?: () => Date;
   /** Only with the embedded demo HIS: take it down and up from the IT page. */
   demoOutage?: { down(): boolean; set(down: boolean): void };
+  /** Draws printer test pages; this thread when not given. */
+  renderer?: Renderer;
 }
 
 export interface WebContext extends WebDeps {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { declareDowntime, endDeclaration } from '../outage/downtime.js';
 import { enqueuePrint, listPrintJobs } from '../print/queue.js';
-import { renderPdf } from '../render/pdf.js';
+import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { formatDateTime } from '../render/i18n.js';
 import { nowIso } from '../store/db.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
@@ -11,8 +11,8 @@ import { rememberLang } from './routes-ward.js';
 import { listAudit, verifyAuditChain } from '../audit/log.js';
 
 /** A one-page PDF that says which printer and box it came from, for testing a printer. */
-async function testPage(printerId: string, box: string, now: Date): Promise<Buffer> {
-  const { pdf } = await renderPdf({
+async function testPage(renderer: Renderer, printerId: string, box: string, now: Date): Promise<Buffer> {
+  const { pdf } = await renderer.pdf({
     size: 'A4',
     orientation: 'portrait',
     patient: null,
@@ -100,7 +100,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const id = z.object({ id: z.string() }).parse(req.params).id;
     if (!ctx.config().printers.has(id)) return reply.code(404).send('no such printer');
     const now = new Date();
-    const pdf = await testPage(id, ctx.config().box.box.id, now);
+    const pdf = await testPage(ctx.renderer ?? inThreadRenderer, id, ctx.config().box.box.id, now);
     const { sha256, size } = ctx.blobs.put(pdf);
     ctx.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
     const jobId = enqueuePrint(ctx.db, { artifactId: null, sha256, address: `test/${id}`, jobName: `Paperback test page ${id}`, printerId: id, copies: 1, requestedBy: who(req), reason: 'test' });

@@ -1,0 +1,143 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { DocumentSpec, PatientStamp } from './blocks.js';
+import type { FormDefinition } from './forms.js';
+import type { RenderedPdf, Renderer } from './renderer.js';
+
+export type RenderTask =
+  | { kind: 'pdf'; spec: DocumentSpec }
+  | { kind: 'form'; blank: Buffer; def: FormDefinition; patient: PatientStamp; marking: { text: string; asOf: string } };
+
+export class RenderError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'RenderError';
+  }
+}
+
+/**
+ * The worker's built file. Under vitest this module is TypeScript source; the
+ * worker still runs the built JavaScript (npm test builds first).
+ */
+function workerFile(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return new URL('./render-worker.js', import.meta.url);
+  const repo = path.resolve(path.dirname(here), '../..');
+  return new URL(`file://${path.join(repo, 'dist/agent/render/render-worker.js')}`);
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: RenderedPdf) => void; reject: (e: Error) => void }>;
+}
+
+export interface RenderPoolOptions {
+  /** Render threads; default: one per core, at most 4. */
+  threads?: number;
+  /**
+   * Threads end after this long with nothing to do, so an idle box holds no
+   * PDF libraries, fonts or render garbage; the next run starts them again
+   * (about a quarter of a second).
+   */
+  idleMs?: number;
+  /** Called once the threads have ended for idleness (the daemon gives memory back then). */
+  onIdle?: () => void;
+  log: Logger;
+}
+
+/** Worker threads that render documents; started on first use, ended when idle. */
+export function createRenderPool(opts: RenderPoolOptions): Renderer {
+  const size = Math.max(1, opts.threads ?? Math.min(4, os.availableParallelism()));
+  const idleMs = opts.idleMs ?? 60_000;
+  const log = opts.log.child({ room: 'render' });
+  const threads: Thread[] = [];
+  let nextId = 1;
+  let idleTimer: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  const inFlight = () => threads.reduce((n, t) => n + t.pending.size, 0);
+
+  const stopAll = async () => {
+    const all = threads.splice(0);
+    await Promise.all(all.map((t) => t.worker.terminate()));
+    return all.length;
+  };
+
+  const armIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    if (inFlight() > 0 || threads.length === 0) return;
+    idleTimer = setTimeout(() => {
+      void stopAll().then((n) => {
+        log.debug({ threads: n }, 'render threads stopped while idle');
+        opts.onIdle?.();
+      });
+    }, idleMs);
+    idleTimer.unref();
+  };
+
+  const start = (): Thread => {
+    const worker = new Worker(workerFile());
+    const t: Thread = { worker, pending: new Map() };
+    const failAll = (err: Error) => {
+      for (const p of t.pending.values()) p.reject(err);
+      t.pending.clear();
+      const i = threads.indexOf(t);
+      if (i >= 0) threads.splice(i, 1);
+    };
+    worker.on('message', (m: { id: number; pdf?: Uint8Array; pages?: number; error?: { name: string; message: string } }) => {
+      const p = t.pending.get(m.id);
+      if (!p) return;
+      t.pending.delete(m.id);
+      if (m.error) {
+        const e = new RenderError(m.error.message);
+        e.name = m.error.name;
+        p.reject(e);
+      } else p.resolve({ pdf: Buffer.from(m.pdf!.buffer, m.pdf!.byteOffset, m.pdf!.byteLength), pages: m.pages! });
+      armIdle();
+    });
+    worker.on('error', (err) => {
+      log.error({ err: { name: err.name, message: err.message } }, 'a render thread failed; its documents are reported failed');
+      failAll(new RenderError(`render thread failed: ${err.message}`, err));
+    });
+    worker.on('exit', (code) => {
+      if (t.pending.size) failAll(new RenderError(`render thread exited (code ${code}) with documents unfinished`));
+    });
+    threads.push(t);
+    return t;
+  };
+
+  /** The least busy thread, starting another while there are fewer than `size`. */
+  const pick = (): Thread => {
+    const free = threads.find((t) => t.pending.size === 0);
+    if (free) return free;
+    if (threads.length < size) return start();
+    return threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  };
+
+  const submit = (task: RenderTask): Promise<RenderedPdf> => {
+    if (closed) return Promise.reject(new RenderError('the render pool is closed'));
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    const t = pick();
+    const id = nextId++;
+    return new Promise<RenderedPdf>((resolve, reject) => {
+      t.pending.set(id, { resolve, reject });
+      t.worker.postMessage({ id, task });
+    });
+  };
+
+  return {
+    parallelism: size,
+    pdf: (spec) => submit({ kind: 'pdf', spec }),
+    form: (blank, def, patient, marking) => submit({ kind: 'form', blank, def, patient, marking }),
+    async close() {
+      closed = true;
+      if (idleTimer) clearTimeout(idleTimer);
+      await stopAll();
+    },
+  };
+}
