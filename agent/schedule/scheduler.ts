@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import type { RunTrigger } from '../store/snapshots.js';
 import { JobBusyError, runJob, type RunDeps, type RunOutcome } from './run.js';
+import { runSlots } from './slots.js';
 import { abortableSleep } from '../sources/http.js';
 import { nextCronTime } from './next.js';
 
@@ -60,11 +61,13 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   const running = new Map<string, Promise<RunOutcome>>();
   const stopper = new AbortController();
   const log: Logger = deps.log.child({ room: 'schedule' });
+  const slots = runSlots(() => config.box.schedule.maxConcurrentRuns);
 
   const execute = (jobId: string, trigger: RunTrigger): Promise<RunOutcome> => {
     const existing = running.get(jobId);
     if (existing) return existing;
-    const p = runWithRetry({ ...deps, config }, jobId, trigger, stopper.signal)
+    const p = slots
+      .run(() => runWithRetry({ ...deps, config }, jobId, trigger, stopper.signal))
       .then((o) => {
         deps.onOutcome?.(o);
         return o;
