@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, EqualityFilter, InvalidCredentialsError, ResultCodeError } from 'ldapts';
 import type { BoxConfig } from '../config/schema.js';
 import type { Role } from './users.js';
 
@@ -31,6 +30,8 @@ const sameDn = (a: string, b: string) => a.replace(/\s*,\s*/g, ',').toLowerCase(
 export async function ldapAuthenticate(cfg: LdapSettings, configDir: string, username: string, password: string): Promise<LdapOutcome> {
   if (!password) return { kind: 'rejected', why: 'credentials' }; // an empty password is an anonymous bind: never a login
   const dn = cfg.userDn.replace('{user}', escapeDnValue(username));
+  // Loaded on the first directory login: a box without LDAP never holds the client.
+  const { Client, EqualityFilter, InvalidCredentialsError, ResultCodeError } = await import('ldapts');
   const client = new Client({
     url: cfg.url,
     timeout: cfg.timeoutMs,
