@@ -69,6 +69,13 @@ const fhirSource = z
     pageSize: z.number().int().min(1).max(1000).default(200),
     /** Fraction of the previous census that may disappear before the snapshot is flagged. */
     censusShrinkWarning: z.number().min(0).max(1).default(0.3),
+    /**
+     * Between full pulls, ask only for clinical resources changed since the
+     * last pull (_lastUpdated). A full pull at least this often also catches
+     * what a search by change time cannot see (a resource deleted outright).
+     * 0: every pull is full.
+     */
+    fullPullEveryMinutes: z.number().min(0).max(24 * 60).default(60),
   })
   .strict();
 

@@ -36,6 +36,7 @@ export async function startDemoHis(cfg: DemoSourceConfig, wards: { id: string; n
       retries: 2,
       pageSize: 200,
       censusShrinkWarning: 0.3,
+      fullPullEveryMinutes: 60,
     },
   };
 }

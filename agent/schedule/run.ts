@@ -154,6 +154,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       rendered: rendered.filter((r) => r.meta.kind === 'document' && !r.reused).length,
       reused: rendered.filter((r) => r.reused).length,
       requests: pulled.requests,
+      pulledChangesOnly: pulled.changesOnly ? 1 : 0,
     };
     faultPoint('before-publish');
     publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: snap.warnings, now: now() });

@@ -13,6 +13,8 @@ export interface PullResult {
   snapshot: WardSnapshot;
   /** Round trips made, for the run record and the bench. */
   requests: number;
+  /** True when only what changed since the last pull was asked for (and merged into what that pull brought). */
+  changesOnly?: boolean;
   /** Ready-made PDF reports the source supplied, published as they are. */
   reports?: { address: string; title: string; asOf: string; pdf: Buffer }[];
 }

@@ -4,6 +4,7 @@ import type { FhirClient } from './client.js';
 import { classifyFlags, latestWeightKg, refId, toAdministration, toAllergyList, toDiagnoses, toOrder } from './normalize.js';
 import { practitionerSchema, type CodeableConcept, type FhirPractitioner, type ResourceOf } from './schemas.js';
 import { searchMany } from './search-many.js';
+import { CLINICAL_TYPES, type ClinicalMemory, type ClinicalRecall, type ClinicalType } from './clinical-memory.js';
 
 /**
  * The clinical half of a pull, for a known set of FHIR patients: active
@@ -11,29 +12,83 @@ import { searchMany } from './search-many.js';
  * weight, with medications and practitioners resolved. Used by the FHIR
  * census pull and by census feeds (HL7 ADT) that only give the patients.
  */
+type Found = { matches: { resourceType: string; id?: string }[]; included: Map<string, { resourceType: string; id?: string }> };
+const NONE: Found = { matches: [], included: new Map() };
+const subjectOf = (x: { subject?: { reference?: string }; patient?: { reference?: string } }) => refId((x.subject ?? x.patient)?.reference, 'Patient');
+
+/**
+ * The per-patient searches, in CLINICAL_TYPES order. A full search asks for
+ * what is current (active orders, the last 24 h of doses); a search for
+ * changes asks for everything changed since, whatever its status, so an
+ * order stopped since the last pull comes back stopped and drops off.
+ */
+function searchClinical(client: FhirClient, req: PullRequest, patientIds: string[], changedSince: string | null, warnings: string[]): Promise<Found[]> {
+  const subjects = patientIds.map((id) => `Patient/${id}`);
+  const since24h = new Date(req.now.getTime() - 86_400_000).toISOString();
+  const lu: Record<string, string> = changedSince ? { _lastUpdated: `ge${changedSince}` } : {};
+  const go = (d: Dataset, type: ClinicalType, param: string, full: Record<string, string>, changes: Record<string, string>): Promise<Found> =>
+    req.datasets.includes(d) && subjects.length ? searchMany(client, type, param, subjects, changedSince ? { ...changes, ...lu } : full, req.signal, warnings) : Promise.resolve(NONE);
+  const weight = { code: 'http://loinc.org|29463-7' };
+  const diagnoses = { category: 'encounter-diagnosis' };
+  return Promise.all([
+    go('medications', 'MedicationRequest', 'subject', { status: 'active,on-hold', _include: 'MedicationRequest:medication' }, { _include: 'MedicationRequest:medication' }),
+    go('administrations', 'MedicationAdministration', 'subject', { 'effective-time': `ge${since24h}` }, {}),
+    go('allergies', 'AllergyIntolerance', 'patient', {}, {}),
+    go('conditions', 'Condition', 'subject', diagnoses, diagnoses),
+    go('flags', 'Flag', 'subject', { status: 'active' }, {}),
+    go('census', 'Observation', 'subject', weight, weight),
+  ]);
+}
+
+/**
+ * The clinical half of a pull, for a known set of FHIR patients: active
+ * orders, the last 24 h of administrations, allergies, diagnoses, flags and
+ * weight, with medications and practitioners resolved. Used by the FHIR
+ * census pull and by census feeds (HL7 ADT) that only give the patients.
+ *
+ * With a memory, patients seen on the last pull are asked only for what
+ * changed since (merged by resource id into what was kept); new patients get
+ * the full searches; and a full pull is due every fullPullEveryMinutes.
+ */
 export async function fetchClinical(
   client: FhirClient,
   req: PullRequest,
   patientIds: string[],
-  o: { included?: Map<string, { resourceType: string; id?: string }>; practitionerRefs?: ({ reference?: string; display?: string } | undefined)[]; warnings: string[] },
-): Promise<{ practitioners: Map<string, FhirPractitioner>; fill(p: Patient, pid: string): void }> {
+  o: {
+    included?: Map<string, { resourceType: string; id?: string }>;
+    practitionerRefs?: ({ reference?: string; display?: string } | undefined)[];
+    warnings: string[];
+    memory?: { store: ClinicalMemory; scope: string };
+  },
+): Promise<{ practitioners: Map<string, FhirPractitioner>; fill(p: Patient, pid: string): void; mode: 'full' | 'changes' }> {
   const want = (d: Dataset) => req.datasets.includes(d);
   const warnings = o.warnings;
-  const subjects = patientIds.map((id) => `Patient/${id}`);
   const wanted = new Set(patientIds);
   const since = new Date(req.now.getTime() - 86_400_000).toISOString();
-  const none = { matches: [], included: new Map() };
-  const [mrs, mas, als, conds, flags, obs] = await Promise.all([
-    want('medications') && subjects.length ? searchMany(client, 'MedicationRequest', 'subject', subjects, { status: 'active,on-hold', _include: 'MedicationRequest:medication' }, req.signal, warnings) : none,
-    want('administrations') && subjects.length ? searchMany(client, 'MedicationAdministration', 'subject', subjects, { 'effective-time': `ge${since}` }, req.signal, warnings) : none,
-    want('allergies') && subjects.length ? searchMany(client, 'AllergyIntolerance', 'patient', subjects, {}, req.signal, warnings) : none,
-    want('conditions') && subjects.length ? searchMany(client, 'Condition', 'subject', subjects, { category: 'encounter-diagnosis' }, req.signal, warnings) : none,
-    want('flags') && subjects.length ? searchMany(client, 'Flag', 'subject', subjects, { status: 'active' }, req.signal, warnings) : none,
-    want('census') && subjects.length ? searchMany(client, 'Observation', 'subject', subjects, { code: 'http://loinc.org|29463-7' }, req.signal, warnings) : none,
+  const recall = o.memory?.store.recall(o.memory.scope, req.now) ?? null;
+  const seenBefore = new Set(recall?.patients ?? []);
+  const known = recall ? patientIds.filter((id) => seenBefore.has(id)) : [];
+  const newcomers = recall ? patientIds.filter((id) => !seenBefore.has(id)) : patientIds;
+  const [fresh, changes] = await Promise.all([
+    searchClinical(client, req, newcomers, null, warnings),
+    // A server that refuses _lastUpdated gets the full searches instead.
+    known.length ? searchClinical(client, req, known, recall!.since, warnings).catch(() => searchClinical(client, req, known, null, warnings).then((r) => ({ fellBack: r }))) : Promise.resolve([] as Found[]),
   ]);
+  const fellBack = !Array.isArray(changes);
+  const found = CLINICAL_TYPES.map((type, i): Found => {
+    const extra = fellBack ? changes.fellBack[i]! : changes[i];
+    if (!recall || fellBack) return { matches: [...fresh[i]!.matches, ...(extra?.matches ?? [])], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]) };
+    // What was kept for patients still here, then what changed, then the newcomers' full answers.
+    const byId = new Map<string, { resourceType: string; id?: string }>();
+    for (const r of recall.resources[type]) if (wanted.has(subjectOf(r as never) ?? '')) byId.set(r.id ?? '', r);
+    for (const r of [...(extra?.matches ?? []), ...fresh[i]!.matches]) byId.set(r.id ?? '', r);
+    return { matches: [...byId.values()], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]) };
+  });
+  const [mrs, mas, als, conds, flags, obs] = found as [Found, Found, Found, Found, Found, Found];
 
   // Medications referenced by id but not included: fetch them, batched.
   const medications = new Map<string, { code?: CodeableConcept }>();
+  for (const [key, r] of recall?.referenced ?? []) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
   for (const [key, r] of [...mrs.included, ...mas.included]) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
   const medRefs = [...(mrs.matches as ResourceOf<'MedicationRequest'>[]), ...(mas.matches as ResourceOf<'MedicationAdministration'>[])]
     .map((r) => refId(r.medicationReference?.reference, 'Medication'))
@@ -45,7 +100,7 @@ export async function fetchClinical(
 
   // Practitioners named only by reference: fetch once, batched.
   const practitioners = new Map<string, FhirPractitioner>();
-  for (const [key, r] of [...(o.included ?? new Map()), ...mrs.included]) {
+  for (const [key, r] of [...(recall?.referenced ?? []), ...(o.included ?? new Map()), ...mrs.included]) {
     if (!key.startsWith('Practitioner/')) continue;
     const ok = practitionerSchema.safeParse(r);
     if (ok.success) practitioners.set(ok.data.id, ok.data);
@@ -70,6 +125,8 @@ export async function fetchClinical(
       if (!pid || !wanted.has(pid)) continue; // a server that ignored the subject filter
       (m.get(pid) ?? m.set(pid, []).get(pid)!).push(x);
     }
+    // Servers list results in any order, and a merged pull in its own: sheets list them the same way every time.
+    for (const xs of m.values()) xs.sort((a, b) => ((a as { id?: string }).id ?? '').localeCompare((b as { id?: string }).id ?? ''));
     return m;
   };
   const mrBy = group(mrs.matches as ResourceOf<'MedicationRequest'>[]);
@@ -79,12 +136,21 @@ export async function fetchClinical(
   const flagBy = group(flags.matches as ResourceOf<'Flag'>[]);
   const obsBy = group(obs.matches as ResourceOf<'Observation'>[]);
 
+  o.memory?.store.remember(o.memory.scope, {
+    since: new Date(req.now.getTime() - o.memory.store.overlapMs).toISOString(),
+    fullAt: recall && !fellBack ? recall.fullAt : req.now.getTime(),
+    patients: patientIds,
+    resources: Object.fromEntries(CLINICAL_TYPES.map((t, i) => [t, found[i]!.matches])) as ClinicalRecall['resources'],
+    referenced: [...[...medications].map(([id, m]): [string, { resourceType: string; id?: string }] => [`Medication/${id}`, { resourceType: 'Medication', id, ...m }]), ...[...practitioners].map(([id, p]): [string, { resourceType: string; id?: string }] => [`Practitioner/${id}`, p])],
+  });
 
   return {
+    mode: recall && !fellBack ? 'changes' : 'full',
     practitioners,
     fill(p, pid) {
       if (want('medications')) {
         const items = (mrBy.get(pid) ?? []).filter((m) => m.status === 'active' || m.status === 'on-hold').map((m) => toOrder(m, medications, practitioners));
+        items.sort((a, b) => a.drug.localeCompare(b.drug, 'vi'));
         p.orders = { status: 'available', items };
       }
       if (want('administrations')) {
@@ -105,14 +171,14 @@ export async function fetchClinical(
  * half as above. A patient the server does not know keeps what the census
  * said, and the snapshot says how many were not found.
  */
-export async function clinicalForMrns(client: FhirClient, req: PullRequest, patients: Patient[]): Promise<{ patients: Patient[]; warnings: string[] }> {
+export async function clinicalForMrns(client: FhirClient, req: PullRequest, patients: Patient[], memory?: { store: ClinicalMemory; scope: string }): Promise<{ patients: Patient[]; warnings: string[] }> {
   const warnings: string[] = [];
   const mrns = [...new Set(patients.map((p) => p.mrn).filter((m): m is string => !!m))];
   const found = mrns.length ? await searchMany(client, 'Patient', 'identifier', mrns, {}, req.signal, warnings) : { matches: [] };
   const fhirIdOf = new Map<string, string>();
   const wanted = new Set(mrns);
   for (const fp of found.matches) for (const id of fp.identifier ?? []) if (id.value && wanted.has(id.value) && !fhirIdOf.has(id.value)) fhirIdOf.set(id.value, fp.id);
-  const clinical = await fetchClinical(client, req, [...new Set(fhirIdOf.values())], { warnings });
+  const clinical = await fetchClinical(client, req, [...new Set(fhirIdOf.values())], { warnings, memory });
   const out = patients.map((p) => {
     const copy = structuredClone(p);
     const fid = p.mrn ? fhirIdOf.get(p.mrn) : undefined;

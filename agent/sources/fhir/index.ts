@@ -7,7 +7,8 @@ import { httpGetter } from '../http.js';
 import type { Source } from '../types.js';
 import { authProvider } from './auth.js';
 import { fhirClient } from './client.js';
-import { pullWardFromFhir } from './pull.js';
+import { memoryScope, pullWardFromFhir } from './pull.js';
+import { clinicalMemory } from './clinical-memory.js';
 import { clinicalForMrns } from './clinical.js';
 
 function postForm(ca: Buffer | undefined, timeoutMs: number) {
@@ -48,16 +49,17 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
   });
   const client = fhirClient(cfg.baseUrl, http, { pageSize: cfg.pageSize });
   const info = { id: cfg.id, system: cfg.name, location: cfg.baseUrl };
+  const memory = clinicalMemory({ fullEveryMinutes: cfg.fullPullEveryMinutes });
   return {
     info,
     async pull(req) {
       const before = client.requestCount();
-      const snapshot = await pullWardFromFhir({ client, source: info }, req);
-      return { snapshot, requests: client.requestCount() - before };
+      const { snapshot, changesOnly } = await pullWardFromFhir({ client, source: info, memory }, req);
+      return { snapshot, changesOnly, requests: client.requestCount() - before };
     },
     async pullPatients(req, patients) {
       const before = client.requestCount();
-      const r = await clinicalForMrns(client, req, patients);
+      const r = await clinicalForMrns(client, req, patients, { store: memory, scope: `mrns:${memoryScope(req)}` });
       return { ...r, requests: client.requestCount() - before };
     },
     async probe(signal) {

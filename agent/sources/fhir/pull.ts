@@ -7,11 +7,14 @@ import { patientSchema, type FhirEncounter, type FhirLocation, type FhirPatient 
 import type { PullRequest } from '../types.js';
 import { searchMany } from './search-many.js';
 import { fetchClinical } from './clinical.js';
+import type { ClinicalMemory } from './clinical-memory.js';
 
 const physicalCode = (l: FhirLocation) => l.physicalType?.coding?.find((c) => c.code)?.code ?? null;
 
 export interface FhirPullContext {
   client: FhirClient;
+  /** The last pull of each ward, to ask next time only for what changed. */
+  memory?: ClinicalMemory;
   source: { id: string; system: string; location: string | null };
   mrnSystem?: string;
 }
@@ -100,7 +103,10 @@ async function censusFromList(client: FhirClient, listId: string, req: PullReque
   return { beds, byPatient, included: enc.included };
 }
 
-export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): Promise<WardSnapshot> {
+/** One ward's pulls share a memory only while they ask for the same things. */
+export const memoryScope = (req: PullRequest) => JSON.stringify([req.ward.id, req.location, [...req.datasets].sort()]);
+
+export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): Promise<{ snapshot: WardSnapshot; changesOnly: boolean }> {
   const { client } = ctx;
   const { signal } = req;
   const warnings: string[] = [];
@@ -129,6 +135,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
     included,
     practitionerRefs: [...byPatient.values()].flatMap((e) => (e.participant ?? []).map((p) => p.individual)),
     warnings,
+    memory: ctx.memory && { store: ctx.memory, scope: memoryScope(req) },
   });
   const practitioners = clinical.practitioners;
   const out: Patient[] = [];
@@ -145,7 +152,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
     clinical.fill(p, pid);
     out.push(p);
   }
-  return {
+  const snapshot: WardSnapshot = {
     ward: req.ward,
     asOf,
     source: ctx.source,
@@ -153,4 +160,5 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
     patients: out,
     warnings: [...new Set(warnings)].map((message) => ({ code: 'source-warning' as const, message })),
   };
+  return { snapshot, changesOnly: clinical.mode === 'changes' };
 }
