@@ -8,6 +8,8 @@ export interface SearchResult<T extends ResourceType> {
   /** OperationOutcome warnings the server put inside the Bundle. */
   warnings: string[];
   pages: number;
+  /** The server's clock when it answered the first page (its Date header), if it said. */
+  serverTime: number | null;
 }
 
 export interface FhirClient {
@@ -52,11 +54,13 @@ export function fhirClient(baseUrl: string, http: { get(url: string, signal?: Ab
       const warnings: string[] = [];
       const seenUrls = new Set<string>();
       let pages = 0;
+      let serverTime: number | null = null;
       while (url) {
         if (seenUrls.has(url) || pages >= MAX_PAGES) throw new SourceError(`the server's paging for ${type} loops back on itself`, { url: `${root}/${type}`, retryable: false, code: 'paging-loop' });
         seenUrls.add(url);
         const res = await http.get(url, signal);
         pages++;
+        if (serverTime === null && typeof res.headers.date === 'string') serverTime = Date.parse(res.headers.date) || null;
         const parsed = bundleSchema.safeParse(parseJson(res, url));
         if (!parsed.success) throw new SourceError(`the server's answer to a ${type} search is not a FHIR Bundle: ${describeIssues('Bundle', parsed.error.issues)}`, { url: `${root}/${type}`, retryable: false, code: 'malformed' });
         const bundle = parsed.data;
@@ -92,7 +96,7 @@ export function fhirClient(baseUrl: string, http: { get(url: string, signal?: Ab
           url = abs.toString();
         } else url = null;
       }
-      return { matches, included, warnings, pages };
+      return { matches, included, warnings, pages, serverTime };
     },
   };
 }

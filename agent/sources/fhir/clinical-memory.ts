@@ -8,7 +8,7 @@ type Resource = { resourceType: string; id?: string };
 
 /** What one ward's last pull brought back, so the next asks the server only for what changed. */
 export interface ClinicalRecall {
-  /** Changes are asked for from here: the last pull's start, less an overlap for clock differences. */
+  /** Changes are asked for from here: when the server answered the last pull, less an overlap. */
   since: string;
   /** When the last full pull was (ms). */
   fullAt: number;
@@ -28,16 +28,19 @@ export interface ClinicalMemory {
   remember(scope: string, r: ClinicalRecall): void;
   forget(scope: string): void;
   readonly fullEveryMs: number;
-  /** How far back of the last pull's start changes are asked for. */
+  /** How far before the server's answer to the last pull changes are asked for. */
   readonly overlapMs: number;
+  /** The same, when the server gave no Date and our clock must serve (which may differ from the server's). */
+  readonly ownClockOverlapMs: number;
 }
 
-export function clinicalMemory(opts: { fullEveryMinutes: number; overlapSeconds?: number }): ClinicalMemory {
+export function clinicalMemory(opts: { fullEveryMinutes: number; overlapSeconds?: number; ownClockOverlapSeconds?: number }): ClinicalMemory {
   const byScope = new Map<string, Buffer>();
   const fullEveryMs = opts.fullEveryMinutes * 60_000;
   return {
     fullEveryMs,
-    overlapMs: (opts.overlapSeconds ?? 600) * 1000,
+    overlapMs: (opts.overlapSeconds ?? 120) * 1000,
+    ownClockOverlapMs: (opts.ownClockOverlapSeconds ?? 900) * 1000,
     recall(scope, now) {
       if (fullEveryMs <= 0) return null;
       const z = byScope.get(scope);

@@ -12,8 +12,8 @@ import { CLINICAL_TYPES, type ClinicalMemory, type ClinicalRecall, type Clinical
  * weight, with medications and practitioners resolved. Used by the FHIR
  * census pull and by census feeds (HL7 ADT) that only give the patients.
  */
-type Found = { matches: { resourceType: string; id?: string }[]; included: Map<string, { resourceType: string; id?: string }> };
-const NONE: Found = { matches: [], included: new Map() };
+type Found = { matches: { resourceType: string; id?: string }[]; included: Map<string, { resourceType: string; id?: string }>; serverTime: number | null };
+const NONE: Found = { matches: [], included: new Map(), serverTime: null };
 const subjectOf = (x: { subject?: { reference?: string }; patient?: { reference?: string } }) => refId((x.subject ?? x.patient)?.reference, 'Patient');
 
 /**
@@ -77,12 +77,12 @@ export async function fetchClinical(
   const fellBack = !Array.isArray(changes);
   const found = CLINICAL_TYPES.map((type, i): Found => {
     const extra = fellBack ? changes.fellBack[i]! : changes[i];
-    if (!recall || fellBack) return { matches: [...fresh[i]!.matches, ...(extra?.matches ?? [])], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]) };
+    if (!recall || fellBack) return { matches: [...fresh[i]!.matches, ...(extra?.matches ?? [])], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]), serverTime: null };
     // What was kept for patients still here, then what changed, then the newcomers' full answers.
     const byId = new Map<string, { resourceType: string; id?: string }>();
     for (const r of recall.resources[type]) if (wanted.has(subjectOf(r as never) ?? '')) byId.set(r.id ?? '', r);
     for (const r of [...(extra?.matches ?? []), ...fresh[i]!.matches]) byId.set(r.id ?? '', r);
-    return { matches: [...byId.values()], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]) };
+    return { matches: [...byId.values()], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]), serverTime: null };
   });
   const [mrs, mas, als, conds, flags, obs] = found as [Found, Found, Found, Found, Found, Found];
 
@@ -136,8 +136,13 @@ export async function fetchClinical(
   const flagBy = group(flags.matches as ResourceOf<'Flag'>[]);
   const obsBy = group(obs.matches as ResourceOf<'Observation'>[]);
 
+  // The next pull asks for changes from when the server answered this one, by the server's own clock
+  // (less an overlap for changes committed while it searched); by ours, with a wider margin, if it gave no Date.
+  const answered = [...fresh, ...(fellBack ? changes.fellBack : changes)].filter((f) => f !== NONE);
+  const serverTimes = answered.map((f) => f.serverTime);
+  const serverSince = answered.length > 0 && serverTimes.every((t) => t !== null) ? Math.min(...(serverTimes as number[])) - o.memory!.store.overlapMs : null;
   o.memory?.store.remember(o.memory.scope, {
-    since: new Date(req.now.getTime() - o.memory.store.overlapMs).toISOString(),
+    since: new Date(serverSince ?? req.now.getTime() - o.memory.store.ownClockOverlapMs).toISOString(),
     fullAt: recall && !fellBack ? recall.fullAt : req.now.getTime(),
     patients: patientIds,
     resources: Object.fromEntries(CLINICAL_TYPES.map((t, i) => [t, found[i]!.matches])) as ClinicalRecall['resources'],

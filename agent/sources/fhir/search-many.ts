@@ -19,7 +19,7 @@ export async function searchMany<T extends ResourceType>(
   extra: Record<string, string>,
   signal: AbortSignal,
   warnings: string[],
-): Promise<{ matches: ResourceOf<T>[]; included: Map<string, { resourceType: string; id?: string }> }> {
+): Promise<{ matches: ResourceOf<T>[]; included: Map<string, { resourceType: string; id?: string }>; serverTime: number | null }> {
   const results = await Promise.all(chunks([...new Set(values)]).map((c) => client.search(type, { [param]: c.join(','), ...extra }, signal)));
   const included = new Map<string, { resourceType: string; id?: string }>();
   const seen = new Set<string>();
@@ -34,6 +34,8 @@ export async function searchMany<T extends ResourceType>(
       matches.push(m);
     }
   }
-  return { matches, included };
+  // The earliest answer: every change after it is seen by a later search.
+  const times = results.map((r) => r.serverTime).filter((t): t is number => t !== null);
+  return { matches, included, serverTime: times.length === results.length && times.length > 0 ? Math.min(...times) : null };
 }
 
