@@ -7,16 +7,27 @@ import type { DocumentSpec } from './blocks.js';
 import type { RenderedPdf } from './renderer.js';
 import type { RenderTask } from './render-pool.js';
 import { renderPdf } from './pdf.js';
-import { stampForm } from './form-stamp.js';
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; pdfkit tells images apart by Buffer.isBuffer. */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-function run(task: RenderTask): Promise<RenderedPdf> {
+const WARM_UP: DocumentSpec = {
+  size: 'A4',
+  orientation: 'landscape',
+  patient: { name: 'Nguyễn Thị Hồng', mrn: '0000000', birthDate: '1950-01-01', bed: '1', barcode: '0000000' },
+  metaTitle: 'warm-up',
+  stamp: { marking: 'BẢN DỰ PHÒNG', documentTitle: 'warm-up', hospital: 'Bệnh viện', ward: 'Khoa', footer: ['as of'], pageLabel: '{page}/{pages}', banner: null },
+  blocks: [{ type: 'table', columns: [{ label: 'Thuốc', width: 3 }, { label: 'Liều', width: 1, align: 'right' }], rows: [{ cells: [{ text: 'Paracetamol 500 mg viên nén, uống sau ăn, không quá 4 g mỗi ngày' }, { text: '1 viên', tone: 'strong' }] }] }],
+};
+
+async function run(task: RenderTask): Promise<RenderedPdf> {
+  if (task.kind === 'warm') return renderPdf(WARM_UP);
   if (task.kind === 'pdf') {
     const spec: DocumentSpec = task.spec.stamp.logo ? { ...task.spec, stamp: { ...task.spec.stamp, logo: asBuffer(task.spec.stamp.logo) } } : task.spec;
     return renderPdf(spec);
   }
+  // pdf-lib loads with the first form: most threads never stamp one, and it is a third of a thread's start.
+  const { stampForm } = await import('./form-stamp.js');
   return stampForm(asBuffer(task.blank), task.def, task.patient, task.marking);
 }
 

@@ -19,12 +19,15 @@ export interface Renderer {
   form(blank: Buffer, def: FormDefinition, patient: PatientStamp, marking: { text: string; asOf: string }): Promise<RenderedPdf>;
   /** How many documents are worth handing over at once. */
   readonly parallelism: number;
+  /** Get ready to draw (start threads, load fonts) while the caller does something else, e.g. pulls. */
+  warm(): void;
   close(): Promise<void>;
 }
 
 /** Render in the calling thread; the PDF libraries load on first use, not at startup. */
 export const inThreadRenderer: Renderer = {
   parallelism: 1,
+  warm() {},
   async pdf(spec) {
     const { renderPdf } = await import('./pdf.js');
     return renderPdf(spec);

@@ -119,6 +119,14 @@ export function addArtifact(db: Db, blobs: BlobStore, snapshotId: number, a: New
 }
 
 /** Record an artifact whose content is already in the blob store (reuse of an unchanged document). */
+/** Many artifacts in one transaction; `each` runs after each row (crash tests pause there). */
+export function addArtifactsByHash(db: Db, snapshotId: number, items: { meta: NewArtifact; sha256: string; size: number }[], now: Date, each?: (i: number) => void): void {
+  db.transaction(() => items.forEach((it, i) => {
+    addArtifactByHash(db, snapshotId, it.meta, it.sha256, it.size, now);
+    each?.(i);
+  }))();
+}
+
 export function addArtifactByHash(db: Db, snapshotId: number, a: NewArtifact, sha256: string, size: number, now: Date): ArtifactRow {
   const status = db.prepare('SELECT status FROM snapshots WHERE id = ?').pluck().get(snapshotId);
   if (status !== 'staging') throw new StoreError('artifacts can only be added to a staging snapshot', { snapshotId, status });
