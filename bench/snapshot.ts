@@ -1,140 +1,152 @@
 /**
- * End-to-end snapshots, as the agent takes them: pull from a FHIR server on
- * loopback, normalize, render every document, seal and publish. For one ward
- * of 40 and a hospital of WARDS × 40 (one Medplum server per ward, see
- * pull.ts): a full snapshot, then a re-snapshot after 5 % of the patients
- * changed (incremental: only their sheets are rendered again). Then the
- * resident memory of an idle `paperback serve` after its first snapshot.
+ * End-to-end snapshots, as the daemon takes them: pull from FHIR servers on
+ * loopback (bench/peer.ts, in their own process), normalize, render every
+ * document in the render threads, seal and publish; the hospital's jobs go
+ * through the scheduler, which runs schedule.maxConcurrentRuns at a time.
+ *
+ * - ward of 40: a full snapshot with the render threads cold (the first run
+ *   after start or after an idle spell), one with them warm, and a
+ *   re-snapshot after 5 % of the patients changed;
+ * - hospital of WARDS × 40: full, then after 5 % changed;
+ * - the resident memory of an idle `paperback serve` after its first snapshot.
+ * Memory figures are this process (the agent) only; the peer's are printed apart.
  * Run: npm run build && node dist/bench/snapshot.js [wards=10]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { wardToFhir } from '../agent/demo/fhir-emit.js';
-import { startFhirServer, type FhirTestServer } from '../agent/demo/fhir-server.js';
-import { generateHospital, type SyntheticWard } from '../agent/demo/generator.js';
 import { openAgent, type Agent } from '../agent/cli/boot.js';
 import { silentLogger } from '../agent/log/logger.js';
-import { runJob } from '../agent/schedule/run.js';
+import { startScheduler } from '../agent/schedule/scheduler.js';
 import { REPO, benchConfigDir } from './config-dir.js';
+import { startPeer, type PeerWard } from './peer.js';
 
 const CLI = path.join(REPO, 'dist/agent/cli/main.js');
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT_RUNS ?? 2);
 
-function configDir(wards: { ward: SyntheticWard; url: string }[], opts: { port?: number } = {}): string {
+function configDir(wards: PeerWard[], opts: { fullJobs?: boolean } = {}): string {
+  const job = (w: PeerWard, i: number, suffix: string, extra: string) =>
+    `id: ${w.id}${suffix}\ntitle: ${w.id}\nschedule: { cron: "0 0 1 1 *" }\nsource: his-${i}\nscope: { ward: ${w.id}, location: Location/${w.id} }\ndocuments: [census, allergies, mar, summary]\nrunTimeoutSeconds: 600\nretry: { attempts: 0 }\n${extra}`;
+  const jobs: Record<string, string> = {};
+  wards.forEach((w, i) => {
+    jobs[w.id] = job(w, i, '', '');
+    // The same ward with nothing reused and everything pulled: a full snapshot on every run.
+    if (opts.fullJobs) jobs[`${w.id}-full`] = job(w, i, '-full', 'reuseWithinMinutes: 0\n').replace(`source: his-${i}\n`, `source: his-${i}-full\n`);
+  });
   return benchConfigDir(
     'pb-bench-snap-',
     `site: { id: bench, name: Bench Hospital }
 box: { id: bench-box }
 wards:
-${wards.map((w) => `  - { id: ${w.ward.id}, name: "${w.ward.name}" }`).join('\n')}
+${wards.map((w) => `  - { id: ${w.id}, name: "${w.name}" }`).join('\n')}
 language: vi
 sources:
-${wards.map((w, i) => `  - { id: his-${i}, kind: fhir, baseUrl: "${w.url}", pageSize: 200 }`).join('\n')}
-web: { insecureHttp: true, port: ${opts.port ?? 0} }
+${wards.map((w, i) => `  - { id: his-${i}, kind: fhir, baseUrl: "${w.url}", pageSize: 200 }${opts.fullJobs ? `\n  - { id: his-${i}-full, kind: fhir, baseUrl: "${w.url}", pageSize: 200, fullPullEveryMinutes: 0 }` : ''}`).join('\n')}
+web: { insecureHttp: true, port: 0 }
 encryption: { keyFile: bench.key, createKey: true }
-schedule: { spreadSeconds: 0 }
+schedule: { spreadSeconds: 0, maxConcurrentRuns: ${CONCURRENT} }
 outage: { probeIntervalSeconds: 3600 }
 `,
-    Object.fromEntries(
-      wards.map((w, i) => [
-        w.ward.id,
-        `id: ${w.ward.id}\ntitle: ${w.ward.id}\nschedule: { cron: "0 0 1 1 *" }\nsource: his-${i}\nscope: { ward: ${w.ward.id}, location: Location/${w.ward.id} }\ndocuments: [census, allergies, mar, summary]\nrunTimeoutSeconds: 600\n`,
-      ]),
-    ),
+    jobs,
   );
 }
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 1e6);
 
+/** Run jobs through the scheduler, as cron would start them all on the same minute. */
 async function snapshotAll(agent: Agent, jobs: string[]) {
+  const scheduler = startScheduler({ ...agent, log: silentLogger() });
+  let peak = rssMb();
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
   const t = performance.now();
+  const outcomes = await Promise.all(jobs.map((id) => scheduler.runNow(id)));
+  const ms = performance.now() - t;
+  clearInterval(sampler);
+  await scheduler.stop();
   let pages = 0;
   let rendered = 0;
   let reused = 0;
-  let peak = rssMb();
-  for (const id of jobs) {
-    const r = await runJob({ ...agent, log: silentLogger() }, id, { trigger: 'manual' });
-    if (r.status !== 'succeeded') throw new Error(`${id}: ${r.error}`);
+  const phase = { pullMs: 0, renderMs: 0, storeMs: 0 };
+  for (const r of outcomes) {
+    if (r.status !== 'succeeded') throw new Error(`${r.jobId}: ${r.error}`);
     pages += r.counts.pages ?? 0;
     rendered += r.counts.rendered ?? 0;
     reused += r.counts.reused ?? 0;
-    peak = Math.max(peak, rssMb());
+    for (const k of Object.keys(phase) as (keyof typeof phase)[]) phase[k] += r.counts[k] ?? 0;
   }
-  const ms = performance.now() - t;
-  return { ms: Math.round(ms), pages, documentsRendered: rendered, documentsReused: reused, pagesPerSecond: Math.round((pages / ms) * 1000), rssMb: peak };
+  return { ms: Math.round(ms), pages, documentsRendered: rendered, documentsReused: reused, pagesPerSecond: Math.round((pages / ms) * 1000), rssMb: Math.max(peak, rssMb()), pulledChangesOnly: outcomes.filter((o) => o.counts.pulledChangesOnly).length, phasesSummedOverRunsMs: phase };
 }
 
-/** Change 5 % of the patients on the server (a new dose on one order each), as a busy ward would in a few minutes. */
-async function changeFivePercent(servers: FhirTestServer[], wards: SyntheticWard[]): Promise<number> {
-  let changed = 0;
-  for (const [i, w] of wards.entries()) {
-    const n = Math.max(1, Math.round(w.patients.length * 0.05));
-    for (const p of w.patients.slice(0, n)) {
-      const order = p.orders.items[0];
-      if (!order) continue;
-      const mr = (await servers[i]!.repo.readResource('MedicationRequest', order.id)) as unknown as { dosageInstruction?: Record<string, unknown>[] };
-      await servers[i]!.repo.updateResource({ ...mr, dosageInstruction: [{ ...(mr.dosageInstruction?.[0] ?? {}), text: 'changed by the bench', doseAndRate: [{ doseQuantity: { value: 2, unit: 'viên' } }] }] } as never);
-      changed++;
-    }
-  }
-  return changed;
-}
-
-async function idleServeRss(ward: { ward: SyntheticWard; url: string }): Promise<number> {
+async function idleServeRss(ward: PeerWard): Promise<{ mainMb: number; afterRunMb: number }> {
   const dir = configDir([ward]);
-  const child = spawn(process.execPath, [CLI, '--config', dir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Render threads end after 5 s idle here (60 s by default) so the bench need not wait a minute.
+  fs.appendFileSync(path.join(dir, 'paperback.yaml'), 'render: { idleSeconds: 5 }\n');
+  // Started as the systemd unit and npm start start it.
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', CLI, '--config', dir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024);
   const deadline = Date.now() + 120_000;
   while (!/snapshot published/.test(out)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not publish a snapshot:\n${out.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
-  // Idle: let the collector settle after the first snapshot.
-  await new Promise((r) => setTimeout(r, 10_000));
-  const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const afterRunMb = rss();
+  // Idle: the render threads have ended and the collector has settled.
+  await new Promise((r) => setTimeout(r, 15_000));
+  const mainMb = rss();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('close', r));
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+  return { mainMb, afterRunMb };
 }
 
 async function main() {
   const wards = Number(process.argv[2] ?? 10);
-  const now = new Date();
-  const h = generateHospital({ seed: 42, wards, patientsPerWard: 40, ordersMin: 10, ordersMax: 20, now });
-  const servers: FhirTestServer[] = [];
-  for (const w of h.wards) {
-    const s = await startFhirServer({ maxCount: 1000 });
-    await s.load(wardToFhir(w));
-    servers.push(s);
-  }
-  const all = h.wards.map((w, i) => ({ ward: w, url: servers[i]!.url }));
+  const peer = await startPeer(wards);
+  const first = peer.wards[0]!;
 
-  const wardAgent = await openAgent({ configDir: configDir(all.slice(0, 1)), log: silentLogger(), withSources: true });
-  const wardFull = await snapshotAll(wardAgent, [h.wards[0]!.id]);
-  const wardChanged = await changeFivePercent(servers.slice(0, 1), h.wards.slice(0, 1));
-  const wardIncremental = await snapshotAll(wardAgent, [h.wards[0]!.id]);
+  const wardAgent = await openAgent({ configDir: configDir([first], { fullJobs: true }), log: silentLogger(), withSources: true, renderThreads: true });
+  const wardCold = await snapshotAll(wardAgent, [`${first.id}-full`]);
+  const wardWarm = await snapshotAll(wardAgent, [`${first.id}-full`]);
+  await snapshotAll(wardAgent, [first.id]);
+  await peer.change(0.05);
+  const wardIncremental = await snapshotAll(wardAgent, [first.id]);
   await wardAgent.close();
 
-  const hospitalAgent = await openAgent({ configDir: configDir(all), log: silentLogger(), withSources: true });
-  const jobs = h.wards.map((w) => w.id);
+  const hospitalAgent = await openAgent({ configDir: configDir(peer.wards), log: silentLogger(), withSources: true, renderThreads: true });
+  const jobs = peer.wards.map((w) => w.id);
+  const peerBefore = await peer.usage();
   const hospitalFull = await snapshotAll(hospitalAgent, jobs);
-  const hospitalChanged = await changeFivePercent(servers, h.wards);
+  const peerAfterFull = await peer.usage();
+  const patientsChanged = await peer.change(0.05);
+  const peerBeforeIncr = await peer.usage();
   const hospitalIncremental = await snapshotAll(hospitalAgent, jobs);
+  const peerAfterIncr = await peer.usage();
   await hospitalAgent.close();
 
-  const idleRssMb = await idleServeRss(all[0]!);
-  for (const s of servers) await s.close();
+  const idle = await idleServeRss(first);
+  await peer.close();
   console.log(
     JSON.stringify(
       {
         cores: os.cpus().length,
-        peer: `one Medplum FHIR server per ward on loopback, in this process (it shares the 2 cores)`,
-        ward40: { full: wardFull, patientsChanged: wardChanged, incremental: wardIncremental },
-        hospital: { wards, patients: wards * 40, full: hospitalFull, patientsChanged: hospitalChanged, incremental: hospitalIncremental, incrementalShareOfFull: Math.round((hospitalIncremental.ms / hospitalFull.ms) * 100) / 100 },
-        idleServeRssMb: idleRssMb,
+        peer: `one Medplum FHIR server per ward on loopback, all in one separate process (${peer.resources} resources); it shares the same cores`,
+        concurrentRuns: CONCURRENT,
+        renderThreads: Math.min(4, os.availableParallelism()),
+        ward40: { fullColdThreads: wardCold, full: wardWarm, patientsChanged: Math.max(1, Math.round(40 * 0.05)), incremental: wardIncremental },
+        hospital: {
+          wards,
+          patients: wards * 40,
+          full: { ...hospitalFull, peerCpuMs: peerAfterFull.cpuMs - peerBefore.cpuMs },
+          patientsChanged,
+          incremental: { ...hospitalIncremental, peerCpuMs: peerAfterIncr.cpuMs - peerBeforeIncr.cpuMs },
+          incrementalShareOfFull: Math.round((hospitalIncremental.ms / hospitalFull.ms) * 100) / 100,
+          peerRssMb: peerAfterIncr.rssMb,
+        },
+        idleServeRssMb: idle.mainMb,
+        serveRssRightAfterFirstSnapshotMb: idle.afterRunMb,
         peakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
       },
       null,
