@@ -99,6 +99,14 @@ function patchSubsetter(subset: object): void {
 
 let shared: { make: (doc: Doc, which: Which) => unknown } | null = null;
 
+/**
+ * The layout cache is shared so a drug name is shaped once, not once per
+ * MAR; it holds every distinct string drawn, so it starts afresh now and then
+ * or a render thread that draws a whole hospital would keep them all.
+ */
+const DOCUMENTS_PER_LAYOUT_CACHE = 400;
+let documentsOnCache = 0;
+
 /** Register 'body' and 'bold' on a new document, backed by the process's one parse of each. */
 export function useSharedFonts(doc: Doc): void {
   if (!shared) {
@@ -115,6 +123,10 @@ export function useSharedFonts(doc: Doc): void {
     const ctor = EmbeddedFont!;
     shared = {
       make(d, which) {
+        if (which === 'body' && ++documentsOnCache > DOCUMENTS_PER_LAYOUT_CACHE) {
+          documentsOnCache = 1;
+          for (const w of ['body', 'bold'] as const) parsed[w].layoutCache = Object.create(null) as object;
+        }
         const internals = d as unknown as PdfkitInternals;
         const f = new ctor(d, parsed[which].font, `F${++internals._fontCount}`);
         f.layoutCache = parsed[which].layoutCache;

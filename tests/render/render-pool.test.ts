@@ -9,7 +9,7 @@ import type { DocumentSpec } from '../../agent/render/blocks.js';
 import { renderSnapshotDocuments, type RenderSettings } from '../../agent/render/publish.js';
 import { createRenderPool } from '../../agent/render/render-pool.js';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
-import { REPO, tmpDir } from '../support/fixtures.js';
+import { REPO, tmpDir, waitFor } from '../support/fixtures.js';
 
 const HAVE_POPPLER = spawnSync('sh', ['-c', 'command -v pdftotext']).status === 0;
 if (process.env.CI === 'true' && !HAVE_POPPLER) throw new Error('poppler-utils is required in CI');
@@ -81,10 +81,13 @@ describe.skipIf(!HAVE_POPPLER)('render threads', () => {
     pools.push(pool);
     const png = fs.readFileSync(path.join(REPO, 'templates/assets/logo.png'));
     await Promise.all([pool.pdf(specWithLogo(png)), pool.pdf(specWithLogo(png))]);
-    await new Promise((r) => setTimeout(r, 600));
-    expect(idled).toBe(1);
+    await waitFor(() => idled === 1, 10_000);
     const again = await pool.pdf(specWithLogo(png));
     expect(again.pages).toBe(1);
+    // Warmed ahead of a run (during its pull) and then not used: the threads still end.
+    await waitFor(() => idled === 2, 10_000);
+    pool.warm();
+    await waitFor(() => idled === 3, 10_000);
     await pool.close();
     await expect(pool.pdf(specWithLogo(png))).rejects.toThrow(/closed/);
     expect(inThreadRenderer.parallelism).toBe(1);
