@@ -1,6 +1,7 @@
 /**
  * Pull time from a real FHIR server on loopback (Medplum FhirRouter over its
  * memory repository): one ward of 40 patients, and a hospital of WARDS × 40.
+ * Full pulls (fullPullEveryMinutes: 0); incremental pulls are measured end to end in snapshot.ts.
  * Run: npm run build && node dist/bench/pull.js [wards=10] [shared|per-ward] [concurrency=4]
  *
  * "shared" loads the whole hospital into one server. Medplum's memory
@@ -32,7 +33,7 @@ async function main() {
     await server.load(r);
   }
   const loadMs = performance.now() - t0;
-  const src = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: server.url, pageSize: 200, maxConcurrency: 4 }), { configDir: '.' });
+  const src = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: server.url, pageSize: 200, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' });
   const pullWard = async (i: number) => {
     const w = h.wards[i]!;
     const t = performance.now();
@@ -80,7 +81,7 @@ async function perWard(wards: number, concurrency: number) {
     servers.push(server);
   }
   const loadMs = performance.now() - t0;
-  const sources = servers.map((s, i) => createFhirSource(fhirSourceSchema.parse({ id: `his-${i}`, kind: 'fhir', baseUrl: s.url, pageSize: 200, maxConcurrency: 4 }), { configDir: '.' }));
+  const sources = servers.map((s, i) => createFhirSource(fhirSourceSchema.parse({ id: `his-${i}`, kind: 'fhir', baseUrl: s.url, pageSize: 200, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' }));
   const pullWard = async (i: number) => {
     const w = h.wards[i]!;
     const t = performance.now();

@@ -21,7 +21,8 @@ const run = (script: string, args: string[], flags: string[] = []) => {
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version };
 results.render = run('render.js', [wards]);
-results.pull = run('pull.js', [wards]);
+// One Medplum server per ward: a shared one scans the whole hospital per search and measures only itself.
+results.pull = run('pull.js', [wards, 'per-ward', '4']);
 const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr/sbin/ippeveprinter']).status === 0;
 results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
 results.web = run('web-latency.js', ['10']);
@@ -43,6 +44,7 @@ const rows: [string, string][] = [
   ['ward (40) full snapshot peak RSS MB (agent, render threads included)', String(r.snapshot.ward40.full.rssMb)],
   [`hospital (${r.snapshot.hospital.patients}) snapshot: full ms, pages, pages/s, peak RSS MB`, `${r.snapshot.hospital.full.ms}, ${r.snapshot.hospital.full.pages}, ${r.snapshot.hospital.full.pagesPerSecond}, ${r.snapshot.hospital.full.rssMb}`],
   ['hospital 5 % changed: ms, share of full, docs rendered', `${r.snapshot.hospital.incremental.ms}, ${r.snapshot.hospital.incrementalShareOfFull}, ${r.snapshot.hospital.incremental.documentsRendered}`],
+  ['hospital agent CPU ms: full / 5 % changed (share)', `${r.snapshot.hospital.full.agentCpuMs} / ${r.snapshot.hospital.incremental.agentCpuMs} (${r.snapshot.hospital.incrementalShareOfFullAgentCpu})`],
   ['FHIR peer CPU ms during hospital full / 5 % changed (same cores)', `${r.snapshot.hospital.full.peerCpuMs} / ${r.snapshot.hospital.incremental.peerCpuMs}`],
   ['idle serve RSS MB after first snapshot', String(r.snapshot.idleServeRssMb)],
 ];

@@ -59,9 +59,12 @@ async function snapshotAll(agent: Agent, jobs: string[]) {
   const scheduler = startScheduler({ ...agent, log: silentLogger() });
   let peak = rssMb();
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
+  const cpu0 = process.cpuUsage();
   const t = performance.now();
   const outcomes = await Promise.all(jobs.map((id) => scheduler.runNow(id)));
   const ms = performance.now() - t;
+  // This process: the agent's main thread and its render threads.
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   await scheduler.stop();
   let pages = 0;
@@ -75,7 +78,7 @@ async function snapshotAll(agent: Agent, jobs: string[]) {
     reused += r.counts.reused ?? 0;
     for (const k of Object.keys(phase) as (keyof typeof phase)[]) phase[k] += r.counts[k] ?? 0;
   }
-  return { ms: Math.round(ms), pages, documentsRendered: rendered, documentsReused: reused, pagesPerSecond: Math.round((pages / ms) * 1000), rssMb: Math.max(peak, rssMb()), pulledChangesOnly: outcomes.filter((o) => o.counts.pulledChangesOnly).length, phasesSummedOverRunsMs: phase };
+  return { ms: Math.round(ms), pages, documentsRendered: rendered, documentsReused: reused, pagesPerSecond: Math.round((pages / ms) * 1000), rssMb: Math.max(peak, rssMb()), pulledChangesOnly: outcomes.filter((o) => o.counts.pulledChangesOnly).length, phasesSummedOverRunsMs: phase, agentCpuMs: Math.round((cpu.user + cpu.system) / 1000) };
 }
 
 async function idleServeRss(ward: PeerWard): Promise<{ mainMb: number; afterRunMb: number }> {
@@ -143,6 +146,8 @@ async function main() {
           patientsChanged,
           incremental: { ...hospitalIncremental, peerCpuMs: peerAfterIncr.cpuMs - peerBeforeIncr.cpuMs },
           incrementalShareOfFull: Math.round((hospitalIncremental.ms / hospitalFull.ms) * 100) / 100,
+          // The agent's own work, apart from the peer's: what grows with what changed.
+          incrementalShareOfFullAgentCpu: Math.round((hospitalIncremental.agentCpuMs / hospitalFull.agentCpuMs) * 100) / 100,
           peerRssMb: peerAfterIncr.rssMb,
         },
         idleServeRssMb: idle.mainMb,
