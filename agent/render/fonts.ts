@@ -12,7 +12,10 @@ import PDFDocument from 'pdfkit';
  *   which was 80 % of the time to render a MAR;
  * - fontkit's subsetter decodes every glyph's whole outline on each embed only
  *   to learn whether it is a composite (a third of the remaining render time).
- * Both reach into pdfkit/fontkit internals (pdfkit pinned to 0.17.x in
+ * - fontkit writes each subset through its generic binary encoder, field by
+ *   field; the tables are copied or patched from the original font instead
+ *   (writeSubsetFont, a quarter of the remaining render time).
+ * All reach into pdfkit/fontkit internals (pdfkit pinned to 0.17.x in
  * package.json); the tests that check embedded fonts, extracted text and the
  * rendered pictures fail if an upgrade changes them.
  */
@@ -45,12 +48,89 @@ interface FontkitFont {
 
 interface TtfSubset {
   font: FontkitFont;
+  glyphs: number[];
   glyf: Uint8Array[];
-  loca: { offsets: number[] };
+  loca: { offsets: number[]; version?: number };
   hmtx: { metrics: { advance: number; bearing: number }[] };
   offset: number;
   includeGlyph(gid: number): number;
   _addGlyph(gid: number): number;
+  encode(): Buffer | Uint8Array;
+}
+
+/** The original font file of each parsed font, for its raw tables. */
+const fontFiles = new WeakMap<object, Buffer>();
+
+/** The raw bytes of each table of a TrueType file, by tag. */
+function rawTables(file: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const n = file.readUInt16BE(4);
+  for (let i = 0; i < n; i++) {
+    const e = 12 + 16 * i;
+    const offset = file.readUInt32BE(e + 8);
+    out.set(file.toString('latin1', e, e + 4), file.subarray(offset, offset + file.readUInt32BE(e + 12)));
+  }
+  return out;
+}
+const rawTablesOf = new WeakMap<Buffer, Map<string, Buffer>>();
+
+const checksum = (b: Buffer) => {
+  let sum = 0;
+  for (let i = 0; i < b.length; i += 4) sum = (sum + (b.length - i >= 4 ? b.readUInt32BE(i) : Buffer.concat([b.subarray(i), Buffer.alloc(4)]).readUInt32BE(0))) >>> 0;
+  return sum;
+};
+
+/**
+ * The subset as a TrueType file, with what PDF needs (head, hhea, maxp, loca,
+ * glyf, hmtx and the hinting tables): the same tables fontkit writes, as a
+ * standard sfnt (sorted, aligned, with checksums).
+ */
+function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
+  let raw = rawTablesOf.get(file);
+  if (!raw) rawTablesOf.set(file, (raw = rawTables(file)));
+  const longLoca = s.loca.version === 1;
+  const head = Buffer.from(raw.get('head')!);
+  head.writeUInt32BE(0, 8); // checkSumAdjustment, set below
+  head.writeInt16BE(longLoca ? 1 : 0, 50);
+  const hhea = Buffer.from(raw.get('hhea')!);
+  hhea.writeUInt16BE(s.hmtx.metrics.length, 34);
+  const maxp = Buffer.from(raw.get('maxp')!);
+  maxp.writeUInt16BE(s.glyf.length, 4);
+  const loca = Buffer.alloc(s.loca.offsets.length * (longLoca ? 4 : 2));
+  s.loca.offsets.forEach((o, i) => (longLoca ? loca.writeUInt32BE(o, i * 4) : loca.writeUInt16BE(o >>> 1, i * 2)));
+  const hmtx = Buffer.alloc(s.hmtx.metrics.length * 4);
+  s.hmtx.metrics.forEach((m, i) => {
+    hmtx.writeUInt16BE(m.advance, i * 4);
+    hmtx.writeInt16BE(m.bearing, i * 4 + 2);
+  });
+  const tables = new Map<string, Buffer>([['head', head], ['hhea', hhea], ['maxp', maxp], ['loca', loca], ['hmtx', hmtx], ['glyf', Buffer.concat(s.glyf)]]);
+  for (const tag of ['cvt ', 'prep', 'fpgm']) if (raw.has(tag)) tables.set(tag, raw.get(tag)!);
+  const tags = [...tables.keys()].sort();
+  const n = tags.length;
+  const pow2 = 2 ** Math.floor(Math.log2(n));
+  const dir = Buffer.alloc(12 + 16 * n);
+  dir.writeUInt32BE(0x00010000, 0);
+  dir.writeUInt16BE(n, 4);
+  dir.writeUInt16BE(pow2 * 16, 6);
+  dir.writeUInt16BE(Math.log2(pow2), 8);
+  dir.writeUInt16BE(n * 16 - pow2 * 16, 10);
+  const parts: Buffer[] = [dir];
+  let offset = dir.length;
+  tags.forEach((tag, i) => {
+    const t = tables.get(tag)!;
+    const e = 12 + 16 * i;
+    dir.write(tag, e, 4, 'latin1');
+    dir.writeUInt32BE(checksum(t), e + 4);
+    dir.writeUInt32BE(offset, e + 8);
+    dir.writeUInt32BE(t.length, e + 12);
+    const padded = t.length % 4 ? Buffer.concat([t, Buffer.alloc(4 - (t.length % 4))]) : t;
+    parts.push(padded);
+    offset += padded.length;
+  });
+  const out = Buffer.concat(parts);
+  const headAt = dir.readUInt32BE(12 + 16 * tags.indexOf('head') + 8);
+  out.writeUInt32BE((0xb1b0afba - checksum(out)) >>> 0, headAt + 8);
+  return out;
 }
 
 const glyphRecords = new WeakMap<FontkitFont, Map<number, GlyphRecord>>();
@@ -77,6 +157,19 @@ function patchSubsetter(subset: object): void {
   const proto = Object.getPrototypeOf(subset) as TtfSubset & { __paperbackCached?: boolean };
   if (proto.__paperbackCached) return;
   const original = proto._addGlyph;
+  const originalEncode = proto.encode;
+  proto.encode = function encode(this: TtfSubset) {
+    const file = fontFiles.get(this.font);
+    if (!file || this.font._variationProcessor) return originalEncode.call(this);
+    this.glyf = [];
+    this.offset = 0;
+    this.loca = { offsets: [], version: (this.font.loca as { version?: number }).version ?? 1 };
+    this.hmtx = { metrics: [] };
+    // Composite glyphs add their parts to the list as they go.
+    for (let i = 0; i < this.glyphs.length; i++) this._addGlyph(this.glyphs[i]!);
+    this.loca.offsets.push(this.offset);
+    return writeSubsetFont(file, this);
+  };
   proto._addGlyph = function addGlyph(this: TtfSubset, gid: number): number {
     // Variable fonts re-encode outlines per instance: leave them to fontkit.
     if (this.font._variationProcessor) return original.call(this, gid);
@@ -118,6 +211,7 @@ export function useSharedFonts(doc: Doc): void {
       probe.font(which);
       EmbeddedFont = probe._font.constructor;
       patchSubsetter(probe._font.subset);
+      fontFiles.set(probe._font.font as object, FONTS[which]);
       parsed[which] = { font: probe._font.font, layoutCache: Object.create(null) as object };
     }
     const ctor = EmbeddedFont!;

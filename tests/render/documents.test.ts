@@ -1,6 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import fontkit from '@pdf-lib/fontkit';
+import { PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateHospital } from '../../agent/demo/generator.js';
 import type { Patient, WardSnapshot } from '../../agent/model/ward.js';
@@ -187,4 +190,27 @@ describe('templates IT can change', () => {
     fs.writeFileSync(path.join(dir, 'settings.yaml'), 'logo: ../../etc/passwd.png\n');
     await expect(renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'UTC', hospital: 'X', templatesDir: dir }, { renderedAt: NOW })).rejects.toThrow(/settings.yaml: logo: .* not found in templates/);
   });
+
+  it('embeds fonts that are whole TrueType files: checksum right, every glyph readable', async () => {
+    const { pdf } = await renderPdf(documentSpec('census', snapshotOf(12), null, ctx('vi')));
+    const doc = await PDFDocument.load(pdf);
+    const programs: Buffer[] = [];
+    for (const [, obj] of doc.context.enumerateIndirectObjects()) {
+      const dict = obj instanceof PDFDict ? obj : obj instanceof PDFRawStream ? obj.dict : null;
+      const ref = dict?.get(PDFName.of('FontFile2'));
+      if (!ref) continue;
+      const stream = doc.context.lookup(ref) as PDFRawStream;
+      programs.push(zlib.inflateSync(Buffer.from(stream.contents)));
+    }
+    expect(programs).toHaveLength(2);
+    for (const ttf of programs) {
+      let sum = 0;
+      for (let i = 0; i < ttf.length; i += 4) sum = (sum + ttf.readUInt32BE(i)) >>> 0;
+      expect(sum.toString(16), 'whole-file checksum of a TrueType font').toBe('b1b0afba');
+      const font = fontkit.create(ttf);
+      expect(font.numGlyphs).toBeGreaterThan(20);
+      for (let g = 0; g < font.numGlyphs; g++) expect(() => font.getGlyph(g).path).not.toThrow();
+    }
+  });
 });
+
