@@ -56,7 +56,8 @@ export async function benchRender(wards: number) {
 
   // The same census through Chromium: warm browser, one page, page.pdf() per document.
   const census = documentSpec('census', ward, null, ctx);
-  const runs = 10;
+  // Enough runs that one slow one on a shared machine does not decide the ratio.
+  const runs = 30;
   t = performance.now();
   for (let i = 0; i < runs; i++) await renderPdf(census);
   const pdfkitCensusMs = (performance.now() - t) / runs;
