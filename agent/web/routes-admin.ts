@@ -26,6 +26,8 @@ async function testPage(renderer: Renderer, printerId: string, box: string, now:
   return pdf;
 }
 
+const seconds = (ms: number | undefined) => ((ms ?? 0) / 1000).toFixed(1);
+
 export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: (req: FastifyRequest) => string): void {
   const view = (req: FastifyRequest, csrf: string) => {
     const cfg = ctx.config();
@@ -51,6 +53,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         lastRun: j.lastRun ? `${j.lastRun.status} ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : '—',
         failed: j.lastRun?.status === 'failed',
         current: j.current ? `#${j.current.snapshotId}, ${at(j.current.asOf)} (${formatAge(j.current.ageSeconds)})` : '—',
+        // Where the current snapshot's run spent its time, for IT deciding on schedules and hardware.
+        cost: j.current?.counts.pullMs !== undefined ? `${t('ui.admin.runCost', { pull: seconds(j.current.counts.pullMs), render: seconds(j.current.counts.renderMs), store: seconds(j.current.counts.storeMs), rendered: j.current.counts.rendered ?? 0, documents: j.current.counts.documents ?? 0 })}${j.current.counts.pulledChangesOnly ? ` · ${t('ui.admin.changesOnly')}` : ''}` : null,
         stale: !j.current || j.current.stale,
         next: at(j.nextRun),
       })),

@@ -171,7 +171,10 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.waitForURL(/\/admin$/);
     const after = currentSnapshot(a.db, 'ward-1')!.id;
     expect(after).toBeGreaterThan(before);
-    expect(await page.locator('section[aria-labelledby=jobs-h] tr', { hasText: 'ward-1' }).innerText()).toContain(`#${after}`);
+    const row = await page.locator('section[aria-labelledby=jobs-h] tr', { hasText: 'ward-1' }).innerText();
+    expect(row).toContain(`#${after}`);
+    // Where the run spent its time, for IT sizing schedules and boxes.
+    expect(row).toMatch(/pull \d+\.\d s · render \d+\.\d s · store \d+\.\d s · \d+ of \d+ documents drawn/);
     // The run is in the audit log, shown on the same page.
     expect(await page.locator('section[aria-labelledby=audit-h]').innerText()).toMatch(/it\.admin\s+job-run\s+ward-1/);
     await page.close();
