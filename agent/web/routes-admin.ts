@@ -35,6 +35,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const t = ctx.pages.t(lang);
     const tz = cfg.box.timeZone;
     const at = (iso: string | null | undefined) => (iso ? formatDateTime(iso, tz) ?? iso : '—');
+    const runStatus = (s: string) => (['succeeded', 'failed', 'running', 'interrupted'].includes(s) ? t(`ui.admin.run.${s}`) : s);
     const st = ctx.outage?.status();
     const readiness = ctx.outage?.readiness();
     const transitions = ctx.db.prepare('SELECT at, scope, from_state AS "from", to_state AS "to", cause FROM outage_events ORDER BY id DESC LIMIT 15').all() as { at: string; scope: string; from: string; to: string; cause: string }[];
@@ -50,7 +51,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         id: j.id,
         title: j.title,
         schedule: j.schedule,
-        lastRun: j.lastRun ? `${j.lastRun.status} ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : '—',
+        lastRun: j.lastRun ? `${runStatus(j.lastRun.status)} ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : '—',
         failed: j.lastRun?.status === 'failed',
         current: j.current ? `#${j.current.snapshotId}, ${at(j.current.asOf)} (${formatAge(j.current.ageSeconds)})` : '—',
         // Where the current snapshot's run spent its time, for IT deciding on schedules and hardware.
