@@ -28,7 +28,7 @@ async function renderWard(snap: WardSnapshot): Promise<{ docs: number; pages: nu
   let bytes = 0;
   const docs = planDocuments(snap, ['census', 'allergies', 'mar', 'summary'], ctx);
   for (const d of docs) {
-    const r = await renderPdf(d.spec);
+    const r = await renderPdf(d.spec());
     pages += r.pages;
     bytes += r.pdf.length;
   }

@@ -26,7 +26,8 @@ export interface PlannedDocument {
   kind: DocumentKind;
   title: string;
   patient: Patient | null;
-  spec: DocumentSpec;
+  /** Built only when asked: a kept (reused) document is never built. `ctx` defaults to the plan's. */
+  spec(ctx?: RenderContext): DocumentSpec;
 }
 
 function stamp(ctx: RenderContext, snap: WardSnapshot, title: string): Stamp {
@@ -93,12 +94,14 @@ export const censusDocument = (snap: WardSnapshot, ctx: RenderContext) => docume
 export function planDocuments(snap: WardSnapshot, kinds: readonly DocumentKind[], ctx: RenderContext): PlannedDocument[] {
   const out: PlannedDocument[] = [];
   const { t } = ctx;
-  if (kinds.includes('census')) out.push({ address: 'census', kind: 'census', title: t('census.title'), patient: null, spec: documentSpec('census', snap, null, ctx) });
-  if (kinds.includes('allergies')) out.push({ address: 'allergies', kind: 'allergies', title: t('wardAllergies.title'), patient: null, spec: documentSpec('allergies', snap, null, ctx) });
+  const plan = (kind: DocumentKind, address: string, title: string, patient: Patient | null) =>
+    out.push({ address, kind, title, patient, spec: (c = ctx) => documentSpec(kind, snap, patient, c) });
+  if (kinds.includes('census')) plan('census', 'census', t('census.title'), null);
+  if (kinds.includes('allergies')) plan('allergies', 'allergies', t('wardAllergies.title'), null);
   for (const p of patientsInBedOrder(snap)) {
     const key = patientKey(p);
-    if (kinds.includes('mar')) out.push({ address: `mar/${key}`, kind: 'mar', title: t('mar.title'), patient: p, spec: documentSpec('mar', snap, p, ctx) });
-    if (kinds.includes('summary')) out.push({ address: `summary/${key}`, kind: 'summary', title: t('summary.title'), patient: p, spec: documentSpec('summary', snap, p, ctx) });
+    if (kinds.includes('mar')) plan('mar', `mar/${key}`, t('mar.title'), p);
+    if (kinds.includes('summary')) plan('summary', `summary/${key}`, t('summary.title'), p);
   }
   return out;
 }

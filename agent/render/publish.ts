@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '../model/ward.js';
-import { documentSpec, patientStamp, type DocumentKind } from './documents.js';
+import { patientStamp, planDocuments, type DocumentKind } from './documents.js';
 import { loadForms, readBlankForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
@@ -127,18 +127,17 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     if (!prev || prev.renderKey !== key) return null;
     return Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window ? prev : null;
   };
+  const ctx = { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+  const planned = planDocuments(snap, settings.documents, ctx);
   const keys = new Map<string, string>();
   const reuse = new Map<string, ReusableDocument>();
-  for (const p of snap.patients) {
-    for (const kind of settings.documents.filter((k) => k === 'mar' || k === 'summary')) {
-      const address = `${kind}/${patientKey(p)}`;
-      const key = renderKey(fingerprint, kind, snap, p);
-      keys.set(address, key);
-      const r = reusable(address, key);
-      if (r) reuse.set(address, r);
-    }
+  for (const d of planned) {
+    if (!d.patient) continue;
+    const key = renderKey(fingerprint, d.kind, snap, d.patient);
+    keys.set(d.address, key);
+    const r = reusable(d.address, key);
+    if (r) reuse.set(d.address, r);
   }
-  const ctx = { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
   // Ward documents are always new; when some patient sheets were reused the census says what that means.
   const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
   const censusCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
@@ -153,23 +152,16 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     artifact.catch(() => undefined);
     pending.push(artifact);
   };
-  for (const kind of settings.documents.filter((k) => k === 'census' || k === 'allergies')) {
-    // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-    const spec = documentSpec(kind, snap, null, kind === 'census' ? censusCtx : ctx);
-    await rendering({ address: kind, kind: 'document', mediaType: 'application/pdf', title: kind === 'census' ? t('census.title') : t('wardAllergies.title'), patientKey: null, asOf: snap.asOf }, () => renderer.pdf(spec));
-  }
-  for (const p of patientsInBedOrder(snap)) {
-    for (const kind of settings.documents.filter((k) => k === 'mar' || k === 'summary')) {
-      const address = `${kind}/${patientKey(p)}`;
-      const title = kind === 'mar' ? t('mar.title') : t('summary.title');
-      const r = reuse.get(address);
-      if (r) {
-        pending.push({ meta: { address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
-        continue;
-      }
-      const spec = documentSpec(kind, snap, p, ctx);
-      await rendering({ address, kind: 'document', mediaType: 'application/pdf', title, patientKey: patientKey(p), renderKey: keys.get(address) ?? null, asOf: snap.asOf }, () => renderer.pdf(spec));
+  for (const d of planned) {
+    const meta: NewArtifact = { address: d.address, kind: 'document', mediaType: 'application/pdf', title: d.title, patientKey: d.patient ? patientKey(d.patient) : null, renderKey: keys.get(d.address) ?? null, asOf: snap.asOf };
+    const r = reuse.get(d.address);
+    if (r) {
+      pending.push({ meta: { ...meta, pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
+      continue;
     }
+    // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
+    const spec = d.spec(d.kind === 'census' ? censusCtx : ctx);
+    await rendering(meta, () => renderer.pdf(spec));
   }
   if (settings.forms?.length) {
     const defs = loadForms(settings.templatesDir);
