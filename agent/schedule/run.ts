@@ -22,6 +22,7 @@ import type { Source } from '../sources/types.js';
 import { renderSnapshotDocuments, type ReusableDocument } from '../render/publish.js';
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
+import { runSlots } from './slots.js';
 import path from 'node:path';
 
 const templatesDir = (c: LoadedConfig) => path.join(c.dir, 'templates');
@@ -82,12 +83,6 @@ function countsOf(s: WardSnapshot): Record<string, number> {
   };
 }
 
-/**
- * One run of one job: pull → render → store → publish. Holds the job's
- * cross-process lock throughout. Any failure leaves the previous snapshot
- * current and records why; it never throws for a failed pull (it returns a
- * failed outcome), only for a job that does not exist or is already running.
- */
 /** The current snapshot's patient documents, for reuse when nothing they are made from changed. */
 function previousDocuments(deps: RunDeps, snapshotId: number | null): ((address: string) => ReusableDocument | null) | undefined {
   if (snapshotId === null) return undefined;
@@ -99,6 +94,12 @@ function previousDocuments(deps: RunDeps, snapshotId: number | null): ((address:
   };
 }
 
+/**
+ * One run of one job: pull → render → store → publish. Holds the job's
+ * cross-process lock throughout. Any failure leaves the previous snapshot
+ * current and records why; it never throws for a failed pull (it returns a
+ * failed outcome), only for a job that does not exist or is already running.
+ */
 export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunTrigger; attempt?: number; signal?: AbortSignal }): Promise<RunOutcome> {
   const now = deps.now ?? (() => new Date());
   const job = deps.config.jobs.get(jobId);
@@ -146,12 +147,17 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const t2 = performance.now();
     // Files first, a few at once so their fsyncs overlap; then every row in one transaction, so a row
     // only ever names a file already safe on disk, and a crash leaves all rows or none.
-    const files = await mapLimit(rendered, 4, async (a, i) => {
-      signal.throwIfAborted();
-      const f = a.reused ?? (await deps.blobs.putAsync(a.content));
-      faultPoint(`blob-written-${i}`);
-      return f;
-    });
+    const writes = runSlots(() => 4);
+    const files = await Promise.all(
+      rendered.map((a, i) =>
+        writes.run(async () => {
+          signal.throwIfAborted();
+          const f = a.reused ?? (await deps.blobs.putAsync(a.content));
+          faultPoint(`blob-written-${i}`);
+          return f;
+        }),
+      ),
+    );
     signal.throwIfAborted();
     const at = now();
     addArtifactsByHash(deps.db, snapshotId, rendered.map((a, i) => ({ meta: a.meta, ...files[i]! })), at, (i) => {
@@ -196,20 +202,6 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     clearInterval(renew);
     lock.release();
   }
-}
-
-/** `fn` over `xs`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(xs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < xs.length) {
-      const i = next++;
-      out[i] = await fn(xs[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
-  return out;
 }
 
 /** Reject as soon as the signal fires, even if the work ignores it. */

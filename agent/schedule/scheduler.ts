@@ -61,6 +61,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   const running = new Map<string, Promise<RunOutcome>>();
   const stopper = new AbortController();
   const log: Logger = deps.log.child({ room: 'schedule' });
+  // A central print host may have a hundred ward jobs on the same cron minute: run together, each
+  // would hold a ward's data and documents in memory. The rest wait their turn.
   const slots = runSlots(() => config.box.schedule.maxConcurrentRuns);
 
   const execute = (jobId: string, trigger: RunTrigger): Promise<RunOutcome> => {

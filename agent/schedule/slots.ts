@@ -1,8 +1,4 @@
-/**
- * At most `limit()` runs at once; the rest wait their turn in order. A
- * central print host may have a hundred ward jobs on the same cron minute:
- * run together they would each hold a ward's data and documents in memory.
- */
+/** At most `limit()` tasks at once; the rest wait their turn in order. */
 export function runSlots(limit: () => number) {
   let active = 0;
   const waiting: (() => void)[] = [];
