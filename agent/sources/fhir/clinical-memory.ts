@@ -25,6 +25,7 @@ export interface ClinicalRecall {
  */
 export interface ClinicalMemory {
   recall(scope: string, now: Date): ClinicalRecall | null;
+  /** Only worth calling when fullEveryMs > 0 (otherwise nothing is ever recalled). */
   remember(scope: string, r: ClinicalRecall): void;
   forget(scope: string): void;
   readonly fullEveryMs: number;
@@ -51,7 +52,6 @@ export function clinicalMemory(opts: { fullEveryMinutes: number; overlapSeconds?
       return r;
     },
     remember(scope, r) {
-      if (fullEveryMs <= 0) return;
       byScope.set(scope, zlib.deflateRawSync(JSON.stringify(r), { level: 1 }));
     },
     forget(scope) {

@@ -69,20 +69,26 @@ export async function fetchClinical(
   const seenBefore = new Set(recall?.patients ?? []);
   const known = recall ? patientIds.filter((id) => seenBefore.has(id)) : [];
   const newcomers = recall ? patientIds.filter((id) => !seenBefore.has(id)) : patientIds;
-  const [fresh, changes] = await Promise.all([
+  const [fresh, knownAnswers] = await Promise.all([
     searchClinical(client, req, newcomers, null, warnings),
-    // A server that refuses _lastUpdated gets the full searches instead.
-    known.length ? searchClinical(client, req, known, recall!.since, warnings).catch(() => searchClinical(client, req, known, null, warnings).then((r) => ({ fellBack: r }))) : Promise.resolve([] as Found[]),
+    known.length
+      ? searchClinical(client, req, known, recall!.since, warnings).then(
+          (found) => ({ found, changesOnly: true }),
+          // A server that refuses _lastUpdated gets the full searches instead.
+          () => searchClinical(client, req, known, null, warnings).then((found) => ({ found, changesOnly: false })),
+        )
+      : { found: [] as Found[], changesOnly: true },
   ]);
-  const fellBack = !Array.isArray(changes);
+  const changesOnly = recall !== null && knownAnswers.changesOnly;
   const found = CLINICAL_TYPES.map((type, i): Found => {
-    const extra = fellBack ? changes.fellBack[i]! : changes[i];
-    if (!recall || fellBack) return { matches: [...fresh[i]!.matches, ...(extra?.matches ?? [])], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]), serverTime: null };
+    const extra = knownAnswers.found[i] ?? NONE;
+    const included = new Map([...fresh[i]!.included, ...extra.included]);
+    if (!changesOnly) return { matches: [...fresh[i]!.matches, ...extra.matches], included, serverTime: null };
     // What was kept for patients still here, then what changed, then the newcomers' full answers.
     const byId = new Map<string, { resourceType: string; id?: string }>();
     for (const r of recall.resources[type]) if (wanted.has(subjectOf(r as never) ?? '')) byId.set(r.id ?? '', r);
-    for (const r of [...(extra?.matches ?? []), ...fresh[i]!.matches]) byId.set(r.id ?? '', r);
-    return { matches: [...byId.values()], included: new Map([...fresh[i]!.included, ...(extra?.included ?? [])]), serverTime: null };
+    for (const r of [...extra.matches, ...fresh[i]!.matches]) byId.set(r.id ?? '', r);
+    return { matches: [...byId.values()], included, serverTime: null };
   });
   const [mrs, mas, als, conds, flags, obs] = found as [Found, Found, Found, Found, Found, Found];
 
@@ -136,21 +142,24 @@ export async function fetchClinical(
   const flagBy = group(flags.matches as ResourceOf<'Flag'>[]);
   const obsBy = group(obs.matches as ResourceOf<'Observation'>[]);
 
-  // The next pull asks for changes from when the server answered this one, by the server's own clock
-  // (less an overlap for changes committed while it searched); by ours, with a wider margin, if it gave no Date.
-  const answered = [...fresh, ...(fellBack ? changes.fellBack : changes)].filter((f) => f !== NONE);
-  const serverTimes = answered.map((f) => f.serverTime);
-  const serverSince = answered.length > 0 && serverTimes.every((t) => t !== null) ? Math.min(...(serverTimes as number[])) - o.memory!.store.overlapMs : null;
-  o.memory?.store.remember(o.memory.scope, {
-    since: new Date(serverSince ?? req.now.getTime() - o.memory.store.ownClockOverlapMs).toISOString(),
-    fullAt: recall && !fellBack ? recall.fullAt : req.now.getTime(),
-    patients: patientIds,
-    resources: Object.fromEntries(CLINICAL_TYPES.map((t, i) => [t, found[i]!.matches])) as ClinicalRecall['resources'],
-    referenced: [...[...medications].map(([id, m]): [string, { resourceType: string; id?: string }] => [`Medication/${id}`, { resourceType: 'Medication', id, ...m }]), ...[...practitioners].map(([id, p]): [string, { resourceType: string; id?: string }] => [`Practitioner/${id}`, p])],
-  });
+  if (o.memory && o.memory.store.fullEveryMs > 0) {
+    const { store } = o.memory;
+    // The next pull asks for changes from when the server answered this one, by the server's own clock
+    // (less an overlap for changes committed while it searched); by ours, with a wider margin, if it gave no Date.
+    const answered = [...fresh, ...knownAnswers.found].filter((f) => f !== NONE);
+    const serverTimes = answered.map((f) => f.serverTime);
+    const serverSince = answered.length > 0 && serverTimes.every((t) => t !== null) ? Math.min(...(serverTimes as number[])) - store.overlapMs : null;
+    store.remember(o.memory.scope, {
+      since: new Date(serverSince ?? req.now.getTime() - store.ownClockOverlapMs).toISOString(),
+      fullAt: changesOnly ? recall.fullAt : req.now.getTime(),
+      patients: patientIds,
+      resources: Object.fromEntries(CLINICAL_TYPES.map((t, i) => [t, found[i]!.matches])) as ClinicalRecall['resources'],
+      referenced: [...[...medications].map(([id, m]): [string, { resourceType: string; id?: string }] => [`Medication/${id}`, { resourceType: 'Medication', id, ...m }]), ...[...practitioners].map(([id, p]): [string, { resourceType: string; id?: string }] => [`Practitioner/${id}`, p])],
+    });
+  }
 
   return {
-    mode: recall && !fellBack ? 'changes' : 'full',
+    mode: changesOnly ? 'changes' : 'full',
     practitioners,
     fill(p, pid) {
       if (want('medications')) {
