@@ -1,14 +1,12 @@
-import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import PDFDocument from 'pdfkit';
+import { FONT_FILES as FONTS } from './font-files.js';
 
 /**
  * The two fonts every document uses (DejaVu Sans, full Vietnamese), parsed
  * once per process and shared by every document.
  *
- * Two costs of pdfkit/fontkit are paid once here instead of per document:
+ * Costs of pdfkit/fontkit paid once here instead of per document:
  * - pdfkit parses a TrueType font afresh for every document (fontkit.create),
  *   which was 80 % of the time to render a MAR;
  * - fontkit's subsetter decodes every glyph's whole outline on each embed only
@@ -20,12 +18,6 @@ import PDFDocument from 'pdfkit';
  * package.json); the tests that check embedded fonts, extracted text and the
  * rendered pictures fail if an upgrade changes them.
  */
-const require = createRequire(import.meta.url);
-const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-const FONTS = {
-  body: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans.ttf')),
-  bold: fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf')),
-};
 type Which = keyof typeof FONTS;
 
 type Doc = PDFKit.PDFDocument;

@@ -1,16 +1,10 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import fontkit from '@pdf-lib/fontkit';
 import bwipjs from 'bwip-js';
 import { PDFDocument, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import type { PatientStamp } from './blocks.js';
 import type { FormDefinition } from './forms.js';
+import { FONT_FILES } from './font-files.js';
 
-const require = createRequire(import.meta.url);
-const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-const FONT = fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans.ttf'));
-const FONT_BOLD = fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf'));
 const MM = 72 / 25.4;
 
 function drawBarcode(page: PDFPage, text: string, x: number, y: number, width: number, height: number): void {
@@ -40,8 +34,8 @@ function fit(font: PDFFont, text: string, size: number, width: number): string {
 export async function stampForm(blank: Buffer, f: FormDefinition, patient: PatientStamp, marking: { text: string; asOf: string }): Promise<{ pdf: Buffer; pages: number }> {
   const doc = await PDFDocument.load(blank);
   doc.registerFontkit(fontkit);
-  const font = await doc.embedFont(FONT, { subset: true });
-  const bold = await doc.embedFont(FONT_BOLD, { subset: true });
+  const font = await doc.embedFont(FONT_FILES.body, { subset: true });
+  const bold = await doc.embedFont(FONT_FILES.bold, { subset: true });
   const pages = doc.getPages();
   const label = f.label ?? { pages: 'first' as const, x: 10, y: 10, width: 80, height: 26 };
   pages.forEach((page, i) => {
