@@ -137,7 +137,7 @@ async function main() {
         cores: os.cpus().length,
         peer: `one Medplum FHIR server per ward on loopback, all in one separate process (${peer.resources} resources); it shares the same cores`,
         concurrentRuns: CONCURRENT,
-        renderThreads: Math.min(4, os.availableParallelism()),
+        renderThreads: hospitalAgent.renderer.parallelism,
         ward40: { fullColdThreads: wardCold, full: wardWarm, patientsChanged: Math.max(1, Math.round(40 * 0.05)), incremental: wardIncremental },
         hospital: {
           wards,

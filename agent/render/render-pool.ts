@@ -41,7 +41,7 @@ export interface RenderPoolOptions {
   /**
    * Threads end after this long with nothing to do, so an idle box holds no
    * PDF libraries, fonts or render garbage; the next run starts them again
-   * (about a quarter of a second).
+   * (about half a second, overlapping the pull).
    */
   idleMs?: number;
   /** Called once the threads have ended for idleness (the daemon gives memory back then). */
