@@ -144,6 +144,12 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
       await dh.close();
     }
   };
+  /** Where content goes and, unless a file with that content is already there, the bytes to write. */
+  const toWrite = (content: Buffer) => {
+    const sha = sha256Hex(content);
+    const final = pathOf(sha);
+    return { final, bytes: fs.existsSync(final) ? null : key ? sealBlob(key, sha, content) : content, stored: { sha256: sha, size: content.length } };
+  };
   const findTmp = (name: string): string | null => {
     for (const sub of fs.readdirSync(dir)) {
       const p = path.join(dir, sub, name);
@@ -155,16 +161,14 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
     dir,
     pathOf,
     put(content) {
-      const sha = sha256Hex(content);
-      const final = pathOf(sha);
-      if (!fs.existsSync(final)) writeAtomically(final, key ? sealBlob(key, sha, content) : content);
-      return { sha256: sha, size: content.length };
+      const w = toWrite(content);
+      if (w.bytes) writeAtomically(w.final, w.bytes);
+      return w.stored;
     },
     async putAsync(content) {
-      const sha = sha256Hex(content);
-      const final = pathOf(sha);
-      if (!fs.existsSync(final)) await writeAtomicallyAsync(final, key ? sealBlob(key, sha, content) : content);
-      return { sha256: sha, size: content.length };
+      const w = toWrite(content);
+      if (w.bytes) await writeAtomicallyAsync(w.final, w.bytes);
+      return w.stored;
     },
     get(sha) {
       const raw = fs.readFileSync(pathOf(sha));
