@@ -1,6 +1,6 @@
-import zlib from 'node:zlib';
 import PDFDocument from 'pdfkit';
 import { FONT_FILES as FONTS } from './font-files.js';
+import { patchStreams } from './streams.js';
 
 /**
  * The two fonts every document uses (DejaVu Sans, full Vietnamese), parsed
@@ -186,27 +186,6 @@ function patchSubsetter(subset: object): void {
 let shared: { make: (doc: Doc, which: Which) => unknown } | null = null;
 
 /**
- * pdfkit deflates every stream at zlib's default level (6). Level 1 is about
- * three times faster for pages and font programs that come out some 8 %
- * larger: worth it for a box that renders a hospital on two cores. The
- * stream is compressed here and handed to pdfkit's own finalize as done.
- */
-function fasterDeflate(probe: Doc): void {
-  const proto = Object.getPrototypeOf((probe as unknown as { ref(): object }).ref()) as { finalize(this: PdfRef): void; __paperbackDeflate?: boolean };
-  if (proto.__paperbackDeflate) return;
-  const original = proto.finalize;
-  proto.finalize = function finalize(this: PdfRef) {
-    if (this.compress && this.buffer.length) {
-      this.buffer = [zlib.deflateSync(Buffer.concat(this.buffer), { level: 1 })];
-      this.compress = false; // Filter /FlateDecode is already in the stream's dictionary
-    }
-    original.call(this);
-  };
-  proto.__paperbackDeflate = true;
-}
-type PdfRef = { compress: boolean; buffer: Buffer[] };
-
-/**
  * The layout cache is shared so a drug name is shaped once, not once per
  * MAR; it holds every distinct string drawn, so it starts afresh now and then
  * or a render thread that draws a whole hospital would keep them all.
@@ -218,7 +197,7 @@ let documentsOnCache = 0;
 export function useSharedFonts(doc: Doc): void {
   if (!shared) {
     const probe = new PDFDocument({ autoFirstPage: false }) as unknown as Doc & PdfkitInternals;
-    fasterDeflate(probe);
+    patchStreams((probe as unknown as { ref(): object }).ref());
     const parsed = {} as Record<Which, { font: unknown; layoutCache: object }>;
     let EmbeddedFont: EmbeddedFontCtor | null = null;
     for (const which of ['body', 'bold'] as const) {
