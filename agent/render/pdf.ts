@@ -2,6 +2,7 @@ import PDFDocument from 'pdfkit';
 import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
 import { drawBarcode } from './barcode.js';
 import { useSharedFonts } from './fonts.js';
+import { drawLines, linesHeight, type Align } from './text-line.js';
 
 const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
 const MARGIN = 28;
@@ -50,31 +51,15 @@ function ensure(ctx: Ctx, height: number): void {
   if (ctx.doc.y + height > ctx.bottom && ctx.doc.y > ctx.top + 1) newPage(ctx);
 }
 
-/**
- * Most table cells hold one short line. Such text is measured and drawn
- * without pdfkit's line wrapper, which was a third of the render time; the
- * half-point margin keeps kerning differences from ever needing a wrap.
- */
-function fitsOneLine(doc: Doc, text: string, width: number): boolean {
-  return !text.includes('\n') && doc.widthOfString(text) <= width - 0.5;
-}
-
+/** The height pdfkit would give `text` wrapped in `width`, measured without its line wrapper when no line needs wrapping. */
 function textHeight(doc: Doc, text: string, width: number, font: 'body' | 'bold', size: number): number {
   doc.font(font).fontSize(size);
-  // One line is what heightOfString would count for it: the line's height and the gap.
-  if (fitsOneLine(doc, text, width)) return doc.currentLineHeight(true) + 1;
-  return doc.heightOfString(text || ' ', { width, lineGap: 1 });
+  return linesHeight(doc, text, width) ?? doc.heightOfString(text || ' ', { width, lineGap: 1 });
 }
 
 /** Text at (x, y) in a box `width` wide, wrapped only when it has to be. Font and size are already set. */
-function boxedText(doc: Doc, text: string, x: number, y: number, width: number, align: 'left' | 'right' | 'center' = 'left'): void {
-  if (!fitsOneLine(doc, text, width)) {
-    doc.text(text, x, y, { width, align, lineGap: 1 });
-    return;
-  }
-  if (!text) return;
-  const room = width - doc.widthOfString(text);
-  doc.text(text, x + (align === 'right' ? room : align === 'center' ? room / 2 : 0), y, { lineBreak: false });
+function boxedText(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left'): void {
+  if (!drawLines(doc, text, x, y, width, align)) doc.text(text, x, y, { width, align, lineGap: 1 });
 }
 
 function drawHeading(ctx: Ctx, b: Extract<Block, { type: 'heading' }>): void {

@@ -191,6 +191,45 @@ describe('templates IT can change', () => {
     await expect(renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'UTC', hospital: 'X', templatesDir: dir }, { renderedAt: NOW })).rejects.toThrow(/settings.yaml: logo: .* not found in templates/);
   });
 
+  it('table cells: given lines kept, long text wrapped inside its column, rows as tall as their text', async () => {
+    const spec = { ...documentSpec('census', snapshotOf(1), null, ctx()), orientation: 'portrait' as const };
+    const long = 'Penicillin anaphylaxis documented by the admitting team after a reaction in the emergency department last spring';
+    spec.blocks = [
+      {
+        type: 'table',
+        columns: [{ label: 'Alpha', width: 1 }, { label: 'Beta', width: 1 }, { label: 'Gamma', width: 1, align: 'right' }],
+        rows: [
+          { cells: [{ text: 'NKA\nFall risk' }, { text: long }, { text: '42' }] },
+          { cells: [{ text: 'Nguye\u0302\u0303n Thi\u0323 Ho\u0302\u0300ng' }, { text: 'after\n\ngap' }, { text: '' }] },
+          { cells: [{ text: 'Zulu' }, { text: 'short' }, { text: '7' }] },
+          { cells: [{ text: 'One\nTwo\nThree' }, { text: 'x' }, { text: '1' }] },
+          { cells: [{ text: 'Last' }, { text: 'y' }, { text: '2' }] },
+        ],
+      },
+    ];
+    const { file, raw } = await pdfPages(spec);
+    const xml = execFileSync('pdftotext', ['-bbox', file, '-']).toString();
+    const words = [...xml.matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)].map((m) => ({ x0: +m[1]!, y0: +m[2]!, x1: +m[3]!, y1: +m[4]!, text: m[5]! }));
+    const word = (t: string) => words.find((w) => w.text === t)!;
+    const colW = (595.28 - 2 * 28) / 3;
+    // Two lines given, two lines drawn, one under the other at the same left edge.
+    expect(word('Fall').y0).toBeGreaterThan(word('NKA').y1 - 0.5);
+    expect(Math.abs(word('Fall').x0 - word('NKA').x0)).toBeLessThan(0.5);
+    // The long text wraps onto several lines, none past its column.
+    const longWords = words.filter((w) => w.x0 > 28 + colW && w.x1 < 28 + 2 * colW + 5 && w.y0 > word('NKA').y0 - 1 && w.y1 < word('Zulu').y0);
+    expect(new Set(longWords.map((w) => Math.round(w.y0))).size).toBeGreaterThanOrEqual(3);
+    for (const w of longWords) expect(w.x1).toBeLessThanOrEqual(28 + 2 * colW);
+    expect(raw).toContain(long);
+    // The next row starts below the wrapped cell's last line: the row grew to hold it.
+    expect(word('spring').y1).toBeLessThan(word('Zulu').y0);
+    expect(word('Three').y1).toBeLessThan(word('Last').y0);
+    // Right-aligned numbers end at their column's right edge, less the padding.
+    expect(28 + 3 * colW - word('42').x1).toBeLessThan(4);
+    // Decomposed diacritics (combining marks) and an empty line inside a cell still print.
+    expect(raw.normalize('NFC')).toContain('Nguyễn Thị Hồng');
+    expect(word('gap').y0).toBeGreaterThan(word('after').y1);
+  });
+
   it('embeds fonts that are whole TrueType files: checksum right, every glyph readable', async () => {
     const { pdf } = await renderPdf(documentSpec('census', snapshotOf(12), null, ctx('vi')));
     const doc = await PDFDocument.load(pdf);
