@@ -2,7 +2,7 @@ import PDFDocument from 'pdfkit';
 import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
 import { drawBarcode } from './barcode.js';
 import { useSharedFonts } from './fonts.js';
-import { drawLines, linesHeight, type Align } from './text-line.js';
+import { drawTextBox, textBoxHeight } from './text-line.js';
 
 const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
 const MARGIN = 28;
@@ -51,15 +51,10 @@ function ensure(ctx: Ctx, height: number): void {
   if (ctx.doc.y + height > ctx.bottom && ctx.doc.y > ctx.top + 1) newPage(ctx);
 }
 
-/** The height pdfkit would give `text` wrapped in `width`, measured without its line wrapper when no line needs wrapping. */
+/** The height pdfkit would give `text` wrapped in `width` with lineGap 1. */
 function textHeight(doc: Doc, text: string, width: number, font: 'body' | 'bold', size: number): number {
   doc.font(font).fontSize(size);
-  return linesHeight(doc, text, width) ?? doc.heightOfString(text || ' ', { width, lineGap: 1 });
-}
-
-/** Text at (x, y) in a box `width` wide, wrapped only when it has to be. Font and size are already set. */
-function boxedText(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left'): void {
-  if (!drawLines(doc, text, x, y, width, align)) doc.text(text, x, y, { width, align, lineGap: 1 });
+  return textBoxHeight(doc, text, width);
 }
 
 function drawHeading(ctx: Ctx, b: Extract<Block, { type: 'heading' }>): void {
@@ -108,7 +103,7 @@ function drawFields(ctx: Ctx, b: Extract<Block, { type: 'fields' }>): void {
       const x = ctx.left + j * colW;
       ctx.doc.font('body').fontSize(SIZE.small).fillColor('#333333').text(f.label, x, y + 1, { width: labelW - 4 });
       ctx.doc.font(fontFor(f.tone)).fontSize(SIZE.body).fillColor(colorFor(f.tone));
-      boxedText(ctx.doc, f.value, x + labelW, y, colW - labelW - 8);
+      drawTextBox(ctx.doc, f.value, x + labelW, y, colW - labelW - 8);
     });
     ctx.doc.y = y + h;
   }
@@ -144,7 +139,7 @@ function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells
   cells.forEach((c, i) => {
     const tone = c.tone ?? opts.tone;
     doc.font(opts.header ? 'bold' : fontFor(tone)).fontSize(size).fillColor(opts.header ? INK : colorFor(tone));
-    boxedText(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, cols[i]?.align ?? 'left');
+    drawTextBox(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, cols[i]?.align ?? 'left');
   });
   doc.lineWidth(RULE).strokeColor(INK);
   for (const { x, w } of xs) doc.rect(x, y, w, h).stroke();
@@ -236,8 +231,34 @@ function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: numb
   doc.font('bold').fontSize(SIZE.body).text(label, left + w - 90, fy, { width: 90, align: 'right', lineBreak: false });
 }
 
+/**
+ * Every string with its letters composed (NFC). A HIS may send Vietnamese
+ * decomposed (a base letter and combining marks). Drawn as marks, the page
+ * looks right, but the fonts are shared by every document in the process and
+ * fontkit keeps, per glyph, the characters of the first text that used it: a
+ * mark first met elsewhere can carry no text, and the PDF's searchable,
+ * copyable text would lose it. Composed letters have glyphs of their own.
+ */
+const MARK = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/;
+function hasMarks(value: unknown): boolean {
+  if (typeof value === 'string') return MARK.test(value);
+  if (Array.isArray(value)) return value.some(hasMarks);
+  if (value && typeof value === 'object' && !(value instanceof Uint8Array)) return Object.values(value).some(hasMarks);
+  return false;
+}
+function composed<T>(value: T): T {
+  if (typeof value === 'string') return value.normalize('NFC') as T;
+  if (Array.isArray(value)) return value.map(composed) as T;
+  if (value && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, composed(v)])) as T;
+  }
+  return value;
+}
+
 /** Draw a document to a PDF buffer. */
-export function renderPdf(spec: DocumentSpec): Promise<{ pdf: Buffer; pages: number }> {
+export function renderPdf(given: DocumentSpec): Promise<{ pdf: Buffer; pages: number }> {
+  // Rebuilt only when something is decomposed: most specs are not, and copying one cost 5 % of a census.
+  const spec = hasMarks(given) ? composed(given) : given;
   const doc = new PDFDocument({
     size: spec.size,
     layout: spec.orientation,

@@ -1,11 +1,18 @@
+import LineBreaker from 'linebreak';
+
 /**
- * One line of text drawn straight into the page's content, for the short
- * strings that fill table cells. pdfkit's text() reaches the same operators
- * through option merging, a second and third measurement of the string and a
- * save/transform/restore of its own state per call: half of a census's
- * render time. The operators written here are the ones pdfkit's _fragment
- * writes for left-aligned text without options (pdfkit pinned to 0.17.x;
- * tests/render compares extracted text and every page's picture).
+ * Text in a table cell or field, laid out and drawn straight into the page's
+ * content. pdfkit's text() reaches the same operators through option merging,
+ * more measurements of the same string and a save/transform/restore of its
+ * own state per call: most of a census's render time.
+ *
+ * Lines are broken where pdfkit's line wrapper breaks them (the same Unicode
+ * line breaker; a word fits while its width, trailing space included, fits
+ * what is left of the line), with one difference on purpose: a line ended by
+ * "\n" is measured without the newline, which pdfkit counted as a glyph and
+ * so wrapped lines that fit. The operators written are the ones pdfkit's
+ * _fragment writes (pdfkit pinned to 0.17.x; tests/render compares extracted
+ * text and word positions).
  */
 type Doc = PDFKit.PDFDocument;
 
@@ -24,92 +31,136 @@ interface EmbeddedFont {
 interface DocInternals {
   _font: EmbeddedFont;
   _fontSize: number;
-  page: { height: number; fonts: Record<string, unknown> };
+  page: { height: number; fonts: Record<string, unknown>; maxY(): number };
   x: number;
   y: number;
   addContent(data: string): unknown;
 }
 
+export type Align = 'left' | 'right' | 'center';
+
 /** As pdfkit writes numbers into content streams. */
 const num = (n: number) => Math.round(n * 1e6) / 1e6;
 
-export type Align = 'left' | 'right' | 'center';
-
-interface PreparedLine {
-  runs: string;
-  width: number;
-}
-
-/** Shape one line and split it into TJ runs; null if it is wider than `width` or a glyph sits off the line (a combining mark). */
-function prepareLine(font: EmbeddedFont, size: number, text: string, width: number): PreparedLine | null {
-  const [encoded, positions] = font.encode(text);
-  let advance = 0;
-  for (const p of positions) {
-    if (p.xOffset || p.yOffset) return null;
-    advance += p.xAdvance;
-  }
-  const lineWidth = (advance * size) / 1000;
-  // The half-point margin keeps kerning differences from ever needing a wrap.
-  if (lineWidth > width - 0.5) return null;
-  // A run of glyphs ends where one's advance differs from its width (kerning): the difference goes between runs.
-  const runs: string[] = [];
-  let start = 0;
-  for (let i = 0; i < positions.length; i++) {
-    const p = positions[i]!;
-    if (p.xAdvance - p.advanceWidth === 0 && i < positions.length - 1) continue;
-    runs.push(`<${encoded.slice(start, i + 1).join('')}> ${num(-(p.xAdvance - p.advanceWidth))}`);
-    start = i + 1;
-  }
-  return { runs: runs.join(' '), width: lineWidth };
-}
-
 /** The height pdfkit gives each line of text with lineGap 1 (what heightOfString counts). */
-export const lineHeight = (doc: Doc) => doc.currentLineHeight(true) + 1;
+const lineStep = (doc: Doc) => doc.currentLineHeight(true) + 1;
 
 /**
- * Draw `text` in the box [x, x + width] from y, one line per "\n", with the
- * current font, size and colour, if every line fits as it is. Returns false,
- * drawing nothing, when a line would need wrapping, is empty, or has a glyph
- * positioned off its line (a combining mark): the caller then lets pdfkit do
- * it. Lines after the first are left-aligned only, as pdfkit would.
+ * The lines `text` takes in a box `width` wide with the current font and
+ * size, or null where pdfkit's own wrapper is needed: a word wider than the
+ * whole line (pdfkit splits it between letters), a soft hyphen, or a break
+ * character other than "\n".
  */
-export function drawLines(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left'): boolean {
-  const d = doc as unknown as DocInternals;
-  if (!text) {
-    d.x = x;
-    d.y = y;
-    return true;
+export function layoutLines(doc: Doc, text: string, width: number): string[] | null {
+  if (text.includes('\u00ad')) return null;
+  const given = text.split('\n');
+  // pdfkit ends a text at its last "\n": no empty line after it.
+  if (given.length > 1 && given[given.length - 1] === '') given.pop();
+  const lines: string[] = [];
+  for (const para of given) {
+    // The half-point margin keeps kerning differences from ever needing a wrap.
+    if (doc.widthOfString(para) <= width - 0.5) {
+      lines.push(para);
+      continue;
+    }
+    const breaker = new LineBreaker(para);
+    let line = '';
+    let room = width;
+    let from = 0;
+    for (let bk = breaker.nextBreak(); bk; bk = breaker.nextBreak()) {
+      if (bk.required && bk.position < para.length) return null;
+      const word = para.slice(from, bk.position);
+      from = bk.position;
+      const w = Math.fround(doc.widthOfString(word));
+      if (w > width) return null;
+      if (w <= room) {
+        line += word;
+        room -= w;
+      } else {
+        lines.push(line);
+        line = word;
+        room = width - w;
+      }
+    }
+    if (line) lines.push(line);
   }
-  const texts = text.split('\n');
-  if (texts.length > 1 && (align !== 'left' || texts.some((t) => !t))) return false;
+  return lines;
+}
+
+/** The height of `text` wrapped in `width`, as pdfkit's heightOfString counts it with lineGap 1. Font and size are already set. */
+export function textBoxHeight(doc: Doc, text: string, width: number): number {
+  const lines = layoutLines(doc, text, width);
+  return lines ? Math.max(1, lines.length) * lineStep(doc) : doc.heightOfString(text || ' ', { width, lineGap: 1 });
+}
+
+/** One line's text operators at its baseline, glyph runs split where kerning or a mark's offset says (as pdfkit's _fragment). */
+function lineOperators(font: EmbeddedFont, size: number, text: string, x: number, baseline: number, out: string[]): void {
+  const [encoded, positions] = font.encode(text);
+  const scale = size / 1000;
+  const runs: string[] = [];
+  let last = 0;
+  const addRun = (end: number) => {
+    if (last < end) {
+      const p = positions[end - 1]!;
+      runs.push(`<${encoded.slice(last, end).join('')}> ${num(-(p.xAdvance - p.advanceWidth))}`);
+    }
+    last = end;
+  };
+  const flush = (end: number) => {
+    addRun(end);
+    if (runs.length) out.push(`[${runs.join(' ')}] TJ`);
+    runs.length = 0;
+  };
+  out.push(`1 0 0 1 ${num(x)} ${num(baseline)} Tm`, `/${font.id} ${num(size)} Tf`);
+  let cx = x;
+  let offset = false;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i]!;
+    if (p.xOffset || p.yOffset) {
+      flush(i);
+      out.push(`1 0 0 1 ${num(cx + p.xOffset * scale)} ${num(baseline + p.yOffset * scale)} Tm`);
+      flush(i + 1);
+      offset = true;
+    } else {
+      if (offset) out.push(`1 0 0 1 ${num(cx)} ${num(baseline)} Tm`);
+      offset = false;
+      if (p.xAdvance - p.advanceWidth !== 0) addRun(i + 1);
+    }
+    cx += p.xAdvance * scale;
+  }
+  flush(positions.length);
+}
+
+/**
+ * Draw `text` in the box [x, x + width] from y with the current font, size
+ * and colour: lines as layoutLines breaks them, each aligned in the box.
+ * Text that layoutLines leaves to pdfkit, or that would run past the page's
+ * bottom (pdfkit carries it to a new page rather than lose it), is drawn by
+ * pdfkit's text().
+ */
+export function drawTextBox(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left'): void {
+  const d = doc as unknown as DocInternals;
+  const lines = layoutLines(doc, text, width);
+  const step = lineStep(doc);
+  if (!lines || y + lines.length * step > d.page.maxY()) {
+    doc.text(text, x, y, { width, align, lineGap: 1 });
+    return;
+  }
+  d.x = x;
+  d.y = y;
+  if (!text.trim()) return;
   const font = d._font;
   const size = d._fontSize;
-  const lines: PreparedLine[] = [];
-  for (const t of texts) {
-    const line = prepareLine(font, size, t, width);
-    if (!line) return false;
-    lines.push(line);
-  }
   if (d.page.fonts[font.id] == null) d.page.fonts[font.id] = font.ref();
   const pageHeight = d.page.height;
   const ascent = (font.ascender / 1000) * size;
-  const step = lineHeight(doc);
-  let out = `q\n1 0 0 -1 0 ${num(pageHeight)} cm\nBT\n`;
+  const out = ['q', `1 0 0 -1 0 ${num(pageHeight)} cm`, 'BT'];
   lines.forEach((line, i) => {
-    const room = width - line.width;
-    const left = x + (align === 'right' ? room : align === 'center' ? room / 2 : 0);
-    out += `1 0 0 1 ${num(left)} ${num(pageHeight - (y + i * step) - ascent)} Tm\n/${font.id} ${num(size)} Tf\n[${line.runs}] TJ\n`;
+    if (!line) return;
+    // As pdfkit aligns: trailing spaces count when centring, not when aligning right.
+    const room = align === 'left' ? 0 : width - doc.widthOfString(align === 'right' ? line.replace(/\s+$/, '') : line);
+    lineOperators(font, size, line, x + (align === 'right' ? room : align === 'center' ? room / 2 : 0), pageHeight - (y + i * step) - ascent, out);
   });
-  d.addContent(`${out}ET\nQ`);
-  d.x = x + lines[lines.length - 1]!.width;
-  d.y = y + (lines.length - 1) * step;
-  return true;
-}
-
-/** The height of `text` in a box `width` wide if every "\n" line fits as it is; null when it would wrap. Font and size are already set. */
-export function linesHeight(doc: Doc, text: string, width: number): number | null {
-  const lines = text.split('\n');
-  if (lines.length > 1 && lines.some((l) => !l)) return null;
-  for (const l of lines) if (doc.widthOfString(l) > width - 0.5) return null;
-  return lines.length * lineHeight(doc);
+  out.push('ET', 'Q');
+  d.addContent(out.join('\n'));
 }
