@@ -1,14 +1,14 @@
 import fontkit from '@pdf-lib/fontkit';
-import bwipjs from 'bwip-js';
 import { PDFDocument, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import type { PatientStamp } from './blocks.js';
 import type { FormDefinition } from './forms.js';
+import { code128 } from './barcode.js';
 import { FONT_FILES } from './font-files.js';
 
 const MM = 72 / 25.4;
 
 function drawBarcode(page: PDFPage, text: string, x: number, y: number, width: number, height: number): void {
-  const sbs = (bwipjs.raw('code128', text, {}) as { sbs?: number[] }[])[0]?.sbs;
+  const sbs = code128(text);
   if (!sbs) return;
   const modules = sbs.reduce((a, b) => a + b, 0);
   const m = Math.max(0.5, Math.min(1.2, width / modules));

@@ -2,7 +2,7 @@ import PDFDocument from 'pdfkit';
 import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
 import { drawBarcode } from './barcode.js';
 import { useSharedFonts } from './fonts.js';
-import { drawTextBox, textBoxHeight } from './text-line.js';
+import { drawLineAt, drawTextBox, textBoxHeight } from './text-line.js';
 
 const SIZE = { body: 9, small: 7.5, h1: 15, h2: 12, h3: 10 };
 const MARGIN = 28;
@@ -61,14 +61,16 @@ function drawHeading(ctx: Ctx, b: Extract<Block, { type: 'heading' }>): void {
   const size = b.level === 1 ? SIZE.h1 : b.level === 2 ? SIZE.h2 : SIZE.h3;
   const h = textHeight(ctx.doc, b.text, ctx.width, 'bold', size);
   ensure(ctx, h + 24); // keep a heading with at least a line of what follows
-  ctx.doc.font('bold').fontSize(size).fillColor(INK).text(b.text, ctx.left, ctx.doc.y, { width: ctx.width, lineGap: 1 });
+  ctx.doc.font('bold').fontSize(size).fillColor(INK);
+  drawTextBox(ctx.doc, b.text, ctx.left, ctx.doc.y, ctx.width);
   ctx.doc.y += 3;
 }
 
 function drawText(ctx: Ctx, text: string, tone?: Tone): void {
   const h = textHeight(ctx.doc, text, ctx.width, fontFor(tone), SIZE.body);
   ensure(ctx, h);
-  ctx.doc.font(fontFor(tone)).fontSize(SIZE.body).fillColor(colorFor(tone)).text(text, ctx.left, ctx.doc.y, { width: ctx.width, lineGap: 1 });
+  ctx.doc.font(fontFor(tone)).fontSize(SIZE.body).fillColor(colorFor(tone));
+  drawTextBox(ctx.doc, text, ctx.left, ctx.doc.y, ctx.width);
   ctx.doc.y += 3;
 }
 
@@ -81,10 +83,12 @@ function drawNotice(ctx: Ctx, b: Extract<Block, { type: 'notice' }>): void {
   const y0 = ctx.doc.y;
   const { doc } = ctx;
   doc.lineWidth(b.tone === 'alert' ? 2 : RULE).strokeColor(INK).rect(ctx.left, y0, ctx.width, h).stroke();
-  doc.font('bold').fontSize(SIZE.h3).fillColor(b.tone === 'alert' ? ALERT : INK).text(b.title, ctx.left + 6, y0 + 5, { width: inner });
+  doc.font('bold').fontSize(SIZE.h3).fillColor(b.tone === 'alert' ? ALERT : INK);
+  drawTextBox(doc, b.title, ctx.left + 6, y0 + 5, inner, 'left', 0);
   let y = y0 + 5 + titleH;
   for (const l of b.lines) {
-    doc.font(b.tone === 'alert' ? 'bold' : 'body').fontSize(SIZE.body).fillColor(INK).text(l, ctx.left + 6, y, { width: inner, lineGap: 1 });
+    doc.font(b.tone === 'alert' ? 'bold' : 'body').fontSize(SIZE.body).fillColor(INK);
+    drawTextBox(doc, l, ctx.left + 6, y, inner);
     y += textHeight(doc, l, inner, b.tone === 'alert' ? 'bold' : 'body', SIZE.body);
   }
   doc.y = y0 + h + 6;
@@ -101,7 +105,8 @@ function drawFields(ctx: Ctx, b: Extract<Block, { type: 'fields' }>): void {
     const y = ctx.doc.y;
     pair.forEach((f, j) => {
       const x = ctx.left + j * colW;
-      ctx.doc.font('body').fontSize(SIZE.small).fillColor('#333333').text(f.label, x, y + 1, { width: labelW - 4 });
+      ctx.doc.font('body').fontSize(SIZE.small).fillColor('#333333');
+      drawTextBox(ctx.doc, f.label, x, y + 1, labelW - 4, 'left', 0);
       ctx.doc.font(fontFor(f.tone)).fontSize(SIZE.body).fillColor(colorFor(f.tone));
       drawTextBox(ctx.doc, f.value, x + labelW, y, colW - labelW - 8);
     });
@@ -198,37 +203,42 @@ function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: numb
     titleX = left + 48;
   }
   const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12 - (titleX - left));
-  doc.font('bold').fontSize(12).fillColor('#ffffff').text(titleText, titleX, MARGIN + 4, { lineBreak: false });
+  doc.font('bold').fontSize(12).fillColor('#ffffff');
+  drawLineAt(doc, titleText, titleX, MARGIN + 4);
   const room = w - 30 - doc.widthOfString(titleText) - (titleX - left);
   if (room > 60) {
     const hospital = fit(doc, s.hospital, 'bold', 8.5, room);
-    doc.font('bold').fontSize(8.5).text(hospital, left + w - 6 - doc.widthOfString(hospital), MARGIN + 6, { lineBreak: false });
+    doc.font('bold').fontSize(8.5);
+    drawLineAt(doc, hospital, left + w - 6 - doc.widthOfString(hospital), MARGIN + 6);
   }
   doc.font('bold').fontSize(SIZE.small + 0.5).fillColor(INK);
   const ward = fit(doc, `${room > 60 ? '' : `${s.hospital} · `}${s.ward}`, 'bold', SIZE.small + 0.5, w / 2);
-  doc.text(ward, left, MARGIN + 23, { lineBreak: false });
+  drawLineAt(doc, ward, left, MARGIN + 23);
   const wardW = doc.widthOfString(ward);
-  doc.font('body').text(fit(doc, ` · ${s.footer[0] ?? ''}`, 'body', SIZE.small + 0.5, w - wardW), left + wardW, MARGIN + 23, { lineBreak: false });
+  drawLineAt(doc, fit(doc, ` · ${s.footer[0] ?? ''}`, 'body', SIZE.small + 0.5, w - wardW), left + wardW, MARGIN + 23);
   let y = MARGIN + HEADER_H;
   if (s.banner) {
     doc.rect(left, y - 2, w, 16).lineWidth(1.5).strokeColor(ALERT).stroke();
-    doc.font('bold').fontSize(SIZE.body).fillColor(ALERT).text(fit(doc, `⚠ ${s.banner}`, 'bold', SIZE.body, w - 8), left + 4, y + 1.5, { lineBreak: false });
+    doc.fillColor(ALERT);
+    drawLineAt(doc, fit(doc, `⚠ ${s.banner}`, 'bold', SIZE.body, w - 8), left + 4, y + 1.5);
     y += 18;
   }
   if (patient) {
     doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, PATIENT_H - 4).stroke();
     const textW = w - 180;
-    doc.font('bold').fontSize(11).fillColor(INK).text(fit(doc, patient.name, 'bold', 11, textW), left + 6, y + 3, { lineBreak: false });
-    doc.font('body').fontSize(SIZE.body).text(fit(doc, `MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17, { lineBreak: false });
+    doc.fillColor(INK);
+    drawLineAt(doc, fit(doc, patient.name, 'bold', 11, textW), left + 6, y + 3);
+    drawLineAt(doc, fit(doc, `MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
     if (patient.barcode) drawBarcode(doc, patient.barcode, left + w - 170, y + 3, 164, PATIENT_H - 10);
   }
   // Footer: data age, source and rendering time on every page, and page X of Y.
   const fy = height - MARGIN - FOOTER_H + 6;
   doc.lineWidth(RULE).strokeColor(INK).moveTo(left, fy - 3).lineTo(left + w, fy - 3).stroke();
-  doc.font('body').fontSize(SIZE.small).fillColor(INK);
-  s.footer.forEach((line, i) => doc.text(fit(doc, line, 'body', SIZE.small, w - 90), left, fy + i * 9, { lineBreak: false }));
+  doc.fillColor(INK);
+  s.footer.forEach((line, i) => drawLineAt(doc, fit(doc, line, 'body', SIZE.small, w - 90), left, fy + i * 9));
   const label = s.pageLabel.replace('{page}', String(pageIndex + 1)).replace('{pages}', String(pages));
-  doc.font('bold').fontSize(SIZE.body).text(label, left + w - 90, fy, { width: 90, align: 'right', lineBreak: false });
+  doc.font('bold').fontSize(SIZE.body);
+  drawTextBox(doc, label, left + w - 90, fy, 90, 'right');
 }
 
 /**

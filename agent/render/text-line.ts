@@ -131,24 +131,10 @@ function lineOperators(font: EmbeddedFont, size: number, text: string, x: number
   flush(positions.length);
 }
 
-/**
- * Draw `text` in the box [x, x + width] from y with the current font, size
- * and colour: lines as layoutLines breaks them, each aligned in the box.
- * Text that layoutLines leaves to pdfkit, or that would run past the page's
- * bottom (pdfkit carries it to a new page rather than lose it), is drawn by
- * pdfkit's text().
- */
-export function drawTextBox(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left'): void {
+/** The operators that put `lines` (drawn `step` apart from y, aligned in `width`) on the page with the current font, size and colour. */
+function drawLines(doc: Doc, lines: string[], x: number, y: number, width: number, align: Align, step: number): void {
   const d = doc as unknown as DocInternals;
-  const lines = layoutLines(doc, text, width);
-  const step = lineStep(doc);
-  if (!lines || y + lines.length * step > d.page.maxY()) {
-    doc.text(text, x, y, { width, align, lineGap: 1 });
-    return;
-  }
-  d.x = x;
-  d.y = y;
-  if (!text.trim()) return;
+  if (!lines.some((l) => l.trim())) return;
   const font = d._font;
   const size = d._fontSize;
   if (d.page.fonts[font.id] == null) d.page.fonts[font.id] = font.ref();
@@ -163,4 +149,30 @@ export function drawTextBox(doc: Doc, text: string, x: number, y: number, width:
   });
   out.push('ET', 'Q');
   d.addContent(out.join('\n'));
+}
+
+/**
+ * Draw `text` in the box [x, x + width] from y with the current font, size
+ * and colour, lines as layoutLines breaks them, `gap` points apart; the
+ * document's y ends below the last line, as after pdfkit's text(). Text that
+ * layoutLines leaves to pdfkit, or that would run past the page's bottom
+ * (pdfkit carries it to a new page rather than lose it), is drawn by
+ * pdfkit's text().
+ */
+export function drawTextBox(doc: Doc, text: string, x: number, y: number, width: number, align: Align = 'left', gap = 1): void {
+  const d = doc as unknown as DocInternals;
+  const lines = layoutLines(doc, text, width);
+  const step = doc.currentLineHeight(true) + gap;
+  if (!lines || y + lines.length * step > d.page.maxY()) {
+    doc.text(text, x, y, { width, align, lineGap: gap });
+    return;
+  }
+  drawLines(doc, lines, x, y, width, align, step);
+  d.x = x;
+  d.y = y + lines.length * step;
+}
+
+/** One line at (x, y) that the caller has already fitted (page headers and footers); the document's x and y stay. */
+export function drawLineAt(doc: Doc, text: string, x: number, y: number): void {
+  drawLines(doc, [text], x, y, 0, 'left', 0);
 }
