@@ -187,7 +187,10 @@ function fit(doc: Doc, text: string, font: 'body' | 'bold', size: number, width:
   return `${text.slice(0, lo)}…`;
 }
 
-function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: number, patient: PatientStamp | null): void {
+/** pdfkit's opened image (its types leave openImage out); image() draws one without opening it again. */
+type Logo = { width: number; height: number };
+
+function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: number, pages: number, patient: PatientStamp | null): void {
   const { width, height } = doc.page;
   const left = MARGIN;
   const w = width - 2 * MARGIN;
@@ -196,10 +199,10 @@ function drawChrome(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: numb
   doc.rect(left, MARGIN, w, 20).fillColor(INK).fill();
   // The marking and title come first; the hospital takes what room is left; the ward leads the line below.
   let titleX = left + 6;
-  if (s.logo) {
+  if (logo) {
     // On a white tile inside the black band, so any logo stays visible.
     doc.rect(left + 2, MARGIN + 2, 40, 16).fillColor('#ffffff').fill();
-    doc.image(s.logo, left + 3, MARGIN + 3, { fit: [38, 14], align: 'center', valign: 'center' });
+    doc.image(logo as unknown as PDFKit.Mixins.ImageSrc, left + 3, MARGIN + 3, { fit: [38, 14], align: 'center', valign: 'center' });
     titleX = left + 48;
   }
   const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12 - (titleX - left));
@@ -314,12 +317,14 @@ export function renderPdf(given: DocumentSpec): Promise<{ pdf: Buffer; pages: nu
     }
   }
   const range = doc.bufferedPageRange();
+  // Opened once: every page then shows the one embedded picture (pdfkit opens and embeds bytes anew on each call).
+  const logo = spec.stamp.logo ? (doc as unknown as { openImage(src: Buffer): Logo }).openImage(spec.stamp.logo) : null;
   for (let i = 0; i < range.count; i++) {
     doc.switchToPage(range.start + i);
     // Chrome is drawn outside the margins' flow: stop pdfkit from adding pages while we do it.
     const savedBottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
-    drawChrome(doc, spec, i, range.count, ctx.pagePatients[i] ?? null);
+    drawChrome(doc, spec, logo, i, range.count, ctx.pagePatients[i] ?? null);
     doc.page.margins.bottom = savedBottom;
   }
   const pages = range.count;

@@ -178,7 +178,7 @@ describe('templates IT can change', () => {
     const en = JSON.parse(fs.readFileSync(path.join(dir, 'i18n/en.json'), 'utf8'));
     fs.writeFileSync(path.join(dir, 'i18n/en.json'), JSON.stringify({ ...en, 'census.diagnosis': 'Working diagnosis' }));
     fs.writeFileSync(path.join(dir, 'settings.yaml'), 'paper: LETTER\nhospitalName: St. Example Hospital\nlogo: assets/logo.png\n');
-    const out = await renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: dir }, { renderedAt: NOW });
+    const out = await renderSnapshotDocuments(snapshotOf(40), { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: dir }, { renderedAt: NOW });
     const pdf = path.join(tmpDir('pb-pdf-'), 'c.pdf');
     fs.writeFileSync(pdf, out[1]!.content);
     const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
@@ -186,7 +186,12 @@ describe('templates IT can change', () => {
     expect(text).toContain('Working diagnosis');
     expect(text).toContain('St. Example Hospital');
     expect(execFileSync('pdfinfo', [pdf]).toString()).toMatch(/Page size:\s+792 x 612 pts \(letter\)/);
-    expect(execFileSync('pdfimages', ['-list', pdf]).toString().split('\n').filter((l) => /^\s+1\s+\d+ image/.test(l)).length).toBe(1); // the logo, on page 1
+    // The logo on every page, as one picture embedded once (columns: page num type width height … object id).
+    const images = execFileSync('pdfimages', ['-list', pdf]).toString().split('\n').filter((l) => /^\s+\d+\s+\d+ image/.test(l)).map((l) => l.trim().split(/\s+/));
+    const pageCount = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf]).toString())![1]);
+    expect(pageCount).toBeGreaterThan(1);
+    expect(images.map((c) => Number(c[0]))).toEqual(Array.from({ length: pageCount }, (_, i) => i + 1));
+    expect(new Set(images.map((c) => c[10])).size).toBe(1);
     fs.writeFileSync(path.join(dir, 'settings.yaml'), 'logo: ../../etc/passwd.png\n');
     await expect(renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'UTC', hospital: 'X', templatesDir: dir }, { renderedAt: NOW })).rejects.toThrow(/settings.yaml: logo: .* not found in templates/);
   });
