@@ -1,7 +1,7 @@
 import type { Patient, WardSnapshot } from '../model/ward.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { DocumentSpec, PatientStamp, Stamp } from './blocks.js';
-import { formatDate, formatDateTime, type Translate } from './i18n.js';
+import { formatDate, formatDateTime, translator, type Translate, type Wording } from './i18n.js';
 import { renderDocumentTemplate } from './templates.js';
 import { censusView, marView, summaryView, wardAllergiesView } from './views.js';
 
@@ -20,6 +20,25 @@ export interface RenderContext {
 }
 
 export type DocumentKind = 'census' | 'mar' | 'summary' | 'allergies';
+
+/**
+ * A document to be built from data and drawn, in a form that can be posted
+ * to a render thread: the template is applied there too, so the daemon's main
+ * thread (which serves the ward page) does not parse markup for a hospital.
+ */
+export interface DocumentRequest {
+  kind: DocumentKind;
+  /** For a patient's document, the ward with that patient alone: a patient's views read no one else. */
+  snap: WardSnapshot;
+  patient: Patient | null;
+  /** The render context with its wording as data. */
+  context: Omit<RenderContext, 't'> & { wording: Wording };
+}
+
+export function buildDocument(req: DocumentRequest): DocumentSpec {
+  const { wording, ...rest } = req.context;
+  return documentSpec(req.kind, req.snap, req.patient, { ...rest, t: translator(wording) });
+}
 
 export interface PlannedDocument {
   address: string;

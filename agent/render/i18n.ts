@@ -7,11 +7,14 @@ export type Translate = (key: string, vars?: Record<string, string | number>) =>
 
 const catalogSchema = z.record(z.string(), z.string());
 
+/** Wording as data: what a render thread is handed, since a function cannot be posted to one. */
+export type Wording = Record<string, string>;
+
 /**
- * Load the UI and paper wording from templates/i18n/<lang>.json. IT edits these
- * files; a key missing in one language falls back to English, then to the key.
+ * Read the UI and paper wording from templates/i18n/<lang>.json. IT edits
+ * these files; a key missing in one language falls back to English.
  */
-export function loadTranslations(templatesDir: string, lang: Language): Translate {
+export function loadWording(templatesDir: string, lang: Language): Wording {
   const read = (l: string): Record<string, string> => {
     const file = path.join(templatesDir, 'i18n', `${l}.json`);
     if (!fs.existsSync(file)) return {};
@@ -26,12 +29,18 @@ export function loadTranslations(templatesDir: string, lang: Language): Translat
     return res.data;
   };
   const en = read('en');
-  const own = lang === 'en' ? en : { ...en, ...read(lang) };
+  return lang === 'en' ? en : { ...en, ...read(lang) };
+}
+
+/** Look wording up by key, filling {name} placeholders; an unknown key prints as itself. */
+export function translator(wording: Wording): Translate {
   return (key, vars) => {
-    const s = own[key] ?? key;
+    const s = wording[key] ?? key;
     return vars ? s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : s;
   };
 }
+
+export const loadTranslations = (templatesDir: string, lang: Language): Translate => translator(loadWording(templatesDir, lang));
 
 // Building an Intl.DateTimeFormat costs far more than using one; documents format thousands of times.
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -4,12 +4,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '../model/ward.js';
-import { patientStamp, planDocuments, type DocumentKind } from './documents.js';
+import { patientStamp, planDocuments, type DocumentKind, type DocumentRequest } from './documents.js';
 import { loadForms, readBlankForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
-import { loadTranslations, type Language } from './i18n.js';
+import { loadWording, translator, type Language } from './i18n.js';
 import { inThreadRenderer, type RenderedPdf, type Renderer } from './renderer.js';
 import { loadLogo, loadTemplateSettings } from './templates.js';
 
@@ -113,7 +113,8 @@ function boundedRenders(limit: number, signal?: AbortSignal) {
 }
 
 export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions): Promise<RenderedArtifact[]> {
-  const t = loadTranslations(settings.templatesDir, settings.language);
+  const wording = loadWording(settings.templatesDir, settings.language);
+  const t = translator(wording);
   const look = loadTemplateSettings(settings.templatesDir);
   const out: RenderedArtifact[] = [
     { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) },
@@ -127,7 +128,9 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     if (!prev || prev.renderKey !== key) return null;
     return Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window ? prev : null;
   };
-  const ctx = { t, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+  // What a render thread builds documents with; `ctx` adds the wording as a function for planning here.
+  const context: DocumentRequest['context'] = { wording, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+  const ctx = { ...context, t };
   const planned = planDocuments(snap, settings.documents, ctx);
   const keys = new Map<string, string>();
   const reuse = new Map<string, ReusableDocument>();
@@ -140,7 +143,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   }
   // Ward documents are always new; when some patient sheets were reused the census says what that means.
   const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
-  const censusCtx = oldest ? { ...ctx, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : ctx;
+  const censusContext = oldest ? { ...context, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : context;
   const renderer = opts.renderer ?? inThreadRenderer;
   const enqueue = boundedRenders(renderer.parallelism * 2, opts.signal);
   // Each entry is filled in when its render is done; order is the order documents are listed and printed in.
@@ -160,8 +163,8 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
       continue;
     }
     // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-    const spec = d.spec(d.kind === 'census' ? censusCtx : ctx);
-    await rendering(meta, () => renderer.pdf(spec));
+    const req: DocumentRequest = { kind: d.kind, snap: d.patient ? { ...snap, patients: [d.patient] } : snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
+    await rendering(meta, () => renderer.document(req));
   }
   if (settings.forms?.length) {
     const defs = loadForms(settings.templatesDir);

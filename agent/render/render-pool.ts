@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { DocumentSpec, PatientStamp } from './blocks.js';
+import type { DocumentRequest } from './documents.js';
 import type { FormDefinition } from './forms.js';
 import type { RenderedPdf, Renderer } from './renderer.js';
 
 export type RenderTask =
   | { kind: 'warm' }
   | { kind: 'pdf'; spec: DocumentSpec }
+  | { kind: 'document'; req: DocumentRequest }
   | { kind: 'form'; blank: Buffer; def: FormDefinition; patient: PatientStamp; marking: { text: string; asOf: string } };
 
 export class RenderError extends Error {
@@ -147,6 +149,7 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
       armIdle();
     },
     pdf: (spec) => submit({ kind: 'pdf', spec }),
+    document: (req) => submit({ kind: 'document', req }),
     form: (blank, def, patient, marking) => submit({ kind: 'form', blank, def, patient, marking }),
     async close() {
       closed = true;

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import type { DocumentSpec } from './blocks.js';
 import type { RenderedPdf } from './renderer.js';
 import type { RenderTask } from './render-pool.js';
+import { buildDocument } from './documents.js';
 import { renderPdf } from './pdf.js';
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; pdfkit tells images apart by Buffer.isBuffer. */
@@ -22,6 +23,10 @@ const WARM_UP: DocumentSpec = {
 
 async function run(task: RenderTask): Promise<RenderedPdf> {
   if (task.kind === 'warm') return renderPdf(WARM_UP);
+  if (task.kind === 'document') {
+    const { context } = task.req;
+    return renderPdf(buildDocument(context.logo ? { ...task.req, context: { ...context, logo: asBuffer(context.logo) } } : task.req));
+  }
   if (task.kind === 'pdf') {
     const spec: DocumentSpec = task.spec.stamp.logo ? { ...task.spec, stamp: { ...task.spec.stamp, logo: asBuffer(task.spec.stamp.logo) } } : task.spec;
     return renderPdf(spec);

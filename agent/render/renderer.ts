@@ -1,4 +1,5 @@
 import type { DocumentSpec, PatientStamp } from './blocks.js';
+import type { DocumentRequest } from './documents.js';
 import type { FormDefinition } from './forms.js';
 
 export interface RenderedPdf {
@@ -13,8 +14,10 @@ export interface RenderedPdf {
  * one-shot command renders in its own thread.
  */
 export interface Renderer {
-  /** A document drawn from blocks (census, MAR, summary, allergy list, downtime summary). */
+  /** A document drawn from blocks (downtime summary, IT page test prints). */
   pdf(spec: DocumentSpec): Promise<RenderedPdf>;
+  /** A snapshot document (census, MAR, summary, allergy list) built from its data through its template, then drawn. */
+  document(req: DocumentRequest): Promise<RenderedPdf>;
   /** A ward's own PDF form with a patient label and the downtime marking. */
   form(blank: Buffer, def: FormDefinition, patient: PatientStamp, marking: { text: string; asOf: string }): Promise<RenderedPdf>;
   /** How many documents are worth handing over at once. */
@@ -31,6 +34,10 @@ export const inThreadRenderer: Renderer = {
   async pdf(spec) {
     const { renderPdf } = await import('./pdf.js');
     return renderPdf(spec);
+  },
+  async document(req) {
+    const [{ renderPdf }, { buildDocument }] = await Promise.all([import('./pdf.js'), import('./documents.js')]);
+    return renderPdf(buildDocument(req));
   },
   async form(blank, def, patient, marking) {
     const { stampForm } = await import('./form-stamp.js');

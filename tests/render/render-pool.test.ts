@@ -6,6 +6,7 @@ import { generateHospital } from '../../agent/demo/generator.js';
 import { silentLogger } from '../../agent/log/logger.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
 import type { DocumentSpec } from '../../agent/render/blocks.js';
+import type { DocumentRequest } from '../../agent/render/documents.js';
 import { renderSnapshotDocuments, type RenderSettings } from '../../agent/render/publish.js';
 import { createRenderPool } from '../../agent/render/render-pool.js';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
@@ -71,8 +72,20 @@ describe.skipIf(!HAVE_POPPLER)('render threads', () => {
   it('fail the run when a document fails, without leaving renders unhandled', async () => {
     const pool = createRenderPool({ threads: 2, log: silentLogger() });
     pools.push(pool);
-    const broken = { ...pool, pdf: (spec: DocumentSpec) => (spec.metaTitle.includes('MAR') || spec.patient ? Promise.reject(new Error('drawing failed')) : pool.pdf(spec)) };
+    const broken = { ...pool, document: (req: DocumentRequest) => (req.patient ? Promise.reject(new Error('drawing failed')) : pool.document(req)) };
     await expect(renderSnapshotDocuments(snap, settings, { renderedAt: NOW, renderer: broken })).rejects.toThrow('drawing failed');
+  });
+
+  it('build documents from their templates in the thread: a broken template fails the run naming file and line', async () => {
+    const pool = createRenderPool({ threads: 2, log: silentLogger() });
+    pools.push(pool);
+    const dir = tmpDir('pb-pool-tpl-');
+    fs.cpSync(TEMPLATES, dir, { recursive: true });
+    const mar = path.join(dir, 'documents/mar.hbs');
+    fs.writeFileSync(mar, `${fs.readFileSync(mar, 'utf8')}\n{{#if}}\n`);
+    const run = renderSnapshotDocuments(snap, { ...settings, templatesDir: dir }, { renderedAt: NOW, renderer: pool });
+    await expect(run).rejects.toThrow(/templates\/documents\/mar\.hbs:\d+/);
+    await expect(run).rejects.toMatchObject({ name: 'TemplateError' });
   });
 
   it('end when idle, say so, and start again for the next document', async () => {
