@@ -33,7 +33,7 @@ async function main() {
     await server.load(r);
   }
   const loadMs = performance.now() - t0;
-  const src = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: server.url, pageSize: 200, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' });
+  const src = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: server.url, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' });
   const pullWard = async (i: number) => {
     const w = h.wards[i]!;
     const t = performance.now();
@@ -81,7 +81,7 @@ async function perWard(wards: number, concurrency: number) {
     servers.push(server);
   }
   const loadMs = performance.now() - t0;
-  const sources = servers.map((s, i) => createFhirSource(fhirSourceSchema.parse({ id: `his-${i}`, kind: 'fhir', baseUrl: s.url, pageSize: 200, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' }));
+  const sources = servers.map((s, i) => createFhirSource(fhirSourceSchema.parse({ id: `his-${i}`, kind: 'fhir', baseUrl: s.url, maxConcurrency: 4, fullPullEveryMinutes: 0 }), { configDir: '.' }));
   const pullWard = async (i: number) => {
     const w = h.wards[i]!;
     const t = performance.now();

@@ -42,7 +42,7 @@ wards:
 ${wards.map((w) => `  - { id: ${w.id}, name: "${w.name}" }`).join('\n')}
 language: vi
 sources:
-${wards.map((w, i) => `  - { id: his-${i}, kind: fhir, baseUrl: "${w.url}", pageSize: 200 }${opts.fullJobs ? `\n  - { id: his-${i}-full, kind: fhir, baseUrl: "${w.url}", pageSize: 200, fullPullEveryMinutes: 0 }` : ''}`).join('\n')}
+${wards.map((w, i) => `  - { id: his-${i}, kind: fhir, baseUrl: "${w.url}" }${opts.fullJobs ? `\n  - { id: his-${i}-full, kind: fhir, baseUrl: "${w.url}", fullPullEveryMinutes: 0 }` : ''}`).join('\n')}
 web: { insecureHttp: true, port: 0 }
 encryption: { keyFile: bench.key, createKey: true }
 schedule: { spreadSeconds: 0, maxConcurrentRuns: ${CONCURRENT} }

@@ -66,7 +66,13 @@ const fhirSource = z
     maxResponseBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
     maxConcurrency: z.number().int().min(1).max(32).default(4),
     retries: z.number().int().min(0).max(10).default(3),
-    pageSize: z.number().int().min(1).max(1000).default(200),
+    /**
+     * Resources asked for per page (_count). Large, because many servers run
+     * the whole search again for every page (Medplum: a ward pulled in 0.32 s
+     * instead of 0.76 s at 200); a server that allows fewer says so with
+     * next-page links, which are followed.
+     */
+    pageSize: z.number().int().min(1).max(1000).default(1000),
     /** Fraction of the previous census that may disappear before the snapshot is flagged. */
     censusShrinkWarning: z.number().min(0).max(1).default(0.3),
     /**

@@ -34,7 +34,7 @@ export async function startDemoHis(cfg: DemoSourceConfig, wards: { id: string; n
       maxResponseBytes: 50 * 1024 * 1024,
       maxConcurrency: 4,
       retries: 2,
-      pageSize: 200,
+      pageSize: 1000,
       censusShrinkWarning: 0.3,
       fullPullEveryMinutes: 60,
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FhirSourceConfig } from '../../agent/config/schema.js';
+import { fhirSourceSchema, type FhirSourceConfig } from '../../agent/config/schema.js';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import type { SyntheticHospital } from '../../agent/demo/generator.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
@@ -50,6 +50,18 @@ describe('FHIR source against a real FHIR server', () => {
     // One per query kind and chunk of 40 references (locations, encounters, patients, six datasets,
     // medications, practitioners): about 17 here, where one search per patient per dataset would be 180.
     expect(searches.length).toBeLessThanOrEqual(20);
+  });
+
+  it('asks for large pages by default and follows next links when the server sends fewer', async () => {
+    const small = await pull();
+    const before = his.server.requests.length;
+    const large = await pull({ pageSize: fhirSourceSchema.parse({ id: 'x', kind: 'fhir', baseUrl: 'http://x' }).pageSize });
+    const seen = his.server.requests.slice(before);
+    expect(seen.some((r) => r.includes('_count=1000'))).toBe(true);
+    // The server keeps to its 25 per page; every page was still fetched.
+    expect(seen.some((r) => r.includes('_cursor='))).toBe(true);
+    const ordersOf = (r: typeof small) => r.snapshot.patients.map((p) => [p.id, p.orders.items.length, p.administrations.items.length]).sort();
+    expect(ordersOf(large)).toEqual(ordersOf(small));
   });
 
   it('honours Retry-After on 429 and retries 500 then succeeds', async () => {
