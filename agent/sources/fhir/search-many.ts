@@ -20,7 +20,9 @@ export async function searchMany<T extends ResourceType>(
   signal: AbortSignal,
   warnings: string[],
 ): Promise<{ matches: ResourceOf<T>[]; included: Map<string, { resourceType: string; id?: string }>; serverTime: number | null }> {
-  const results = await Promise.all(chunks([...new Set(values)]).map((c) => client.search(type, { [param]: c.join(','), ...extra }, signal)));
+  // The narrowing filters (_lastUpdated, status, dates) go first: servers that test a resource against the
+  // filters in order (Medplum) then drop most resources before comparing against 40 references.
+  const results = await Promise.all(chunks([...new Set(values)]).map((c) => client.search(type, { ...extra, [param]: c.join(',') }, signal)));
   const included = new Map<string, { resourceType: string; id?: string }>();
   const seen = new Set<string>();
   const matches: ResourceOf<T>[] = [];
