@@ -1,4 +1,5 @@
 import bwipjs from 'bwip-js';
+import { pdfNumber as num } from './streams.js';
 
 /** Bar and space widths remembered per text: a MAR draws its patient's MRN on every page. Cleared when full. */
 const remembered = new Map<string, number[] | null>();
@@ -15,8 +16,6 @@ export function code128(text: string): number[] | null {
   return sbs;
 }
 
-/** As pdfkit writes numbers into content streams. */
-const num = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /**
  * Draw a Code 128 barcode as vector rectangles (crisp at any printer

@@ -17,6 +17,9 @@ import zlib from 'node:zlib';
  * (pdfkit is pinned to 0.17.x; tests/render checks extracted text, embedded
  * fonts and every page's picture against what pdfkit draws).
  */
+/** A number as pdfkit writes it into content streams (PDFObject.number), for operators written directly. */
+export const pdfNumber = (n: number) => Math.round(n * 1e6) / 1e6;
+
 type Chunk = string | Uint8Array;
 interface StreamRef {
   compress: boolean;

@@ -1,4 +1,5 @@
 import LineBreaker from 'linebreak';
+import { pdfNumber as num } from './streams.js';
 
 /**
  * Text in a table cell or field, laid out and drawn straight into the page's
@@ -39,8 +40,6 @@ interface DocInternals {
 
 export type Align = 'left' | 'right' | 'center';
 
-/** As pdfkit writes numbers into content streams. */
-const num = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /** The height pdfkit gives each line of text with lineGap 1 (what heightOfString counts). */
 const lineStep = (doc: Doc) => doc.currentLineHeight(true) + 1;
