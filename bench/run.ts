@@ -11,11 +11,12 @@ import path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const wards = process.env.BENCH_WARDS ?? '10';
-// The end-to-end snapshot bench runs the agent as the daemon runs (systemd unit, npm start): same flags.
-const DAEMON_FLAGS = ['--max-semi-space-size=2'];
-const run = (script: string, args: string[], flags: string[] = []) => {
+// The end-to-end snapshot bench runs the agent as the daemon runs (systemd unit, npm start): same flags and malloc setting.
+const DAEMON_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
+const DAEMON_ENV = { MALLOC_ARENA_MAX: '1' };
+const run = (script: string, args: string[], flags: string[] = [], env: Record<string, string> = {}) => {
   const t = Date.now();
-  const out = execFileSync(process.execPath, [...flags, path.join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
+  const out = execFileSync(process.execPath, [...flags, path.join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000, env: { ...process.env, ...env } });
   return { ...JSON.parse(out.slice(out.indexOf('{'))), wallMs: Date.now() - t };
 };
 
@@ -26,7 +27,7 @@ results.pull = run('pull.js', [wards, 'per-ward', '4']);
 const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr/sbin/ippeveprinter']).status === 0;
 results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
 results.web = run('web-latency.js', ['10']);
-results.snapshot = run('snapshot.js', [wards], DAEMON_FLAGS);
+results.snapshot = run('snapshot.js', [wards], DAEMON_FLAGS, DAEMON_ENV);
 
 const r = results as { render: any; pull: any; print: any; web: any; snapshot: any };
 const rows: [string, string][] = [

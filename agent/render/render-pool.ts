@@ -83,9 +83,10 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
   };
 
   const start = (): Thread => {
-    // The daemon runs with a small young generation to stay small when idle; render threads allocate
-    // fast and briefly, and keep V8's usual size (rendering was 1.5–2× slower without it).
-    const worker = new Worker(workerFile(), { resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+    // Heap sizes come from the daemon's node flags (README, "Install on a ward box"): V8 applies
+    // --max-semi-space-size over a worker's resourceLimits, and a larger young generation
+    // measured no faster here while holding ~30 MB more per thread.
+    const worker = new Worker(workerFile());
     const t: Thread = { worker, pending: new Map() };
     const failAll = (err: Error) => {
       for (const p of t.pending.values()) p.reject(err);
