@@ -66,7 +66,7 @@ function templatesFingerprint(templatesDir: string, settings: RenderSettings): s
 }
 
 /** Bump when code changes what a document looks like, so no old rendering is reused. */
-const RENDERER_VERSION = 1;
+const RENDERER_VERSION = 2;
 
 /**
  * Everything a snapshot publishes: the normalized ward as data (for the ward
