@@ -84,6 +84,11 @@ export interface RenderOptions {
   reuseWithinMinutes?: number;
   /** Who draws the PDFs: the daemon's render threads, or this thread. */
   renderer?: Renderer;
+  /**
+   * Called with each new artifact as soon as it is ready, by its index in the
+   * returned list, so the caller can store it while later documents render.
+   */
+  onArtifact?: (index: number, artifact: RenderedArtifact & { content: Buffer }) => void;
 }
 
 /**
@@ -116,9 +121,9 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   const wording = loadWording(settings.templatesDir, settings.language);
   const t = translator(wording);
   const look = loadTemplateSettings(settings.templatesDir);
-  const out: RenderedArtifact[] = [
-    { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) },
-  ];
+  const data = { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) } as const;
+  opts.onArtifact?.(0, data);
+  const out: RenderedArtifact[] = [data];
   // Keys are recorded on every run, so the next run can reuse what this one renders.
   const fingerprint = templatesFingerprint(settings.templatesDir, settings);
   const window = (opts.reuseWithinMinutes ?? 60) * 60_000;
@@ -150,39 +155,55 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   const pending: (RenderedArtifact | Promise<RenderedArtifact>)[] = [];
   const rendering = async (meta: NewArtifact, start: () => Promise<RenderedPdf>) => {
     const { done } = await enqueue(start);
-    const artifact = done.then(({ pdf, pages }): RenderedArtifact => ({ meta: { ...meta, pages }, content: pdf }));
+    const index = out.length + pending.length;
+    const artifact = done.then(({ pdf, pages }) => {
+      const a = { meta: { ...meta, pages }, content: pdf };
+      opts.onArtifact?.(index, a);
+      return a;
+    });
     // Awaited all together at the end; a failure is reported there, not as an unhandled rejection now.
     artifact.catch(() => undefined);
     pending.push(artifact);
   };
-  for (const d of planned) {
-    const meta: NewArtifact = { address: d.address, kind: 'document', mediaType: 'application/pdf', title: d.title, patientKey: d.patient ? patientKey(d.patient) : null, renderKey: keys.get(d.address) ?? null, asOf: snap.asOf };
-    const r = reuse.get(d.address);
-    if (r) {
-      pending.push({ meta: { ...meta, pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
-      continue;
+  // Nothing is left rendering (or being handed to onArtifact) once this returns or throws.
+  try {
+    for (const d of planned) {
+      const meta: NewArtifact = { address: d.address, kind: 'document', mediaType: 'application/pdf', title: d.title, patientKey: d.patient ? patientKey(d.patient) : null, renderKey: keys.get(d.address) ?? null, asOf: snap.asOf };
+      const r = reuse.get(d.address);
+      if (r) {
+        pending.push({ meta: { ...meta, pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
+        continue;
+      }
+      // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
+      const req: DocumentRequest = { kind: d.kind, snap: d.patient ? { ...snap, patients: [d.patient] } : snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
+      await rendering(meta, () => renderer.document(req));
     }
-    // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-    const req: DocumentRequest = { kind: d.kind, snap: d.patient ? { ...snap, patients: [d.patient] } : snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
-    await rendering(meta, () => renderer.document(req));
-  }
-  if (settings.forms?.length) {
-    const defs = loadForms(settings.templatesDir);
-    const ctx = { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
-    const asOf = t('asOf', { time: formatDateTime(snap.asOf, settings.timeZone) ?? snap.asOf });
-    for (const id of settings.forms) {
-      const f = defs.find((d) => d.id === id);
-      if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
-      const blank = readBlankForm(settings.templatesDir, f);
-      pending.push({ meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank });
-      for (const p of patientsInBedOrder(snap)) {
-        const stamp = patientStamp(snap, p, ctx);
-        await rendering({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () =>
-          renderer.form(blank, f, stamp, { text: t('marking'), asOf }),
-        );
+    if (settings.forms?.length) {
+      const defs = loadForms(settings.templatesDir);
+      const ctx = { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+      const asOf = t('asOf', { time: formatDateTime(snap.asOf, settings.timeZone) ?? snap.asOf });
+      for (const id of settings.forms) {
+        const f = defs.find((d) => d.id === id);
+        if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
+        const blank = readBlankForm(settings.templatesDir, f);
+        const blankArtifact = { meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank } as const;
+        opts.onArtifact?.(out.length + pending.length, blankArtifact);
+        pending.push(blankArtifact);
+        for (const p of patientsInBedOrder(snap)) {
+          const stamp = patientStamp(snap, p, ctx);
+          await rendering({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () =>
+            renderer.form(blank, f, stamp, { text: t('marking'), asOf }),
+          );
+        }
       }
     }
+  } catch (err) {
+    await Promise.allSettled(pending);
+    throw err;
   }
-  out.push(...(await Promise.all(pending)));
+  const settled = await Promise.allSettled(pending);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  out.push(...settled.map((r) => (r as PromiseFulfilledResult<RenderedArtifact>).value));
   return out;
 }

@@ -5,7 +5,7 @@ import type { Dataset, WardSnapshot } from '../model/ward.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { acquireJobLock, type LockHolder } from '../store/locks.js';
-import { applyRetention } from '../store/retention.js';
+import { applyRetention, removeUnrecorded } from '../store/retention.js';
 import {
   addArtifactsByHash,
   beginRun,
@@ -19,7 +19,7 @@ import {
   type RunTrigger,
 } from '../store/snapshots.js';
 import type { Source } from '../sources/types.js';
-import { renderSnapshotDocuments, type ReusableDocument } from '../render/publish.js';
+import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument } from '../render/publish.js';
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
 import { runSlots } from './slots.js';
@@ -114,6 +114,8 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const runId = beginRun(deps.db, jobId, opts.trigger, opts.attempt ?? 1, started);
   const log = deps.log.child({ job: jobId, run: runId });
   let snapshotId: number | null = null;
+  const writes = runSlots(() => 4);
+  const early = new Map<number, Promise<{ sha256: string; size: number }>>();
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   try {
@@ -136,28 +138,38 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       log.warn({ previous: prev?.counts.patients, current: snap.patients.length }, 'census shrank sharply; flagged for review');
     }
     const t1 = performance.now();
+    // Files are written as documents come out of the render threads, a few at once so their fsyncs
+    // overlap each other and the rendering; rows come after, in one transaction (below).
+    const store = (a: RenderedArtifact, i: number) =>
+      writes.run(async () => {
+        signal.throwIfAborted();
+        const f = a.reused ?? (await deps.blobs.putAsync(a.content));
+        faultPoint(`blob-written-${i}`);
+        return f;
+      });
     const rendered = await renderSnapshotDocuments(
       snap,
       { documents: job.documents, forms: job.forms, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
-      { renderedAt: now(), signal, previous: previousDocuments(deps, prev?.id ?? null), reuseWithinMinutes: job.reuseWithinMinutes, renderer: deps.renderer },
+      {
+        renderedAt: now(),
+        signal,
+        previous: previousDocuments(deps, prev?.id ?? null),
+        reuseWithinMinutes: job.reuseWithinMinutes,
+        renderer: deps.renderer,
+        onArtifact: (i, a) => {
+          const f = store(a, i);
+          f.catch(() => undefined); // awaited below, or on failure
+          early.set(i, f);
+        },
+      },
     );
     for (const r of pulled.reports ?? []) {
       rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
     }
     const t2 = performance.now();
-    // Files first, a few at once so their fsyncs overlap; then every row in one transaction, so a row
-    // only ever names a file already safe on disk, and a crash leaves all rows or none.
-    const writes = runSlots(() => 4);
-    const files = await Promise.all(
-      rendered.map((a, i) =>
-        writes.run(async () => {
-          signal.throwIfAborted();
-          const f = a.reused ?? (await deps.blobs.putAsync(a.content));
-          faultPoint(`blob-written-${i}`);
-          return f;
-        }),
-      ),
-    );
+    // Every file safe on disk first; then every row in one transaction, so a row only ever
+    // names a file already there, and a crash leaves all rows or none.
+    const files = await Promise.all(rendered.map((a, i) => early.get(i) ?? store(a, i)));
     signal.throwIfAborted();
     const at = now();
     addArtifactsByHash(deps.db, snapshotId, rendered.map((a, i) => ({ meta: a.meta, ...files[i]! })), at, (i) => {
@@ -192,6 +204,9 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     }
     return { jobId, runId, status: 'succeeded', snapshotId, error: null, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
   } catch (err) {
+    // Files already on their way finish, then go: no row will name them.
+    const written = (await Promise.allSettled(early.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
+    removeUnrecorded(deps.db, deps.blobs, written);
     const ended = now();
     const message = signal.aborted && timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
     if (snapshotId !== null) failSnapshot(deps.db, snapshotId);

@@ -75,3 +75,19 @@ export function collectGarbage(db: Db, blobs: BlobStore): number {
   }
   return unused.length + strays;
 }
+
+/**
+ * After a failed run: remove the files it wrote that no row records. A run
+ * writing the same content at this moment puts its file back inside its own
+ * transaction, as after any collection.
+ */
+export function removeUnrecorded(db: Db, blobs: BlobStore, sha256s: Iterable<string>): number {
+  const recorded = db.prepare('SELECT 1 FROM blobs WHERE sha256 = ?').pluck();
+  let removed = 0;
+  for (const sha of new Set(sha256s)) {
+    if (recorded.get(sha) !== undefined) continue;
+    blobs.remove(sha);
+    removed++;
+  }
+  return removed;
+}

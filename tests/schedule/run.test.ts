@@ -7,6 +7,7 @@ import { acquireJobLock } from '../../agent/store/locks.js';
 import { currentSnapshot, getArtifact, listRuns } from '../../agent/store/snapshots.js';
 import { verifyStore } from '../../agent/store/verify.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
+import { inThreadRenderer, type Renderer } from '../../agent/render/renderer.js';
 import { jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
 
 let his: { server: FhirTestServer; hospital: SyntheticHospital };
@@ -100,6 +101,33 @@ describe('a snapshot run', () => {
     expect(waits).toEqual([1000]);
     expect(listRuns(agent.db, 'ward-1')).toHaveLength(2);
     expect(currentSnapshot(agent.db, 'ward-1')).toBeNull();
+  });
+
+  it('a render that fails partway keeps the last good snapshot and removes the files it had already written', async () => {
+    // Nothing reused: every document is drawn, and written, anew.
+    const a = agentFor('reuseWithinMinutes: 0\n');
+    const first = await runJob(a, 'ward-1', { trigger: 'manual' });
+    expect(first.status, first.error ?? '').toBe('succeeded');
+    const filesBefore = a.blobs.list().length;
+    // Files are stored as documents come out of rendering, so some are on disk when the 6th fails.
+    let n = 0;
+    const failing: Renderer = {
+      ...inThreadRenderer,
+      document: (req) => (++n === 6 ? Promise.reject(new Error('render thread failed: out of paper in the render thread')) : inThreadRenderer.document(req)),
+    };
+    const written = new Set<string>();
+    const blobs = { ...a.blobs, putAsync: (c: Buffer) => a.blobs.putAsync(c).then((f) => (written.add(f.sha256), f)) };
+    // Another minute: a new as-of on every page, so the early documents are new files.
+    const o = await runJob({ ...a, blobs, renderer: failing, now: () => new Date(Date.now() + 60_000) }, 'ward-1', { trigger: 'manual' });
+    expect(o.status).toBe('failed');
+    expect(o.error).toMatch(/out of paper/);
+    expect(currentSnapshot(a.db, 'ward-1')!.id).toBe(first.snapshotId);
+    expect(written.size).toBeGreaterThan(1);
+    const after = verifyStore(a.db, a.blobs);
+    expect(after.ok).toBe(true);
+    expect(after.problems).toEqual([]);
+    expect(a.blobs.list().length).toBe(filesBefore);
+    expect(currentSnapshot(a.db, 'ward-1')!.counts.documents).toBe(11);
   });
 
   it('stops a run that exceeds its time limit', async () => {
