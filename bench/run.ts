@@ -12,7 +12,7 @@ import path from 'node:path';
 const here = path.dirname(new URL(import.meta.url).pathname);
 const wards = process.env.BENCH_WARDS ?? '10';
 // The end-to-end snapshot bench runs the agent as the daemon runs (systemd unit, npm start): same flags and malloc setting.
-const DAEMON_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
+const DAEMON_FLAGS = ['--max-semi-space-size=2'];
 const DAEMON_ENV = { MALLOC_ARENA_MAX: '1' };
 const run = (script: string, args: string[], flags: string[] = [], env: Record<string, string> = {}) => {
   const t = Date.now();

@@ -86,7 +86,7 @@ async function idleServeRss(ward: PeerWard): Promise<{ mainMb: number; afterRunM
   // Render threads end after 5 s idle here (60 s by default) so the bench need not wait a minute.
   fs.appendFileSync(path.join(dir, 'paperback.yaml'), 'render: { idleSeconds: 5 }\n');
   // Started as the systemd unit and npm start start it.
-  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', '--heap-growing-percent=50', CLI, '--config', dir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=2', CLI, '--config', dir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '1' } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
