@@ -20,9 +20,14 @@ const HIGH_ALERT_EXTENSION = 'http://paperback.example/fhir/StructureDefinition/
 export const conceptText = (c: CodeableConcept | undefined): string | null =>
   c?.text?.trim() || c?.coding?.find((x) => x.display)?.display?.trim() || c?.coding?.find((x) => x.code)?.code || null;
 
+const refPatterns = new Map<string, RegExp>();
+/** The id in a reference to a resource of this type ("Patient/1", "https://…/Patient/1/_history/2"), or null. */
 export const refId = (ref: string | undefined, type: string): string | null => {
   if (!ref) return null;
-  const m = new RegExp(`(?:^|/)${type}/([^/]+)(?:/_history/.*)?$`).exec(ref);
+  // Called for every reference of every resource of a pull: the pattern is built once per type.
+  let re = refPatterns.get(type);
+  if (!re) refPatterns.set(type, (re = new RegExp(`(?:^|/)${type}/([^/]+)(?:/_history/.*)?$`)));
+  const m = re.exec(ref);
   return m ? m[1]! : null;
 };
 
