@@ -107,6 +107,30 @@ describe('incremental FHIR pulls', () => {
     expect(due.snapshot.patients.find((x) => x.id === p.id)!.allergies.items.map((a) => a.substance)).not.toContain('Penicillin (added today)');
   });
 
+  it('moves the 24 h window of doses given for patients nothing changed for, as a full pull would', async () => {
+    const [p1, , , p4] = ward().patients;
+    const start = new Date();
+    // A dose given 23 h ago: on the sheets now, out of the window three hours later.
+    await his.load([{ resourceType: 'MedicationAdministration', id: 'old-dose', status: 'completed', subject: { reference: `Patient/${p4!.id}` }, effectiveDateTime: new Date(start.getTime() - 23 * 3_600_000).toISOString(), medicationCodeableConcept: { text: 'Morphine 10 mg (old dose)' }, dosage: { dose: { value: 1, unit: 'ống' } } }]);
+    // Only what changes after the first pull comes back (no overlap), so the dose's patient is not
+    // among the changed ones: what was made of her last time is reused, and must still move with the clock.
+    await new Promise((r) => setTimeout(r, 1100)); // the server's Date header counts whole seconds
+    const s = createFhirSource(fhirSourceSchema.parse({ id: 'his', kind: 'fhir', baseUrl: his.url, retries: 0, fullPullEveryMinutes: 600 }), { configDir: '.', changesOverlapSeconds: 0 });
+    const first = await s.pull(request(start));
+    const drugsOf = (snap: WardSnapshot, id: string) => snap.patients.find((p) => p.id === id)!.administrations.items.map((a) => a.drug);
+    expect(drugsOf(first.snapshot, p4!.id)).toContain('Morphine 10 mg (old dose)');
+    await tick();
+    // Something changes for another patient only.
+    const o = await read('MedicationRequest', p1!.orders.items[0]!.id);
+    await update({ ...o, dosageInstruction: [{ text: 'changed three hours on' }] });
+    const later = new Date(start.getTime() + 3 * 3_600_000);
+    const r = await s.pull(request(later));
+    expect(r.changesOnly).toBe(true);
+    expect(r.snapshot.patients).toEqual((await fullPullAt(later)).patients);
+    expect(drugsOf(r.snapshot, p4!.id)).not.toContain('Morphine 10 mg (old dose)');
+    expect(r.snapshot.patients.find((p) => p.id === p4!.id)!.administrations.since).toBe(new Date(later.getTime() - 86_400_000).toISOString());
+  });
+
   it('falls back to full searches, with the same ward, when the server refuses _lastUpdated', async () => {
     let refused = 0;
     // A server in front of the real one that does not support _lastUpdated, as some EHR endpoints do not.

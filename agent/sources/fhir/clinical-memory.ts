@@ -1,10 +1,25 @@
 import zlib from 'node:zlib';
+import type { Patient } from '../../model/ward.js';
 
 /** Clinical resource types a pull keeps, each searched per patient. */
 export const CLINICAL_TYPES = ['MedicationRequest', 'MedicationAdministration', 'AllergyIntolerance', 'Condition', 'Flag', 'Observation'] as const;
 export type ClinicalType = (typeof CLINICAL_TYPES)[number];
 
-type Resource = { resourceType: string; id?: string };
+export type Resource = { resourceType: string; id?: string };
+/** One patient's resources of each clinical type. */
+export type ClinicalResources = Record<ClinicalType, Resource[]>;
+/** What the clinical searches put on a patient's sheets. */
+export type ClinicalFields = Partial<Pick<Patient, 'orders' | 'administrations' | 'allergies' | 'diagnoses' | 'codeStatus' | 'isolation' | 'flags' | 'weightKg'>>;
+
+/**
+ * One patient as the last pull left her: her resources, and what they
+ * normalized to, each compressed apart. A pull opens the resources only of
+ * patients something changed for, and reuses the rest as they are.
+ */
+export interface PatientRecall {
+  resources: Buffer;
+  fields: Buffer;
+}
 
 /** What one ward's last pull brought back, so the next asks the server only for what changed. */
 export interface ClinicalRecall {
@@ -12,11 +27,13 @@ export interface ClinicalRecall {
   since: string;
   /** When the last full pull was (ms). */
   fullAt: number;
-  patients: string[];
-  resources: Record<ClinicalType, Resource[]>;
-  /** Medications and practitioners resolved last time, by "Type/id". */
+  patients: Map<string, PatientRecall>;
+  /** Medications and practitioners resolved so far, by "Type/id". */
   referenced: [string, Resource][];
 }
+
+export const pack = (value: unknown): Buffer => zlib.deflateRawSync(JSON.stringify(value), { level: 1 });
+export const unpack = <T>(b: Buffer): T => JSON.parse(zlib.inflateRawSync(b).toString('utf8')) as T;
 
 /**
  * Per-ward recall of the last pull, kept compressed in memory (a ward's
@@ -35,8 +52,10 @@ export interface ClinicalMemory {
   readonly ownClockOverlapMs: number;
 }
 
+type Kept = Omit<ClinicalRecall, 'referenced'> & { referenced: Buffer };
+
 export function clinicalMemory(opts: { fullEveryMinutes: number; overlapSeconds?: number; ownClockOverlapSeconds?: number }): ClinicalMemory {
-  const byScope = new Map<string, Buffer>();
+  const byScope = new Map<string, Kept>();
   const fullEveryMs = opts.fullEveryMinutes * 60_000;
   return {
     fullEveryMs,
@@ -44,15 +63,14 @@ export function clinicalMemory(opts: { fullEveryMinutes: number; overlapSeconds?
     ownClockOverlapMs: (opts.ownClockOverlapSeconds ?? 900) * 1000,
     recall(scope, now) {
       if (fullEveryMs <= 0) return null;
-      const z = byScope.get(scope);
-      if (!z) return null;
-      const r = JSON.parse(zlib.inflateRawSync(z).toString('utf8')) as ClinicalRecall;
+      const k = byScope.get(scope);
+      if (!k) return null;
       // Due for a full pull, or the clock went backwards past the last pull: start over.
-      if (now.getTime() - r.fullAt >= fullEveryMs || now.getTime() < r.fullAt) return null;
-      return r;
+      if (now.getTime() - k.fullAt >= fullEveryMs || now.getTime() < k.fullAt) return null;
+      return { ...k, patients: new Map(k.patients), referenced: unpack<[string, Resource][]>(k.referenced) };
     },
     remember(scope, r) {
-      byScope.set(scope, zlib.deflateRawSync(JSON.stringify(r), { level: 1 }));
+      byScope.set(scope, { ...r, patients: new Map(r.patients), referenced: pack(r.referenced) });
     },
     forget(scope) {
       byScope.delete(scope);

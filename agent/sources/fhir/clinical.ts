@@ -4,7 +4,7 @@ import type { FhirClient } from './client.js';
 import { classifyFlags, latestWeightKg, refId, toAdministration, toAllergyList, toDiagnoses, toOrder } from './normalize.js';
 import { practitionerSchema, type CodeableConcept, type FhirPractitioner, type ResourceOf } from './schemas.js';
 import { searchMany } from './search-many.js';
-import { CLINICAL_TYPES, type ClinicalMemory, type ClinicalRecall, type ClinicalType } from './clinical-memory.js';
+import { CLINICAL_TYPES, pack, unpack, type ClinicalFields, type ClinicalMemory, type ClinicalResources, type ClinicalType, type PatientRecall, type Resource } from './clinical-memory.js';
 
 /**
  * The clinical half of a pull, for a known set of FHIR patients: active
@@ -66,9 +66,8 @@ export async function fetchClinical(
   const wanted = new Set(patientIds);
   const since = new Date(req.now.getTime() - 86_400_000).toISOString();
   const recall = o.memory?.store.recall(o.memory.scope, req.now) ?? null;
-  const seenBefore = new Set(recall?.patients ?? []);
-  const known = recall ? patientIds.filter((id) => seenBefore.has(id)) : [];
-  const newcomers = recall ? patientIds.filter((id) => !seenBefore.has(id)) : patientIds;
+  const known = recall ? patientIds.filter((id) => recall.patients.has(id)) : [];
+  const newcomers = recall ? patientIds.filter((id) => !recall.patients.has(id)) : patientIds;
   const [fresh, knownAnswers] = await Promise.all([
     searchClinical(client, req, newcomers, null, warnings),
     known.length
@@ -80,25 +79,37 @@ export async function fetchClinical(
       : { found: [] as Found[], changesOnly: true },
   ]);
   const changesOnly = recall !== null && knownAnswers.changesOnly;
-  const found = CLINICAL_TYPES.map((type, i): Found => {
-    const extra = knownAnswers.found[i] ?? NONE;
-    const included = new Map([...fresh[i]!.included, ...extra.included]);
-    if (!changesOnly) return { matches: [...fresh[i]!.matches, ...extra.matches], included, serverTime: null };
-    // What was kept for patients still here, then what changed, then the newcomers' full answers.
-    const byId = new Map<string, { resourceType: string; id?: string }>();
-    for (const r of recall.resources[type]) if (wanted.has(subjectOf(r as never) ?? '')) byId.set(r.id ?? '', r);
-    for (const r of [...extra.matches, ...fresh[i]!.matches]) byId.set(r.id ?? '', r);
-    return { matches: [...byId.values()], included, serverTime: null };
-  });
-  const [mrs, mas, als, conds, flags, obs] = found as [Found, Found, Found, Found, Found, Found];
 
-  // Medications referenced by id but not included: fetch them, batched.
+  // This pull's answers by patient. After a full pull every patient is here; after a changes-only
+  // pull, the newcomers and the patients something changed for, whose changes are merged by id into
+  // what was kept for them. Everyone else keeps what the last pull made of her, unopened.
+  const touched = new Map<string, ClinicalResources>();
+  const bucket = (pid: string) => touched.get(pid) ?? touched.set(pid, emptyResources()).get(pid)!;
+  if (!changesOnly) for (const pid of patientIds) bucket(pid);
+  CLINICAL_TYPES.forEach((type, i) => {
+    for (const r of [...(knownAnswers.found[i] ?? NONE).matches, ...fresh[i]!.matches]) {
+      const pid = subjectOf(r as never);
+      if (pid && wanted.has(pid)) bucket(pid)[type].push(r); // a server that ignored the subject filter
+    }
+  });
+  for (const [pid, changes] of touched) {
+    const kept = changesOnly ? recall.patients.get(pid) : undefined;
+    if (kept) touched.set(pid, mergeById(unpack<ClinicalResources>(kept.resources), changes));
+  }
+  // Servers list results in any order, and a merged pull in its own: sheets list them the same way every time.
+  for (const res of touched.values()) for (const type of CLINICAL_TYPES) res[type].sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''));
+  const touchedOf = <T>(type: ClinicalType) => [...touched.values()].flatMap((r) => r[type] as T[]);
+  const included = CLINICAL_TYPES.map((_, i) => new Map([...fresh[i]!.included, ...(knownAnswers.found[i] ?? NONE).included]));
+  const [mrIncluded, maIncluded] = included as [Found['included'], Found['included']];
+
+  // Medications referenced by id but not included: fetch them, batched. Patients nothing changed for
+  // had theirs resolved before (an unresolved one is asked for again at the next full pull).
   const medications = new Map<string, { code?: CodeableConcept }>();
   for (const [key, r] of recall?.referenced ?? []) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
-  for (const [key, r] of [...mrs.included, ...mas.included]) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
-  const medRefs = [...(mrs.matches as ResourceOf<'MedicationRequest'>[]), ...(mas.matches as ResourceOf<'MedicationAdministration'>[])]
-    .map((r) => refId(r.medicationReference?.reference, 'Medication'))
-    .filter((id): id is string => !!id && !medications.has(id));
+  for (const [key, r] of [...mrIncluded, ...maIncluded]) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+  const mrs = touchedOf<ResourceOf<'MedicationRequest'>>('MedicationRequest');
+  const mas = touchedOf<ResourceOf<'MedicationAdministration'>>('MedicationAdministration');
+  const medRefs = [...mrs, ...mas].map((r) => refId(r.medicationReference?.reference, 'Medication')).filter((id): id is string => !!id && !medications.has(id));
   if (medRefs.length > 0) {
     const meds = await searchMany(client, 'Medication', '_id', medRefs, {}, req.signal, warnings);
     for (const m of meds.matches) if (m.id) medications.set(m.id, m);
@@ -106,7 +117,7 @@ export async function fetchClinical(
 
   // Practitioners named only by reference: fetch once, batched.
   const practitioners = new Map<string, FhirPractitioner>();
-  for (const [key, r] of [...(recall?.referenced ?? []), ...(o.included ?? new Map()), ...mrs.included]) {
+  for (const [key, r] of [...(recall?.referenced ?? []), ...(o.included ?? new Map()), ...mrIncluded]) {
     if (!key.startsWith('Practitioner/')) continue;
     const ok = practitionerSchema.safeParse(r);
     if (ok.success) practitioners.set(ok.data.id, ok.data);
@@ -117,30 +128,34 @@ export async function fetchClinical(
     if (id && !ref?.display && !practitioners.has(id)) needPr.add(id);
   };
   for (const ref of o.practitionerRefs ?? []) addPr(ref);
-  for (const m of mrs.matches as ResourceOf<'MedicationRequest'>[]) addPr(m.requester);
-  for (const a of mas.matches as ResourceOf<'MedicationAdministration'>[]) addPr(a.performer?.[0]?.actor);
+  for (const m of mrs) addPr(m.requester);
+  for (const a of mas) addPr(a.performer?.[0]?.actor);
   if (needPr.size > 0) {
     const prs = await searchMany(client, 'Practitioner', '_id', [...needPr], {}, req.signal, warnings);
     for (const p of prs.matches) practitioners.set(p.id, p);
   }
 
-  const group = <T extends { subject?: { reference?: string }; patient?: { reference?: string } }>(xs: T[]) => {
-    const m = new Map<string, T[]>();
-    for (const x of xs) {
-      const pid = refId((x.subject ?? x.patient)?.reference, 'Patient');
-      if (!pid || !wanted.has(pid)) continue; // a server that ignored the subject filter
-      (m.get(pid) ?? m.set(pid, []).get(pid)!).push(x);
+  /** What a patient's resources put on her sheets. */
+  const fieldsOf = (res: ClinicalResources): ClinicalFields => {
+    const f: ClinicalFields = {};
+    if (want('medications')) {
+      const items = (res.MedicationRequest as ResourceOf<'MedicationRequest'>[]).filter((m) => m.status === 'active' || m.status === 'on-hold').map((m) => toOrder(m, medications, practitioners));
+      items.sort((a, b) => a.drug.localeCompare(b.drug, 'vi'));
+      f.orders = { status: 'available', items };
     }
-    // Servers list results in any order, and a merged pull in its own: sheets list them the same way every time.
-    for (const xs of m.values()) xs.sort((a, b) => ((a as { id?: string }).id ?? '').localeCompare((b as { id?: string }).id ?? ''));
-    return m;
+    if (want('administrations')) {
+      const items = (res.MedicationAdministration as ResourceOf<'MedicationAdministration'>[]).map((a) => toAdministration(a, medications, practitioners)).filter((a): a is NonNullable<typeof a> => !!a && a.at >= since);
+      f.administrations = { status: 'available', since, items: items.sort((a, b) => a.at.localeCompare(b.at)) };
+    }
+    if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
+    if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
+    if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[]));
+    f.weightKg = latestWeightKg(res.Observation as ResourceOf<'Observation'>[]);
+    return f;
   };
-  const mrBy = group(mrs.matches as ResourceOf<'MedicationRequest'>[]);
-  const maBy = group(mas.matches as ResourceOf<'MedicationAdministration'>[]);
-  const alBy = group(als.matches as ResourceOf<'AllergyIntolerance'>[]);
-  const condBy = group(conds.matches as ResourceOf<'Condition'>[]);
-  const flagBy = group(flags.matches as ResourceOf<'Flag'>[]);
-  const obsBy = group(obs.matches as ResourceOf<'Observation'>[]);
+  const fields = new Map<string, ClinicalFields>();
+  for (const [pid, res] of touched) fields.set(pid, fieldsOf(res));
+  for (const pid of patientIds) if (!fields.has(pid)) fields.set(pid, unpack<ClinicalFields>(recall!.patients.get(pid)!.fields));
 
   if (o.memory && o.memory.store.fullEveryMs > 0) {
     const { store } = o.memory;
@@ -149,34 +164,48 @@ export async function fetchClinical(
     const answered = [...fresh, ...knownAnswers.found].filter((f) => f !== NONE);
     const serverTimes = answered.map((f) => f.serverTime);
     const serverSince = answered.length > 0 && serverTimes.every((t) => t !== null) ? Math.min(...(serverTimes as number[])) - store.overlapMs : null;
+    const patients = new Map<string, PatientRecall>();
+    for (const pid of patientIds) {
+      const res = touched.get(pid);
+      patients.set(pid, res ? { resources: pack(res), fields: pack(fields.get(pid)) } : recall!.patients.get(pid)!);
+    }
     store.remember(o.memory.scope, {
       since: new Date(serverSince ?? req.now.getTime() - store.ownClockOverlapMs).toISOString(),
       fullAt: changesOnly ? recall.fullAt : req.now.getTime(),
-      patients: patientIds,
-      resources: Object.fromEntries(CLINICAL_TYPES.map((t, i) => [t, found[i]!.matches])) as ClinicalRecall['resources'],
-      referenced: [...[...medications].map(([id, m]): [string, { resourceType: string; id?: string }] => [`Medication/${id}`, { resourceType: 'Medication', id, ...m }]), ...[...practitioners].map(([id, p]): [string, { resourceType: string; id?: string }] => [`Practitioner/${id}`, p])],
+      patients,
+      referenced: [...[...medications].map(([id, m]): [string, Resource] => [`Medication/${id}`, { resourceType: 'Medication', id, ...m }]), ...[...practitioners].map(([id, p]): [string, Resource] => [`Practitioner/${id}`, p])],
     });
   }
 
+  const filled = new Set<string>();
   return {
     mode: changesOnly ? 'changes' : 'full',
     practitioners,
     fill(p, pid) {
-      if (want('medications')) {
-        const items = (mrBy.get(pid) ?? []).filter((m) => m.status === 'active' || m.status === 'on-hold').map((m) => toOrder(m, medications, practitioners));
-        items.sort((a, b) => a.drug.localeCompare(b.drug, 'vi'));
-        p.orders = { status: 'available', items };
-      }
-      if (want('administrations')) {
-        const items = (maBy.get(pid) ?? []).map((a) => toAdministration(a, medications, practitioners)).filter((a): a is NonNullable<typeof a> => !!a && a.at >= since);
-        p.administrations = { status: 'available', since, items: items.sort((a, b) => a.at.localeCompare(b.at)) };
-      }
-      if (want('allergies')) p.allergies = toAllergyList(alBy.get(pid) ?? []);
-      if (want('conditions')) p.diagnoses = { status: 'available', items: toDiagnoses(condBy.get(pid) ?? []) };
-      if (want('flags')) Object.assign(p, classifyFlags(flagBy.get(pid) ?? []));
-      p.weightKg = latestWeightKg(obsBy.get(pid) ?? []);
+      const f = fields.get(pid);
+      if (!f) return;
+      // The last 24 h from this pull's moment: doses kept from an earlier pull move out of the window.
+      const administrations = f.administrations && { ...f.administrations, since, items: f.administrations.items.filter((a) => a.at >= since) };
+      const out = administrations ? { ...f, administrations } : f;
+      // Two census entries for one record (duplicate MRNs) must not share lists.
+      Object.assign(p, filled.has(pid) ? structuredClone(out) : out);
+      filled.add(pid);
     },
   };
+}
+
+const emptyResources = (): ClinicalResources => Object.fromEntries(CLINICAL_TYPES.map((t) => [t, []])) as unknown as ClinicalResources;
+
+/** What was kept for a patient, with this pull's changes put in by id (a changed resource replaces its old version). */
+function mergeById(kept: ClinicalResources, changes: ClinicalResources): ClinicalResources {
+  const out = emptyResources();
+  for (const type of CLINICAL_TYPES) {
+    const byId = new Map<string, Resource>();
+    for (const r of kept[type]) byId.set(r.id ?? '', r);
+    for (const r of changes[type]) byId.set(r.id ?? '', r);
+    out[type] = [...byId.values()];
+  }
+  return out;
 }
 
 /**

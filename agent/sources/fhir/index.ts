@@ -32,6 +32,8 @@ export interface FhirSourceOptions {
   configDir: string;
   /** Backoff base in ms (tests shorten it). */
   backoffMs?: number;
+  /** How far before the server's last answer changes are asked for again (default 120 s; tests set it to 0). */
+  changesOverlapSeconds?: number;
 }
 
 export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions): Source {
@@ -49,7 +51,7 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
   });
   const client = fhirClient(cfg.baseUrl, http, { pageSize: cfg.pageSize });
   const info = { id: cfg.id, system: cfg.name, location: cfg.baseUrl };
-  const memory = clinicalMemory({ fullEveryMinutes: cfg.fullPullEveryMinutes });
+  const memory = clinicalMemory({ fullEveryMinutes: cfg.fullPullEveryMinutes, overlapSeconds: opts.changesOverlapSeconds });
   return {
     info,
     async pull(req) {
