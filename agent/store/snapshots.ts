@@ -118,27 +118,35 @@ export function addArtifact(db: Db, blobs: BlobStore, snapshotId: number, a: New
   return addArtifactByHash(db, snapshotId, a, sha256, size, now);
 }
 
-/** Record an artifact whose content is already in the blob store (reuse of an unchanged document). */
 /** Many artifacts in one transaction; `each` runs after each row (crash tests pause there). */
 export function addArtifactsByHash(db: Db, snapshotId: number, items: { meta: NewArtifact; sha256: string; size: number }[], now: Date, each?: (i: number) => void): void {
-  db.transaction(() => items.forEach((it, i) => {
-    addArtifactByHash(db, snapshotId, it.meta, it.sha256, it.size, now);
-    each?.(i);
-  }))();
+  const insert = artifactInserter(db, snapshotId, now);
+  db.transaction(() =>
+    items.forEach((it, i) => {
+      insert(it.meta, it.sha256, it.size);
+      each?.(i);
+    }),
+  )();
 }
 
+/** Record an artifact whose content is already in the blob store (reuse of an unchanged document). */
 export function addArtifactByHash(db: Db, snapshotId: number, a: NewArtifact, sha256: string, size: number, now: Date): ArtifactRow {
-  const status = db.prepare('SELECT status FROM snapshots WHERE id = ?').pluck().get(snapshotId);
-  if (status !== 'staging') throw new StoreError('artifacts can only be added to a staging snapshot', { snapshotId, status });
-  return db.transaction(() => {
-    db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
-    const id = Number(
-      db.prepare('INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, patient_key, pages, sha256, size, render_key, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-        snapshotId, a.address, a.kind, a.mediaType, a.title, a.patientKey ?? null, a.pages ?? null, sha256, size, a.renderKey ?? null, a.asOf ?? null,
-      ).lastInsertRowid,
-    );
+  return artifactInserter(db, snapshotId, now)(a, sha256, size);
+}
+
+/** Statements prepared once for a snapshot's artifacts (a ward has ~80: preparing per row was most of the cost). */
+function artifactInserter(db: Db, snapshotId: number, now: Date) {
+  const status = db.prepare('SELECT status FROM snapshots WHERE id = ?').pluck();
+  const blob = db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)');
+  const artifact = db.prepare('INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, patient_key, pages, sha256, size, render_key, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const at = nowIso(now);
+  return db.transaction((a: NewArtifact, sha256: string, size: number): ArtifactRow => {
+    const st = status.get(snapshotId);
+    if (st !== 'staging') throw new StoreError('artifacts can only be added to a staging snapshot', { snapshotId, status: st });
+    blob.run(sha256, size, at);
+    const id = Number(artifact.run(snapshotId, a.address, a.kind, a.mediaType, a.title, a.patientKey ?? null, a.pages ?? null, sha256, size, a.renderKey ?? null, a.asOf ?? null).lastInsertRowid);
     return { id, snapshotId, address: a.address, kind: a.kind, mediaType: a.mediaType, title: a.title, patientKey: a.patientKey ?? null, pages: a.pages ?? null, sha256, size, renderKey: a.renderKey ?? null, asOf: a.asOf ?? null };
-  })();
+  });
 }
 
 /**
