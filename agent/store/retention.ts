@@ -41,14 +41,29 @@ export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: 
   // secure_delete zeroes the freed pages; a checkpoint moves that into the main file
   // and truncates the WAL, so no older copy of a deleted row stays on disk.
   if (deleted > 0) db.pragma('wal_checkpoint(TRUNCATE)');
-  return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs) };
+  return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs, { strays: strayScanDue(blobs, now) }) };
+}
+
+/**
+ * Listing every file in blobs/ costs with the size of the whole store, not of
+ * what a run changed, and strays come only from a crashed process (a failed
+ * run removes its own files): look for them on a store's first retention in
+ * this process, then at most hourly.
+ */
+const STRAY_SCAN_EVERY_MS = 3_600_000;
+const lastStrayScan = new WeakMap<BlobStore, number>();
+function strayScanDue(blobs: BlobStore, now: Date): boolean {
+  const last = lastStrayScan.get(blobs);
+  if (last !== undefined && now.getTime() - last < STRAY_SCAN_EVERY_MS && now.getTime() >= last) return false;
+  lastStrayScan.set(blobs, now.getTime());
+  return true;
 }
 
 /**
  * Remove blobs no artifact and no unfinished print job refers to, and stray
  * temporary files left by a crashed write. Returns the number removed.
  */
-export function collectGarbage(db: Db, blobs: BlobStore): number {
+export function collectGarbage(db: Db, blobs: BlobStore, opts: { strays?: boolean } = {}): number {
   const unused = db
     .transaction(() => {
       const rows = db
@@ -62,6 +77,7 @@ export function collectGarbage(db: Db, blobs: BlobStore): number {
     })
     .immediate();
   for (const sha of unused) blobs.remove(sha);
+  if (opts.strays === false) return unused.length;
   // Files with no row at all: a run killed after writing a file but before recording it.
   const known = new Set(db.prepare('SELECT sha256 FROM blobs').pluck().all() as string[]);
   let strays = 0;

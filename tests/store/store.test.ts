@@ -123,6 +123,28 @@ describe('store', () => {
     expect(verifyStore(db, blobs).ok).toBe(true);
   });
 
+  it('retention removes files a crashed run left behind once they are 10 minutes old, looking for them at most hourly', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir, null);
+    snapshot(db, blobs, 'ward-1', 'census', at(0));
+    // Files written by runs that died before recording them: one from half an hour ago, one just now.
+    const old = blobs.put(Buffer.from('left by a run killed 30 minutes ago')).sha256;
+    const young = blobs.put(Buffer.from('being written by a run right now')).sha256;
+    const age = (sha: string, minutes: number) => fs.utimesSync(blobs.pathOf(sha), new Date(Date.now() - minutes * 60_000), new Date(Date.now() - minutes * 60_000));
+    age(old, 30);
+    applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(1));
+    expect(blobs.has(old)).toBe(false);
+    expect(blobs.has(young)).toBe(true);
+    // Older now, but the store was looked through less than an hour ago.
+    age(young, 30);
+    applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(1.5));
+    expect(blobs.has(young)).toBe(true);
+    applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(2.1));
+    expect(blobs.has(young)).toBe(false);
+    expect(verifyStore(db, blobs).problems).toEqual([]);
+  });
+
   it('a job lock excludes a second holder until released, and is taken over from a dead process', () => {
     const dir = tmpDir();
     const db = openDb(dir);
