@@ -48,7 +48,7 @@ const rows: [string, string][] = [
   ['hospital 5 % changed: ms, share of full, docs rendered', `${r.snapshot.hospital.incremental.ms}, ${r.snapshot.hospital.incrementalShareOfFull}, ${r.snapshot.hospital.incremental.documentsRendered}`],
   ['hospital agent CPU ms: full / 5 % changed (share)', `${r.snapshot.hospital.full.agentCpuMs} / ${r.snapshot.hospital.incremental.agentCpuMs} (${r.snapshot.hospital.incrementalShareOfFullAgentCpu})`],
   ['FHIR peer CPU ms during hospital full / 5 % changed (same cores)', `${r.snapshot.hospital.full.peerCpuMs} / ${r.snapshot.hospital.incremental.peerCpuMs}`],
-  ['idle serve RSS MB after first snapshot', String(r.snapshot.idleServeRssMb)],
+  ['idle serve RSS MB after first snapshot / between runs of a 5-minute job (render threads kept)', `${r.snapshot.idleServeRssMb} / ${r.snapshot.serveRssBetweenRunsEvery5MinMb}`],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

@@ -22,8 +22,9 @@ export interface Agent {
 
 /**
  * After a snapshot the main thread holds a run's garbage until V8 gets round
- * to it; on an idle box that is resident memory for nothing. When the daemon
- * runs with --expose-gc (npm start, the systemd unit) collect once, now.
+ * to it; on an idle box that is resident memory for nothing. When the render
+ * threads end or go quiet, and the daemon runs with --expose-gc (npm start,
+ * the systemd unit), collect once.
  */
 function releaseMemory(): void {
   (globalThis as { gc?: () => void }).gc?.();

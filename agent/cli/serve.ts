@@ -59,6 +59,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (job) monitor?.evidence(job.source, o.status === 'succeeded', o.error ?? '');
     },
   });
+  // Render threads outlive their idle time while a run is due within render.keepWarmMinutes.
+  agent.renderer.keepWarmWhile(() => config.box.render.keepWarmMinutes > 0 && scheduler.runDueWithin(config.box.render.keepWarmMinutes * 60_000));
   const watcher = watchConfig(config, {
     log,
     dataDir: opts.dataDir,

@@ -245,9 +245,11 @@ export const boxConfigSchema = z
         threads: z.number().int().min(0).max(16).optional(),
         /** Render threads end after this long with nothing to do, giving their memory back. */
         idleSeconds: z.number().min(1).max(86_400).default(60),
+        /** …unless a scheduled run starts within this many minutes (0: end them after idleSeconds regardless). */
+        keepWarmMinutes: z.number().min(0).max(1440).default(10),
       })
       .strict()
-      .default({ idleSeconds: 60 }),
+      .default({ idleSeconds: 60, keepWarmMinutes: 10 }),
   })
   .strict();
 

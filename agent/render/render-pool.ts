@@ -10,6 +10,8 @@ import type { RenderedPdf, Renderer } from './renderer.js';
 
 export type RenderTask =
   | { kind: 'warm' }
+  /** Nothing to draw for a while, but a run is due soon: give back garbage, keep the thread. No answer. */
+  | { kind: 'collect' }
   | { kind: 'pdf'; spec: DocumentSpec }
   | { kind: 'document'; req: DocumentRequest }
   | { kind: 'form'; blank: Buffer; def: FormDefinition; patient: PatientStamp; marking: { text: string; asOf: string } };
@@ -46,8 +48,11 @@ export interface RenderPoolOptions {
    * (about half a second, overlapping the pull).
    */
   idleMs?: number;
-  /** Called once the threads have ended for idleness (the daemon gives memory back then). */
-  onIdle?: () => void;
+  /**
+   * Called once the pool has gone idle (the daemon gives memory back then):
+   * `ended` when the threads ended, false when they stay for a run due soon.
+   */
+  onIdle?: (ended: boolean) => void;
   log: Logger;
 }
 
@@ -60,6 +65,9 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
   let nextId = 1;
   let idleTimer: NodeJS.Timeout | null = null;
   let closed = false;
+  let keepWarm = () => false;
+  /** Kept threads are asked to collect once per quiet spell, not every idle period. */
+  let collected = false;
 
   const inFlight = () => threads.reduce((n, t) => n + t.pending.size, 0);
 
@@ -74,9 +82,18 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     idleTimer = null;
     if (inFlight() > 0 || threads.length === 0) return;
     idleTimer = setTimeout(() => {
+      // A run is due soon: starting the threads again would cost it more than they hold meanwhile.
+      if (keepWarm()) {
+        if (!collected) {
+          collected = true;
+          for (const t of threads) t.worker.postMessage({ id: 0, task: { kind: 'collect' } satisfies RenderTask });
+          opts.onIdle?.(false);
+        }
+        return armIdle();
+      }
       void stopAll().then((n) => {
         log.debug({ threads: n }, 'render threads stopped while idle');
-        opts.onIdle?.();
+        opts.onIdle?.(true);
       });
     }, idleMs);
     idleTimer.unref();
@@ -130,6 +147,7 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     if (closed) return Promise.reject(new RenderError('the render pool is closed'));
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = null;
+    collected = false;
     const t = pick();
     const id = nextId++;
     return new Promise<RenderedPdf>((resolve, reject) => {
@@ -150,6 +168,9 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
         t.worker.postMessage({ id, task: { kind: 'warm' } satisfies RenderTask });
       }
       armIdle();
+    },
+    keepWarmWhile(wanted) {
+      keepWarm = wanted;
     },
     pdf: (spec) => submit({ kind: 'pdf', spec }),
     document: (req) => submit({ kind: 'document', req }),

@@ -21,7 +21,7 @@ const WARM_UP: DocumentSpec = {
   blocks: [{ type: 'table', columns: [{ label: 'Thuốc', width: 3 }, { label: 'Liều', width: 1, align: 'right' }], rows: [{ cells: [{ text: 'Paracetamol 500 mg viên nén, uống sau ăn, không quá 4 g mỗi ngày' }, { text: '1 viên', tone: 'strong' }] }] }],
 };
 
-async function run(task: RenderTask): Promise<RenderedPdf> {
+async function run(task: Exclude<RenderTask, { kind: 'collect' }>): Promise<RenderedPdf> {
   if (task.kind === 'warm') return renderPdf(WARM_UP);
   if (task.kind === 'document') {
     const { context } = task.req;
@@ -37,6 +37,11 @@ async function run(task: RenderTask): Promise<RenderedPdf> {
 }
 
 parentPort!.on('message', (msg: { id: number; task: RenderTask }) => {
+  if (msg.task.kind === 'collect') {
+    // Available when the daemon runs with --expose-gc (npm start, the systemd unit).
+    (globalThis as { gc?: () => void }).gc?.();
+    return;
+  }
   run(msg.task).then(
     ({ pdf, pages }) => {
       // Hand over the bytes without a copy when they own their memory; copy once when they sit in a shared pool.

@@ -24,6 +24,8 @@ export interface Renderer {
   readonly parallelism: number;
   /** Get ready to draw (start threads, load fonts) while the caller does something else, e.g. pulls. */
   warm(): void;
+  /** Keep what warm() started, past its idle time, while `wanted()` says so (the next run is near). */
+  keepWarmWhile(wanted: () => boolean): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export interface Renderer {
 export const inThreadRenderer: Renderer = {
   parallelism: 1,
   warm() {},
+  keepWarmWhile() {},
   async pdf(spec) {
     const { renderPdf } = await import('./pdf.js');
     return renderPdf(spec);

@@ -23,6 +23,8 @@ export interface Scheduler {
   /** Run a job now (with the job's retry policy). Resolves with the last attempt's outcome. */
   runNow(jobId: string, trigger?: RunTrigger): Promise<RunOutcome>;
   nextRun(jobId: string): Date | null;
+  /** Whether any enabled job is scheduled to start within `ms` from now. */
+  runDueWithin(ms: number): boolean;
   isRunning(jobId: string): boolean;
   reload(config: LoadedConfig): void;
   stop(): Promise<void>;
@@ -115,6 +117,17 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       if (!job || !job.enabled) return null;
       const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, new Date());
       return next && new Date(next.getTime() + boxOffsetMs(config.box.box.id, jobId, config.box.schedule.spreadSeconds));
+    },
+    runDueWithin(ms) {
+      const now = new Date();
+      const minutes = Math.ceil(ms / 60_000);
+      for (const job of config.jobs.values()) {
+        if (!job.enabled) continue;
+        const offset = boxOffsetMs(config.box.box.id, job.id, config.box.schedule.spreadSeconds);
+        const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, now, minutes);
+        if (next && next.getTime() + offset - now.getTime() <= ms) return true;
+      }
+      return false;
     },
     isRunning: (jobId) => running.has(jobId),
     reload(next) {

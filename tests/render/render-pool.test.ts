@@ -105,4 +105,22 @@ describe.skipIf(!HAVE_POPPLER)('render threads', () => {
     await expect(pool.pdf(specWithLogo(png))).rejects.toThrow(/closed/);
     expect(inThreadRenderer.parallelism).toBe(1);
   });
+
+  it('stay past their idle time while the next run is near, and end once it is not', async () => {
+    let idled = 0;
+    let runSoon = true;
+    let quiet = 0;
+    const pool = createRenderPool({ threads: 1, idleMs: 100, log: silentLogger(), onIdle: (ended) => (ended ? idled++ : quiet++) });
+    pools.push(pool);
+    pool.keepWarmWhile(() => runSoon);
+    const png = fs.readFileSync(path.join(REPO, 'templates/assets/logo.png'));
+    await pool.pdf(specWithLogo(png));
+    // Ten idle times later the thread is still there.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(idled).toBe(0);
+    // Told once that the pool went quiet (the daemon collects then), not every idle period.
+    expect(quiet).toBe(1);
+    runSoon = false;
+    await waitFor(() => idled === 1, 10_000);
+  });
 });

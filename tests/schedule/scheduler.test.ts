@@ -39,5 +39,23 @@ describe('scheduler', () => {
     expect(nextCronTime('0 8 * * *', 'Asia/Ho_Chi_Minh', from)!.toISOString()).toBe('2026-11-22T01:00:00.000Z');
     expect(nextCronTime('0 8 * * *', 'UTC', from)!.toISOString()).toBe('2026-11-22T08:00:00.000Z');
     expect(nextCronTime('*/15 * * * * *', 'UTC', from)!.toISOString()).toBe('2026-11-22T00:30:15.000Z');
+    // Looking no further than asked.
+    expect(nextCronTime('0 8 * * *', 'UTC', from, 60)).toBeNull();
+  });
+
+  it('tells whether a run is due soon (render threads stay up for it)', async () => {
+    const dir = (cron: string, enabled = true) =>
+      writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('cron: "*/5 * * * *"', `cron: "${cron}"`) + (enabled ? '' : 'enabled: false\n') } });
+    const every5 = startScheduler(openTestAgent(dir('*/5 * * * *')));
+    const yearly = startScheduler(openTestAgent(dir('0 0 1 1 *')));
+    const off = startScheduler(openTestAgent(dir('*/5 * * * *', false)));
+    try {
+      expect(every5.runDueWithin(10 * 60_000)).toBe(true);
+      expect(every5.runDueWithin(0)).toBe(false);
+      expect(yearly.runDueWithin(10 * 60_000)).toBe(new Date().getUTCMonth() === 0 && new Date().getUTCDate() === 1);
+      expect(off.runDueWithin(10 * 60_000)).toBe(false);
+    } finally {
+      await Promise.all([every5.stop(), yearly.stop(), off.stop()]);
+    }
   });
 });
