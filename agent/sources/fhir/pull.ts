@@ -21,14 +21,16 @@ export interface FhirPullContext {
 
 /** Walk Location.partOf downwards from the ward: rooms and beds, however deep. */
 async function locationTree(client: FhirClient, wardLocationId: string, signal: AbortSignal, warnings: string[]): Promise<{ ward: FhirLocation; all: FhirLocation[] }> {
-  const root = await client.search('Location', { _id: wardLocationId }, signal);
+  const childrenOf = (ids: string[]) => searchMany(client, 'Location', 'partof', ids.map((id) => `Location/${id}`), {}, signal, warnings);
+  // The ward and its rooms are asked for together: one round trip less on every pull.
+  const [root, rooms] = await Promise.all([client.search('Location', { _id: wardLocationId }, signal), childrenOf([wardLocationId])]);
   const ward = root.matches.find((l) => l.id === wardLocationId);
   if (!ward) throw new SourceError(`the ward location Location/${wardLocationId} does not exist on the server; check scope.location in the snapshot job`, { retryable: false, code: 'no-ward' });
   const all: FhirLocation[] = [ward];
   const seen = new Set([ward.id]);
   let frontier = [ward.id];
   for (let depth = 0; frontier.length > 0 && depth < 6; depth++) {
-    const children = await searchMany(client, 'Location', 'partof', frontier.map((id) => `Location/${id}`), {}, signal, warnings);
+    const children = depth === 0 ? rooms : await childrenOf(frontier);
     frontier = [];
     for (const c of children.matches) {
       const parent = refId(c.partOf?.reference, 'Location');
@@ -124,19 +126,22 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
     if (ok.success) patients.set(ok.data.id, ok.data);
   }
   const missing = patientIds.filter((id) => !patients.has(id));
-  if (missing.length > 0) {
-    const fetched = await searchMany(client, 'Patient', '_id', missing, {}, signal, warnings);
-    for (const p of fetched.matches) patients.set(p.id, p);
-  }
+  // The clinical searches need only the patients' ids: they go out with the Patient reads, not after them.
+  const [fetched, clinicalAnswer] = await Promise.allSettled([
+    missing.length > 0 ? searchMany(client, 'Patient', '_id', missing, {}, signal, warnings) : Promise.resolve(null),
+    fetchClinical(client, req, patientIds, {
+      included,
+      practitionerRefs: [...byPatient.values()].flatMap((e) => (e.participant ?? []).map((p) => p.individual)),
+      warnings,
+      memory: ctx.memory && { store: ctx.memory, scope: memoryScope(req) },
+    }),
+  ]);
+  if (fetched.status === 'rejected') throw fetched.reason;
+  for (const p of fetched.value?.matches ?? []) patients.set(p.id, p);
   const lost = patientIds.filter((id) => !patients.has(id));
   if (lost.length > 0) throw new SourceError(`${lost.length} patient(s) on the census could not be read from the server (an encounter points to a missing Patient)`, { retryable: false, code: 'missing-patient' });
-
-  const clinical = await fetchClinical(client, req, patientIds, {
-    included,
-    practitionerRefs: [...byPatient.values()].flatMap((e) => (e.participant ?? []).map((p) => p.individual)),
-    warnings,
-    memory: ctx.memory && { store: ctx.memory, scope: memoryScope(req) },
-  });
+  if (clinicalAnswer.status === 'rejected') throw clinicalAnswer.reason;
+  const clinical = clinicalAnswer.value;
   const practitioners = clinical.practitioners;
   const out: Patient[] = [];
   const bedById = new Map(beds.map((b) => [b.id, b]));
