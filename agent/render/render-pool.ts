@@ -100,9 +100,9 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
   };
 
   const start = (): Thread => {
-    // A heap limit well above need (a ward's largest document needs ~40 MB) also makes V8 collect
-    // before the heap grows past ~1.4× what is live, instead of up to 4× on a machine with RAM to spare:
-    // render threads allocate fast, and held 100–125 MB each where 35–50 MB were in use (README, Performance).
+    // A heap limit well above need (a heap snapshot mid-hospital found ~31 MB live in a thread) also
+    // makes V8 collect before the heap grows past ~1.4× what is live, instead of up to 4× on a machine
+    // with RAM to spare: render threads allocate fast, and held 100–125 MB each (README, Performance).
     // The young generation is the daemon's (--max-semi-space-size applies over a worker's own limit;
     // a larger one measured no faster and held ~30 MB more per thread).
     const worker = new Worker(workerFile(), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
