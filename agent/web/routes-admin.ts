@@ -43,7 +43,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       csrf,
       ready: readiness?.ready ?? false,
       readyText: readiness ? t(readiness.ready ? 'ui.admin.ready' : 'ui.admin.notReady') : '—',
-      checks: readiness?.checks ?? [],
+      checks: (readiness?.checks ?? []).map((c) => ({ name: c.name, ok: c.ok, text: t(c.say.key, { ...c.say.vars, ...Object.fromEntries(Object.entries(c.say.words ?? {}).map(([k, key]) => [k, t(key)])) }) })),
       downtime: st?.downtime ? `${at(st.downtime.startedAt)} · ${st.downtime.kind}: ${st.downtime.cause}` : '',
       declared: st?.downtime?.kind === 'declared',
       windows: cfg.box.outage.windows.map((w) => ('cron' in w ? `${w.title ?? w.id}: cron "${w.cron}" for ${w.durationMinutes} min` : `${w.title ?? w.id}: ${at(w.start)} – ${at(w.end)}`)),

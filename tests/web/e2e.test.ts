@@ -159,6 +159,14 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     expect(await page.locator('label[for=q]').innerText()).toBe('Find a patient by bed, name or MRN');
     await page.goto(`${base}/admin`);
     expect(await page.locator('h1').innerText()).toBe('IT: jobs, printers, downtime');
+    const readiness = () => page.locator('section[aria-labelledby=readiness-h] ul').innerText();
+    expect(await readiness()).toMatch(/snapshot:ward-1: data \d+ min old \(limit \d+ min\)/);
+    expect(await readiness()).toMatch(/disk: \d+ MB free \(floor \d+ MB\)/);
+    // The readiness lines are in the page's language too, not only the headings.
+    await page.goto(`${base}/admin?lang=vi`);
+    expect(await readiness()).toMatch(/snapshot:ward-1: dữ liệu đã \d+ phút \(giới hạn \d+ phút\)/);
+    expect(await readiness()).toMatch(/disk: còn trống \d+ MB \(tối thiểu \d+ MB\)/);
+    expect(await readiness()).not.toMatch(/min old|MB free|against the HIS|not checked yet/);
     await page.close();
   });
 
