@@ -115,7 +115,8 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const log = deps.log.child({ job: jobId, run: runId });
   let snapshotId: number | null = null;
   const writes = runSlots(() => 4);
-  const early = new Map<number, Promise<{ sha256: string; size: number }>>();
+  /** Every file this run writes, by its artifact's index: awaited before the rows, removed if the run fails. */
+  const writing = new Map<number, Promise<{ sha256: string; size: number }>>();
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   try {
@@ -140,13 +141,17 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const t1 = performance.now();
     // Files are written as documents come out of the render threads, a few at once so their fsyncs
     // overlap each other and the rendering; rows come after, in one transaction (below).
-    const store = (a: RenderedArtifact, i: number) =>
-      writes.run(async () => {
+    const store = (a: RenderedArtifact, i: number) => {
+      const f = writes.run(async () => {
         signal.throwIfAborted();
         const f = a.reused ?? (await deps.blobs.putAsync(a.content));
         faultPoint(`blob-written-${i}`);
         return f;
       });
+      f.catch(() => undefined); // awaited below, or on failure
+      writing.set(i, f);
+      return f;
+    };
     const rendered = await renderSnapshotDocuments(
       snap,
       { documents: job.documents, forms: job.forms, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
@@ -156,11 +161,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
         previous: previousDocuments(deps, prev?.id ?? null),
         reuseWithinMinutes: job.reuseWithinMinutes,
         renderer: deps.renderer,
-        onArtifact: (i, a) => {
-          const f = store(a, i);
-          f.catch(() => undefined); // awaited below, or on failure
-          early.set(i, f);
-        },
+        onArtifact: (i, a) => void store(a, i),
       },
     );
     for (const r of pulled.reports ?? []) {
@@ -169,7 +170,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const t2 = performance.now();
     // Every file safe on disk first; then every row in one transaction, so a row only ever
     // names a file already there, and a crash leaves all rows or none.
-    const files = await Promise.all(rendered.map((a, i) => early.get(i) ?? store(a, i)));
+    const files = await Promise.all(rendered.map((a, i) => writing.get(i) ?? store(a, i)));
     signal.throwIfAborted();
     const at = now();
     addArtifactsByHash(deps.db, snapshotId, rendered.map((a, i) => ({ meta: a.meta, ...files[i]! })), at, (i) => {
@@ -205,7 +206,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     return { jobId, runId, status: 'succeeded', snapshotId, error: null, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
   } catch (err) {
     // Files already on their way finish, then go: no row will name them.
-    const written = (await Promise.allSettled(early.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
+    const written = (await Promise.allSettled(writing.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
     removeUnrecorded(deps.db, deps.blobs, written);
     const ended = now();
     const message = signal.aborted && timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
