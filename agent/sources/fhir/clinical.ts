@@ -99,8 +99,10 @@ export async function fetchClinical(
   // Servers list results in any order, and a merged pull in its own: sheets list them the same way every time.
   for (const res of touched.values()) for (const type of CLINICAL_TYPES) res[type].sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''));
   const touchedOf = <T>(type: ClinicalType) => [...touched.values()].flatMap((r) => r[type] as T[]);
-  const included = CLINICAL_TYPES.map((_, i) => new Map([...fresh[i]!.included, ...(knownAnswers.found[i] ?? NONE).included]));
-  const [mrIncluded, maIncluded] = included as [Found['included'], Found['included']];
+  // What the order and dose searches included (MedicationRequest:medication); the others include nothing.
+  const includedBy = (i: number) => new Map([...fresh[i]!.included, ...(knownAnswers.found[i] ?? NONE).included]);
+  const mrIncluded = includedBy(CLINICAL_TYPES.indexOf('MedicationRequest'));
+  const maIncluded = includedBy(CLINICAL_TYPES.indexOf('MedicationAdministration'));
 
   // Medications referenced by id but not included: fetch them, batched. Patients nothing changed for
   // had theirs resolved before (an unresolved one is asked for again at the next full pull).
