@@ -164,6 +164,25 @@ describe('templates IT can change', () => {
     expect(() => documentSpec('census', snap, null, ctx('en', dir))).toThrow(/census.hbs:\d+: "atending" not defined/);
   });
 
+  it('a tag left open is refused with the output line where it opened', () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/allergies.hbs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('<column width="9">{{t "census.bed"}}</column>', '<column width="9">{{t "census.bed"}}'));
+    expect(() => documentSpec('allergies', snap, null, ctx('en', dir))).toThrow(TemplateError);
+    expect(() => documentSpec('allergies', snap, null, ctx('en', dir))).toThrow(/allergies.hbs: produced invalid markup at output line \d+: unexpected close tag; <column> opened at output line 5 is not closed/);
+  });
+
+  it('HTML names such as &nbsp; and &mdash; may be written in a template; an unknown name is refused', () => {
+    const dir = copyTemplates();
+    const file = path.join(dir, 'documents/allergies.hbs');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, original.replace('{{t "wardAllergies.title"}} — {{ward.name}}', '{{t "wardAllergies.title"}}&nbsp;&mdash; {{ward.name}}'));
+    const heading = documentSpec('allergies', snap, null, ctx('en', dir)).blocks[0];
+    expect(heading).toMatchObject({ type: 'heading', text: `Ward allergy and high-alert list\u00a0\u2014 ${snap.ward.name}` });
+    fs.writeFileSync(file, original.replace('{{t "wardAllergies.title"}} — {{ward.name}}', '{{t "wardAllergies.title"}}&bogus; {{ward.name}}'));
+    expect(() => documentSpec('allergies', snap, null, ctx('en', dir))).toThrow(/allergies.hbs: produced invalid markup at output line 2: undefined entity/);
+  });
+
   it('markup a renderer cannot draw is refused with a reason', () => {
     const dir = copyTemplates();
     const file = path.join(dir, 'documents/allergies.hbs');
