@@ -67,10 +67,14 @@ function rawTables(file: Buffer): Map<string, Buffer> {
 }
 const rawTablesOf = new WeakMap<Buffer, Map<string, Buffer>>();
 
-const checksum = (b: Buffer) => {
+/** A TrueType checksum: the sum of the big-endian 32-bit words, the last one padded with zeros. */
+const checksum = (b: Uint8Array) => {
   let sum = 0;
-  for (let i = 0; i < b.length; i += 4) sum = (sum + (b.length - i >= 4 ? b.readUInt32BE(i) : Buffer.concat([b.subarray(i), Buffer.alloc(4)]).readUInt32BE(0))) >>> 0;
-  return sum;
+  const whole = b.length & ~3;
+  for (let i = 0; i < whole; i += 4) sum = (sum + ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!)) >>> 0;
+  let last = 0;
+  for (let i = whole; i < b.length; i++) last |= b[i]! << (24 - 8 * (i - whole));
+  return (sum + (last >>> 0)) >>> 0;
 };
 
 /**
@@ -109,11 +113,15 @@ function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
   dir.writeUInt16BE(n * 16 - pow2 * 16, 10);
   const parts: Buffer[] = [dir];
   let offset = dir.length;
+  // The whole file's sum is the directory's plus every table's (tables are padded with zeros).
+  let fileSum = 0;
   tags.forEach((tag, i) => {
     const t = tables.get(tag)!;
     const e = 12 + 16 * i;
+    const sum = checksum(t);
+    fileSum = (fileSum + sum) >>> 0;
     dir.write(tag, e, 4, 'latin1');
-    dir.writeUInt32BE(checksum(t), e + 4);
+    dir.writeUInt32BE(sum, e + 4);
     dir.writeUInt32BE(offset, e + 8);
     dir.writeUInt32BE(t.length, e + 12);
     const padded = t.length % 4 ? Buffer.concat([t, Buffer.alloc(4 - (t.length % 4))]) : t;
@@ -122,7 +130,7 @@ function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
   });
   const out = Buffer.concat(parts);
   const headAt = dir.readUInt32BE(12 + 16 * tags.indexOf('head') + 8);
-  out.writeUInt32BE((0xb1b0afba - checksum(out)) >>> 0, headAt + 8);
+  out.writeUInt32BE((0xb1b0afba - fileSum - checksum(dir)) >>> 0, headAt + 8);
   return out;
 }
 
