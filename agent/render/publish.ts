@@ -41,13 +41,22 @@ export type RenderedArtifact =
 /**
  * What a patient document is made from, as one hash: the patient's data, her
  * bed and ward, and every template, wording and setting that shapes the page.
- * The time is not in it; reuse is bounded in time instead (see below).
+ * The time is not in it; reuse is bounded in time instead (see below). Her
+ * part is serialized and hashed once and shared by her documents.
  */
-function renderKey(fingerprint: string, kind: string, snap: WardSnapshot, p: Patient): string {
-  const bed = snap.beds.find((b) => b.id === p.bedId) ?? null;
-  // The 24 h window's start moves with every pull; what fell inside it is what counts.
-  const data = { ...p, administrations: { status: p.administrations.status, items: p.administrations.items } };
-  return crypto.createHash('sha256').update(JSON.stringify([fingerprint, kind, snap.ward, snap.source, bed?.label ?? null, bed?.room ?? null, data])).digest('hex');
+function renderKeys(fingerprint: string, snap: WardSnapshot): (kind: string, p: Patient) => string {
+  const ofPatient = new Map<Patient, string>();
+  return (kind, p) => {
+    let made = ofPatient.get(p);
+    if (made === undefined) {
+      const bed = snap.beds.find((b) => b.id === p.bedId) ?? null;
+      // The 24 h window's start moves with every pull; what fell inside it is what counts.
+      const data = { ...p, administrations: { status: p.administrations.status, items: p.administrations.items } };
+      made = crypto.createHash('sha256').update(JSON.stringify([fingerprint, snap.ward, snap.source, bed?.label ?? null, bed?.room ?? null, data])).digest('hex');
+      ofPatient.set(p, made);
+    }
+    return crypto.createHash('sha256').update(`${kind}\n${made}`).digest('hex');
+  };
 }
 
 /** Everything under templates/ that can change how a page looks, by content. */
@@ -138,10 +147,11 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   const ctx = { ...context, t };
   const planned = planDocuments(snap, settings.documents, ctx);
   const keys = new Map<string, string>();
+  const renderKey = renderKeys(fingerprint, snap);
   const reuse = new Map<string, ReusableDocument>();
   for (const d of planned) {
     if (!d.patient) continue;
-    const key = renderKey(fingerprint, d.kind, snap, d.patient);
+    const key = renderKey(d.kind, d.patient);
     keys.set(d.address, key);
     const r = reusable(d.address, key);
     if (r) reuse.set(d.address, r);
