@@ -22,12 +22,17 @@ const subjectOf = (x: { subject?: { reference?: string }; patient?: { reference?
  * changes asks for everything changed since, whatever its status, so an
  * order stopped since the last pull comes back stopped and drops off.
  */
-function searchClinical(client: FhirClient, req: PullRequest, patientIds: string[], changedSince: string | null, warnings: string[]): Promise<Found[]> {
+function searchClinical(client: FhirClient, req: PullRequest, patientIds: string[], changedSince: string | null, warnings: string[], onFound: (type: ClinicalType, found: Found) => void): Promise<Found[]> {
   const subjects = patientIds.map((id) => `Patient/${id}`);
   const since24h = new Date(req.now.getTime() - 86_400_000).toISOString();
   const lu: Record<string, string> = changedSince ? { _lastUpdated: `ge${changedSince}` } : {};
   const go = (d: Dataset, type: ClinicalType, param: string, full: Record<string, string>, changes: Record<string, string>): Promise<Found> =>
-    req.datasets.includes(d) && subjects.length ? searchMany(client, type, param, subjects, changedSince ? { ...changes, ...lu } : full, req.signal, warnings) : Promise.resolve(NONE);
+    req.datasets.includes(d) && subjects.length
+      ? searchMany(client, type, param, subjects, changedSince ? { ...changes, ...lu } : full, req.signal, warnings).then((found) => {
+          onFound(type, found);
+          return found;
+        })
+      : Promise.resolve(NONE);
   const weight = { code: 'http://loinc.org|29463-7' };
   const diagnoses = { category: 'encounter-diagnosis' };
   return Promise.all([
@@ -68,13 +73,36 @@ export async function fetchClinical(
   const recall = o.memory?.store.recall(o.memory.scope, req.now) ?? null;
   const known = recall ? patientIds.filter((id) => recall.patients.has(id)) : [];
   const newcomers = recall ? patientIds.filter((id) => !recall.patients.has(id)) : patientIds;
+
+  // Medications referenced by id but not included (many servers ignore _include) are asked for as soon
+  // as the order or dose search that names them answers, while the other searches are still out, not
+  // in a round trip after them all. Patients nothing changed for had theirs resolved before.
+  const medications = new Map<string, { code?: CodeableConcept }>();
+  for (const [key, r] of recall?.referenced ?? []) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+  const askedMeds = new Set<string>();
+  const medLookups: Promise<void>[] = [];
+  const lookUpMedications = (refs: (string | null)[]) => {
+    const ids = [...new Set(refs)].filter((id): id is string => !!id && !medications.has(id) && !askedMeds.has(id));
+    if (ids.length === 0) return;
+    for (const id of ids) askedMeds.add(id);
+    const lookup = searchMany(client, 'Medication', '_id', ids, {}, req.signal, warnings).then((meds) => {
+      for (const m of meds.matches) if (m.id) medications.set(m.id, m);
+    });
+    lookup.catch(() => undefined); // awaited below; a failure fails the pull there
+    medLookups.push(lookup);
+  };
+  const onFound = (type: ClinicalType, found: Found) => {
+    if (type !== 'MedicationRequest' && type !== 'MedicationAdministration') return;
+    for (const [key, r] of found.included) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+    lookUpMedications((found.matches as { medicationReference?: { reference?: string } }[]).map((r) => refId(r.medicationReference?.reference, 'Medication')));
+  };
   const [fresh, knownAnswers] = await Promise.all([
-    searchClinical(client, req, newcomers, null, warnings),
+    searchClinical(client, req, newcomers, null, warnings, onFound),
     known.length
-      ? searchClinical(client, req, known, recall!.since, warnings).then(
+      ? searchClinical(client, req, known, recall!.since, warnings, onFound).then(
           (found) => ({ found, changesOnly: true }),
           // A server that refuses _lastUpdated gets the full searches instead.
-          () => searchClinical(client, req, known, null, warnings).then((found) => ({ found, changesOnly: false })),
+          () => searchClinical(client, req, known, null, warnings, onFound).then((found) => ({ found, changesOnly: false })),
         )
       : { found: [] as Found[], changesOnly: true },
   ]);
@@ -99,23 +127,16 @@ export async function fetchClinical(
   // Servers list results in any order, and a merged pull in its own: sheets list them the same way every time.
   for (const res of touched.values()) for (const type of CLINICAL_TYPES) res[type].sort((a, b) => (a.id ?? '').localeCompare(b.id ?? ''));
   const touchedOf = <T>(type: ClinicalType) => [...touched.values()].flatMap((r) => r[type] as T[]);
-  // What the order and dose searches included (MedicationRequest:medication); the others include nothing.
-  const includedBy = (i: number) => new Map([...fresh[i]!.included, ...(knownAnswers.found[i] ?? NONE).included]);
-  const mrIncluded = includedBy(CLINICAL_TYPES.indexOf('MedicationRequest'));
-  const maIncluded = includedBy(CLINICAL_TYPES.indexOf('MedicationAdministration'));
+  // What the order search included besides medications (a server may add the prescriber); the others include nothing.
+  const mr = CLINICAL_TYPES.indexOf('MedicationRequest');
+  const mrIncluded = new Map([...fresh[mr]!.included, ...(knownAnswers.found[mr] ?? NONE).included]);
 
-  // Medications referenced by id but not included: fetch them, batched. Patients nothing changed for
-  // had theirs resolved before (an unresolved one is asked for again at the next full pull).
-  const medications = new Map<string, { code?: CodeableConcept }>();
-  for (const [key, r] of recall?.referenced ?? []) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
-  for (const [key, r] of [...mrIncluded, ...maIncluded]) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+  // Kept orders and doses of changed patients whose medication was not resolved before are asked for
+  // now (an unresolved one of an unchanged patient is asked for again at the next full pull).
   const mrs = touchedOf<ResourceOf<'MedicationRequest'>>('MedicationRequest');
   const mas = touchedOf<ResourceOf<'MedicationAdministration'>>('MedicationAdministration');
-  const medRefs = [...mrs, ...mas].map((r) => refId(r.medicationReference?.reference, 'Medication')).filter((id): id is string => !!id && !medications.has(id));
-  if (medRefs.length > 0) {
-    const meds = await searchMany(client, 'Medication', '_id', medRefs, {}, req.signal, warnings);
-    for (const m of meds.matches) if (m.id) medications.set(m.id, m);
-  }
+  lookUpMedications([...mrs, ...mas].map((r) => refId(r.medicationReference?.reference, 'Medication')));
+  await Promise.all(medLookups);
 
   // Practitioners named only by reference: fetch once, batched.
   const practitioners = new Map<string, FhirPractitioner>();
