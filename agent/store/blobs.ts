@@ -109,12 +109,26 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new StoreError('not a SHA-256 hex digest', { sha256: sha });
     return path.join(dir, sha.slice(0, 2), sha);
   };
+  // Shard folders this store has made or found: made once, not asked for again before every file.
+  // The store never removes one; if someone does, the write there makes it again.
+  const shards = new Set<string>();
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
   /** Temporary file, fsync, rename, fsync the folder: a file at its final name is always whole. */
   const writeAtomically = (final: string, bytes: Buffer) => {
     const sub = path.dirname(final);
-    fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+    if (!shards.has(sub)) {
+      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+      shards.add(sub);
+    }
     const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'w', 0o600);
+    } catch (err) {
+      if (!gone(err)) throw err;
+      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+      fd = fs.openSync(tmp, 'w', 0o600);
+    }
     try {
       fs.writeSync(fd, bytes);
       fs.fsyncSync(fd);
@@ -127,9 +141,16 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
   /** writeAtomically, through the thread pool. */
   const writeAtomicallyAsync = async (final: string, bytes: Buffer) => {
     const sub = path.dirname(final);
-    await fs.promises.mkdir(sub, { recursive: true, mode: 0o700 });
+    if (!shards.has(sub)) {
+      await fs.promises.mkdir(sub, { recursive: true, mode: 0o700 });
+      shards.add(sub);
+    }
     const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-    const fh = await fs.promises.open(tmp, 'w', 0o600);
+    const fh = await fs.promises.open(tmp, 'w', 0o600).catch(async (err: unknown) => {
+      if (!gone(err)) throw err;
+      await fs.promises.mkdir(sub, { recursive: true, mode: 0o700 });
+      return fs.promises.open(tmp, 'w', 0o600);
+    });
     try {
       await fh.writeFile(bytes);
       await fh.sync();

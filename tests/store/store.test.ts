@@ -27,6 +27,18 @@ function snapshot(db: ReturnType<typeof openDb>, blobs: ReturnType<typeof openBl
 }
 
 describe('store', () => {
+  it('a shard folder removed under a running store is made again by the next write there', async () => {
+    const blobs = openBlobStore(tmpDir(), null);
+    const first = blobs.put(Buffer.from('census at 10:00'));
+    fs.rmSync(path.dirname(blobs.pathOf(first.sha256)), { recursive: true });
+    // Same content, same shard: written again, since its file went with the folder.
+    expect(blobs.put(Buffer.from('census at 10:00')).sha256).toBe(first.sha256);
+    expect(blobs.get(first.sha256).toString()).toBe('census at 10:00');
+    fs.rmSync(path.dirname(blobs.pathOf(first.sha256)), { recursive: true });
+    expect((await blobs.putAsync(Buffer.from('census at 10:00'))).sha256).toBe(first.sha256);
+    expect(blobs.get(first.sha256).toString()).toBe('census at 10:00');
+  });
+
   it('migrates an existing version-1 database without losing its rows', () => {
     const dir = tmpDir();
     const v1 = openDb(dir, { migrations: MIGRATIONS.slice(0, 1) });
