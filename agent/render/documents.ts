@@ -28,7 +28,7 @@ export type DocumentKind = 'census' | 'mar' | 'summary' | 'allergies';
  */
 export interface DocumentRequest {
   kind: DocumentKind;
-  /** For a patient's document, the ward with that patient alone: a patient's views read no one else. */
+  /** For a patient's document, the ward with that patient and her bed alone: a patient's views read no one else. */
   snap: WardSnapshot;
   patient: Patient | null;
   /** The render context with its wording as data. */

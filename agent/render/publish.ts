@@ -185,7 +185,9 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
         continue;
       }
       // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-      const req: DocumentRequest = { kind: d.kind, snap: d.patient ? { ...snap, patients: [d.patient] } : snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
+      // A patient's document reads her alone and her bed: the rest of the ward is not sent to the thread.
+      const own = d.patient && { ...snap, patients: [d.patient], beds: snap.beds.filter((b) => b.id === d.patient!.bedId) };
+      const req: DocumentRequest = { kind: d.kind, snap: own || snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
       await rendering(meta, () => renderer.document(req));
     }
     if (settings.forms?.length) {

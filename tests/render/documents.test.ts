@@ -139,6 +139,22 @@ describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
     const artifacts = await renderSnapshotDocuments(snap, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: TEMPLATES }, { renderedAt: NOW });
     expect(artifacts.map((a) => a.meta.address)).toEqual(['data/ward', 'census']);
   });
+
+  it.skipIf(!HAVE_POPPLER)('each patient sheet published for a ward names her and her bed, and no other patient', async () => {
+    const ward = snapshotOf(3);
+    const out = await renderSnapshotDocuments(ward, { documents: ['mar', 'summary'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'X', templatesDir: TEMPLATES }, { renderedAt: NOW });
+    const dir = tmpDir('pb-sheets-');
+    for (const a of out.slice(1)) {
+      const p = ward.patients.find((x) => a.meta.address.endsWith(`/${x.mrn}`))!;
+      const file = path.join(dir, 'sheet.pdf');
+      fs.writeFileSync(file, a.content!);
+      const text = execFileSync('pdftotext', [file, '-']).toString();
+      expect(text).toContain(ward.beds.find((b) => b.id === p.bedId)!.label);
+      expect(text).toContain(p.name);
+      for (const other of ward.patients.filter((x) => x !== p)) expect(text).not.toContain(other.name);
+    }
+    expect(out).toHaveLength(1 + 2 * ward.patients.length);
+  });
 });
 
 describe('templates IT can change', () => {
