@@ -94,7 +94,9 @@ export async function fetchClinical(
   const onFound = (type: ClinicalType, found: Found) => {
     if (type !== 'MedicationRequest' && type !== 'MedicationAdministration') return;
     for (const [key, r] of found.included) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
-    lookUpMedications((found.matches as { medicationReference?: { reference?: string } }[]).map((r) => refId(r.medicationReference?.reference, 'Medication')));
+    // Only for the patients asked about: a server that ignored the subject filter sends others too.
+    const ours = (found.matches as ResourceOf<'MedicationRequest'>[]).filter((r) => wanted.has(subjectOf(r as never) ?? ''));
+    lookUpMedications(ours.map((r) => refId(r.medicationReference?.reference, 'Medication')));
   };
   const [fresh, knownAnswers] = await Promise.all([
     searchClinical(client, req, newcomers, null, warnings, onFound),
