@@ -36,16 +36,18 @@ function workerFile(): URL {
 }
 
 /**
- * The render threads' young generation: semi-spaces of 8 MB. The daemon runs
+ * The render threads' young generation: semi-spaces of 4 MB. The daemon runs
  * with --max-semi-space-size=2, which keeps the mostly idle main thread small,
  * but V8 applies that flag over a worker's own limits, and render threads
- * allocate fast: every document of 10 wards through two threads took 7.8–8.0 s
- * of CPU at 2 MB and 6.5–6.8 s at 8 MB (three interleaved runs each), for
- * ~20 MB more peak memory. V8 reads the flag when it creates an isolate, so
- * setting it here sizes the threads started from now on and leaves the main
- * thread's heap as it was configured.
+ * allocate fast. Every document of 10 wards through two threads (three
+ * interleaved runs each): 7.8-8.0 s of CPU at 2 MB, 6.0-8.0 s at 4 MB,
+ * 5.9-7.5 s at 8 MB. At 8 MB the 4,000-patient bench peaked at 354 MB (full)
+ * and 384-388 MB (5 % changed) against a 400 MB budget; at 4 MB, 333 and
+ * 364 MB, with the agent's CPU per unit of the peer's the same (3.37 vs 3.42).
+ * V8 reads the flag when it creates an isolate, so setting it here sizes the
+ * threads started from now on and leaves the main thread's heap as it was.
  */
-const THREAD_SEMI_SPACE_MB = 8;
+const THREAD_SEMI_SPACE_MB = 4;
 function setThreadSemiSpace(): void {
   v8.setFlagsFromString(`--max-semi-space-size=${THREAD_SEMI_SPACE_MB}`);
 }
