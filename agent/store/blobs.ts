@@ -109,17 +109,12 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
     if (!/^[0-9a-f]{64}$/.test(sha)) throw new StoreError('not a SHA-256 hex digest', { sha256: sha });
     return path.join(dir, sha.slice(0, 2), sha);
   };
-  // Shard folders this store has made or found: made once, not asked for again before every file.
-  // The store never removes one; if someone does, the write there makes it again.
-  const shards = new Set<string>();
+  // A shard folder is made when opening a file in it finds it missing (the first write there, or after
+  // someone removed it), not asked for with a recursive mkdir before every file.
   const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
   /** Temporary file, fsync, rename, fsync the folder: a file at its final name is always whole. */
   const writeAtomically = (final: string, bytes: Buffer) => {
     const sub = path.dirname(final);
-    if (!shards.has(sub)) {
-      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
-      shards.add(sub);
-    }
     const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
     let fd: number;
     try {
@@ -141,10 +136,6 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
   /** writeAtomically, through the thread pool. */
   const writeAtomicallyAsync = async (final: string, bytes: Buffer) => {
     const sub = path.dirname(final);
-    if (!shards.has(sub)) {
-      await fs.promises.mkdir(sub, { recursive: true, mode: 0o700 });
-      shards.add(sub);
-    }
     const tmp = path.join(sub, `.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
     const fh = await fs.promises.open(tmp, 'w', 0o600).catch(async (err: unknown) => {
       if (!gone(err)) throw err;
