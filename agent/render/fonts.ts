@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { FONT_FILES as FONTS } from './font-files.js';
+import { patchFontLayout } from './font-layout.js';
 import { patchStreams } from './streams.js';
 
 /**
@@ -217,6 +218,7 @@ export function useSharedFonts(doc: Doc): void {
       parsed[which] = { font: probe._font.font, layoutCache: Object.create(null) as object };
     }
     const ctor = EmbeddedFont!;
+    patchFontLayout(ctor.prototype);
     shared = {
       make(d, which) {
         if (which === 'body' && ++documentsOnCache > DOCUMENTS_PER_LAYOUT_CACHE) {
