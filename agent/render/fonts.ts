@@ -80,8 +80,9 @@ const checksum = (b: Uint8Array) => {
 
 /**
  * The subset as a TrueType file, with what PDF needs (head, hhea, maxp, loca,
- * glyf, hmtx and the hinting tables): the same tables fontkit writes, as a
- * standard sfnt (sorted, aligned, with checksums).
+ * glyf, hmtx): the tables fontkit writes but the hinting programs (cvt, fpgm,
+ * prep), whose instructions the glyphs no longer call (withoutInstructions),
+ * as a standard sfnt (sorted, aligned, with checksums).
  */
 function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
   let raw = rawTablesOf.get(file);
@@ -102,7 +103,6 @@ function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
     hmtx.writeInt16BE(m.bearing, i * 4 + 2);
   });
   const tables = new Map<string, Buffer>([['head', head], ['hhea', hhea], ['maxp', maxp], ['loca', loca], ['hmtx', hmtx], ['glyf', Buffer.concat(s.glyf)]]);
-  for (const tag of ['cvt ', 'prep', 'fpgm']) if (raw.has(tag)) tables.set(tag, raw.get(tag)!);
   const tags = [...tables.keys()].sort();
   const n = tags.length;
   const pow2 = 2 ** Math.floor(Math.log2(n));
@@ -135,6 +135,52 @@ function writeSubsetFont(file: Buffer, s: TtfSubset): Buffer {
   return out;
 }
 
+/**
+ * A glyph without its hinting instructions. Hinting fits outlines to a coarse
+ * pixel grid on screens; PDF viewers and printers draw these sheets without
+ * it (poppler and the printers' rasterizers at 300-600 dpi), and DejaVu's
+ * instructions are half of every glyph's bytes: each document's fonts were
+ * that much larger and slower to deflate. The outline is untouched.
+ */
+function withoutInstructions(glyph: Uint8Array): Uint8Array {
+  if (glyph.length < 10) return glyph; // an empty glyph (a space) has no data at all
+  const view = new DataView(glyph.buffer, glyph.byteOffset, glyph.byteLength);
+  const contours = view.getInt16(0);
+  let out: Uint8Array;
+  if (contours >= 0) {
+    // Header, the contours' end points, then instructionLength and the instructions before the flags.
+    const at = 10 + 2 * contours;
+    const length = view.getUint16(at);
+    if (!length) return glyph;
+    out = new Uint8Array(glyph.length - length);
+    out.set(glyph.subarray(0, at + 2));
+    out.set(glyph.subarray(at + 2 + length), at + 2);
+    new DataView(out.buffer).setUint16(at, 0);
+  } else {
+    // Components one after another; instructions, if a component's flags say so, follow the last one.
+    let at = 10;
+    let instructions = false;
+    const copy = new Uint8Array(glyph);
+    const flagsOf = new DataView(copy.buffer);
+    for (;;) {
+      const flags = view.getUint16(at);
+      if (flags & 0x0100) {
+        instructions = true;
+        flagsOf.setUint16(at, flags & ~0x0100);
+      }
+      at += 4 + (flags & 0x0001 ? 4 : 2) + (flags & 0x0008 ? 2 : flags & 0x0040 ? 4 : flags & 0x0080 ? 8 : 0);
+      if (!(flags & 0x0020)) break;
+    }
+    if (!instructions) return glyph;
+    out = copy.subarray(0, at);
+  }
+  // Offsets in loca stay even (a short loca counts in words): pad to four bytes, as fonts do.
+  if (out.length % 4 === 0) return out;
+  const padded = new Uint8Array(out.length + 4 - (out.length % 4));
+  padded.set(out);
+  return padded;
+}
+
 const glyphRecords = new WeakMap<FontkitFont, Map<number, GlyphRecord>>();
 
 function glyphRecord(font: FontkitFont, gid: number): GlyphRecord {
@@ -146,9 +192,9 @@ function glyphRecord(font: FontkitFont, gid: number): GlyphRecord {
     const glyf = glyph._decode();
     const stream = font._getTableStream('glyf');
     stream.pos += font.loca.offsets[gid]!;
-    const bytes = stream.readBuffer(font.loca.offsets[gid + 1]! - font.loca.offsets[gid]!);
+    const original = stream.readBuffer(font.loca.offsets[gid + 1]! - font.loca.offsets[gid]!);
     const components = glyf && glyf.numberOfContours < 0 ? (glyf.components ?? []).map((c) => ({ glyphID: c.glyphID, pos: c.pos })) : null;
-    r = { bytes, components, advance: glyph.advanceWidth, bearing: glyph._getMetrics().leftBearing };
+    r = { bytes: withoutInstructions(original), components, advance: glyph.advanceWidth, bearing: glyph._getMetrics().leftBearing };
     byGid.set(gid, r);
   }
   return r;

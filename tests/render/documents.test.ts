@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateHospital } from '../../agent/demo/generator.js';
 import type { Patient, WardSnapshot } from '../../agent/model/ward.js';
 import { documentSpec, planDocuments, type RenderContext } from '../../agent/render/documents.js';
+import { FONT_FILES } from '../../agent/render/font-files.js';
 import { renderHtmlFragment } from '../../agent/render/html.js';
 import { loadTranslations } from '../../agent/render/i18n.js';
 import { TemplateError } from '../../agent/render/markup.js';
@@ -41,6 +42,53 @@ async function pdfPages(spec: ReturnType<typeof documentSpec>): Promise<{ pages:
   // Content order with whitespace folded: a wrapped cell reads as one string.
   const raw = execFileSync('pdftotext', ['-raw', file, '-']).toString().replace(/\s+/g, ' ');
   return { pages: texts, file, raw };
+}
+
+const bodyFont = fontkit.create(FONT_FILES.body);
+const boldFont = fontkit.create(FONT_FILES.bold);
+const shapeCache = new Map<object, Set<string>>();
+function shapesOf(font: typeof bodyFont): Set<string> {
+  let s = shapeCache.get(font);
+  if (!s) {
+    s = new Set();
+    for (let g = 1; g < font.numGlyphs; g++) s.add(font.getGlyph(g).path.toSVG());
+    shapeCache.set(font, s);
+  }
+  return s;
+}
+function rawTables(ttf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let i = 0; i < ttf.readUInt16BE(4); i++) {
+    const e = 12 + 16 * i;
+    out.set(ttf.toString('latin1', e, e + 4), ttf.subarray(ttf.readUInt32BE(e + 8), ttf.readUInt32BE(e + 8) + ttf.readUInt32BE(e + 12)));
+  }
+  return out;
+}
+/** The bytes of hinting instructions in every glyph: simple glyphs' instructionLength, composites' trailing program. */
+function instructionBytes(tables: Map<string, Buffer>): number {
+  const long = tables.get('head')!.readInt16BE(50) === 1;
+  const loca = tables.get('loca')!;
+  const glyf = tables.get('glyf')!;
+  const count = loca.length / (long ? 4 : 2) - 1;
+  const at = (i: number) => (long ? loca.readUInt32BE(i * 4) : loca.readUInt16BE(i * 2) * 2);
+  let total = 0;
+  for (let g = 0; g < count; g++) {
+    const start = at(g);
+    if (at(g + 1) === start) continue;
+    const contours = glyf.readInt16BE(start);
+    if (contours >= 0) {
+      total += glyf.readUInt16BE(start + 10 + 2 * contours);
+      continue;
+    }
+    let p = start + 10;
+    for (;;) {
+      const flags = glyf.readUInt16BE(p);
+      if (flags & 0x0100) total += 1; // a component says instructions follow
+      p += 4 + (flags & 1 ? 4 : 2) + (flags & 8 ? 2 : flags & 0x40 ? 4 : flags & 0x80 ? 8 : 0);
+      if (!(flags & 0x20)) break;
+    }
+  }
+  return total;
 }
 
 describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
@@ -274,7 +322,7 @@ describe('templates IT can change', () => {
     expect(word('gap').y0).toBeGreaterThan(word('after').y1);
   });
 
-  it('embeds fonts that are whole TrueType files: checksum right, every glyph readable', async () => {
+  it('embeds fonts that are whole TrueType files: checksum right, every glyph readable, outlines as drawn, no hinting', async () => {
     const { pdf } = await renderPdf(documentSpec('census', snapshotOf(12), null, ctx('vi')));
     const doc = await PDFDocument.load(pdf);
     const programs: Buffer[] = [];
@@ -293,6 +341,14 @@ describe('templates IT can change', () => {
       const font = fontkit.create(ttf);
       expect(font.numGlyphs).toBeGreaterThan(20);
       for (let g = 0; g < font.numGlyphs; g++) expect(() => font.getGlyph(g).path).not.toThrow();
+      // The outlines are DejaVu's own, composites (most Vietnamese letters) resolved to the same shapes.
+      const svgs = Array.from({ length: font.numGlyphs - 1 }, (_, i) => font.getGlyph(i + 1).path.toSVG());
+      const fromOne = [bodyFont, boldFont].filter((f) => svgs.every((svg) => shapesOf(f).has(svg)));
+      expect(fromOne, 'every outline is one of the regular or the bold font').toHaveLength(1);
+      // Hinting (for screens' pixel grid; viewers and printers draw these without it) is left out: half the bytes.
+      const tables = rawTables(ttf);
+      for (const tag of ['fpgm', 'prep', 'cvt ']) expect(tables.has(tag), tag).toBe(false);
+      expect(instructionBytes(tables), 'bytes of glyph instructions').toBe(0);
     }
   });
 });
