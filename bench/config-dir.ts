@@ -5,9 +5,31 @@ import path from 'node:path';
 const here = path.dirname(new URL(import.meta.url).pathname);
 export const REPO = path.resolve(here, '../..');
 
+const made: string[] = [];
+let removeOnExit = false;
+
+/**
+ * A throwaway folder, removed when this process exits: a hospital snapshot
+ * leaves some 300 MB of PDFs and a database behind, and a few bench runs
+ * filled /tmp. BENCH_KEEP_DIRS=1 keeps them to look at.
+ */
+export function benchTmpDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  if (!removeOnExit && !process.env.BENCH_KEEP_DIRS) {
+    removeOnExit = true;
+    process.on('exit', () => {
+      for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+    });
+    // Stopped by hand (Ctrl-C), too: 'exit' is not emitted for a signal.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  }
+  return dir;
+}
+
 /** A throwaway configuration folder for a benchmark: paperback.yaml, jobs, the repo's templates. */
 export function benchConfigDir(prefix: string, paperbackYaml: string, jobs: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = benchTmpDir(prefix);
   fs.mkdirSync(path.join(dir, 'snapshots'));
   fs.mkdirSync(path.join(dir, 'printers'));
   fs.symlinkSync(path.join(REPO, 'templates'), path.join(dir, 'templates'));

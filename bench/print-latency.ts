@@ -17,13 +17,14 @@ import { renderPdf } from '../agent/render/pdf.js';
 import { censusDocument } from '../agent/render/documents.js';
 import { loadTranslations } from '../agent/render/i18n.js';
 import { generateHospital } from '../agent/demo/generator.js';
+import { benchTmpDir } from './config-dir.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const repo = path.resolve(here, '../..');
 
 async function main() {
-  const printer = await startIppPrinter({ command: '/bin/true' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-bench-print-'));
+  const printer = await startIppPrinter({ command: '/bin/true', spool: benchTmpDir('pb-bench-spool-') });
+  const dir = benchTmpDir('pb-bench-print-');
   const db = openDb(dir);
   const blobs = openBlobStore(dir, null);
   const now = new Date();

@@ -14,9 +14,12 @@ const wards = process.env.BENCH_WARDS ?? '10';
 // The end-to-end snapshot bench runs the agent as the daemon runs (systemd unit, npm start): same flags and malloc setting.
 const DAEMON_FLAGS = ['--max-semi-space-size=2'];
 const DAEMON_ENV = { MALLOC_ARENA_MAX: '1' };
+// Each bench removes its folders as it exits; what its helpers leave (printer spools, Chromium's profile) goes with this one.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-bench-'));
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
 const run = (script: string, args: string[], flags: string[] = [], env: Record<string, string> = {}) => {
   const t = Date.now();
-  const out = execFileSync(process.execPath, [...flags, path.join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000, env: { ...process.env, ...env } });
+  const out = execFileSync(process.execPath, [...flags, path.join(here, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000, env: { ...process.env, TMPDIR: scratch, ...env } });
   return { ...JSON.parse(out.slice(out.indexOf('{'))), wallMs: Date.now() - t };
 };
 
