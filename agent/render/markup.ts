@@ -84,13 +84,9 @@ function parseTree(xml: string, file: string): Node[] {
 
 const TONES = new Set(['normal', 'alert', 'muted', 'strong']);
 
-const tagOf = (n: Node) => n.tag;
-const attrs = (n: Node) => n.attrs;
-const children = (n: Node) => n.children;
-
 /** Text of a node: lines trimmed (template indentation is not content), blank lines dropped. */
 function textOf(n: Node): string {
-  const raw = children(n)
+  const raw = n.children
     .map((c) => c.text ?? '')
     .join('');
   return raw
@@ -106,14 +102,14 @@ export interface ParsedDocument {
 }
 
 export function parseMarkup(xml: string, file: string): ParsedDocument {
-  const roots = parseTree(xml, file).filter((n) => tagOf(n) !== '#text');
+  const roots = parseTree(xml, file).filter((n) => n.tag !== '#text');
   const root = roots[0];
-  if (!root || tagOf(root) !== 'document' || roots.length !== 1) throw new TemplateError(file, null, 'the template must produce exactly one <document> element');
+  if (!root || root.tag !== 'document' || roots.length !== 1) throw new TemplateError(file, null, 'the template must produce exactly one <document> element');
   const fail = (what: string): never => {
     throw new TemplateError(file, null, what);
   };
   const tone = (n: Node, where: string): Tone | undefined => {
-    const t = attrs(n).tone;
+    const t = n.attrs.tone;
     if (t === undefined || t === '') return undefined;
     if (!TONES.has(t)) fail(`<${where}> tone="${t}" is not one of normal, alert, muted, strong`);
     return t as Tone;
@@ -125,16 +121,16 @@ export function parseMarkup(xml: string, file: string): ParsedDocument {
     return n;
   };
   const blocks: Block[] = [];
-  for (const n of children(root)) {
-    const tag = tagOf(n);
+  for (const n of root.children) {
+    const tag = n.tag;
     if (tag === '#text') {
       if (n.text!.trim()) fail(`text outside an element: "${n.text!.trim().slice(0, 40)}"`);
       continue;
     }
-    const kids = children(n).filter((c) => tagOf(c) !== '#text');
+    const kids = n.children.filter((c) => c.tag !== '#text');
     switch (tag) {
       case 'heading': {
-        const level = Number(attrs(n).level ?? 2);
+        const level = Number(n.attrs.level ?? 2);
         if (![1, 2, 3].includes(level)) fail('<heading> level must be 1, 2 or 3');
         blocks.push({ type: 'heading', level: level as 1 | 2 | 3, text: textOf(n) });
         break;
@@ -143,34 +139,34 @@ export function parseMarkup(xml: string, file: string): ParsedDocument {
         blocks.push({ type: 'text', text: textOf(n), tone: tone(n, 'text') });
         break;
       case 'notice': {
-        const t = attrs(n).tone ?? 'normal';
+        const t = n.attrs.tone ?? 'normal';
         if (t !== 'alert' && t !== 'normal') fail('<notice> tone must be alert or normal');
-        blocks.push({ type: 'notice', title: attrs(n).title ?? '', tone: t as 'alert' | 'normal', lines: kids.filter((k) => tagOf(k) === 'line').map(textOf).filter(Boolean) });
+        blocks.push({ type: 'notice', title: n.attrs.title ?? '', tone: t as 'alert' | 'normal', lines: kids.filter((k) => k.tag === 'line').map(textOf).filter(Boolean) });
         break;
       }
       case 'fields':
-        blocks.push({ type: 'fields', items: kids.map((k) => (tagOf(k) === 'field' ? { label: attrs(k).label ?? '', value: textOf(k), tone: tone(k, 'field') } : fail(`<fields> may only hold <field>, not <${tagOf(k)}>`))) });
+        blocks.push({ type: 'fields', items: kids.map((k) => (k.tag === 'field' ? { label: k.attrs.label ?? '', value: textOf(k), tone: tone(k, 'field') } : fail(`<fields> may only hold <field>, not <${k.tag}>`))) });
         break;
       case 'table': {
         const columns: Column[] = [];
         const rows: { cells: Cell[]; tone?: Tone; minHeight?: number }[] = [];
         for (const k of kids) {
-          if (tagOf(k) === 'column') {
-            const align = attrs(k).align;
+          if (k.tag === 'column') {
+            const align = k.attrs.align;
             if (align && !['left', 'center', 'right'].includes(align)) fail(`<column> align="${align}" must be left, center or right`);
-            columns.push({ label: textOf(k), width: num(attrs(k).width, '<column> width', 1)!, align: align as Column['align'] });
-          } else if (tagOf(k) === 'row') {
-            const cells = children(k)
-              .filter((c) => tagOf(c) !== '#text')
-              .map((c) => (tagOf(c) === 'cell' ? { text: textOf(c), tone: tone(c, 'cell') } : fail(`<row> may only hold <cell>, not <${tagOf(c)}>`)));
-            rows.push({ cells, tone: tone(k, 'row'), minHeight: num(attrs(k)['min-height'], '<row> min-height') });
-          } else fail(`<table> may only hold <column> and <row>, not <${tagOf(k)}>`);
+            columns.push({ label: textOf(k), width: num(k.attrs.width, '<column> width', 1)!, align: align as Column['align'] });
+          } else if (k.tag === 'row') {
+            const cells = k.children
+              .filter((c) => c.tag !== '#text')
+              .map((c) => (c.tag === 'cell' ? { text: textOf(c), tone: tone(c, 'cell') } : fail(`<row> may only hold <cell>, not <${c.tag}>`)));
+            rows.push({ cells, tone: tone(k, 'row'), minHeight: num(k.attrs['min-height'], '<row> min-height') });
+          } else fail(`<table> may only hold <column> and <row>, not <${k.tag}>`);
         }
         if (columns.length === 0) fail('<table> needs at least one <column>');
         rows.forEach((r, i) => {
           if (r.cells.length !== columns.length) fail(`a <row> (number ${i + 1}) has ${r.cells.length} cells for ${columns.length} columns`);
         });
-        blocks.push({ type: 'table', columns, rows, empty: attrs(n).empty });
+        blocks.push({ type: 'table', columns, rows, empty: n.attrs.empty });
         break;
       }
       case 'page-break':
@@ -180,7 +176,7 @@ export function parseMarkup(xml: string, file: string): ParsedDocument {
         fail(`unknown element <${tag}> (use heading, text, notice, fields, table, page-break)`);
     }
   }
-  const orientation = attrs(root).orientation ?? 'portrait';
+  const orientation = root.attrs.orientation ?? 'portrait';
   if (orientation !== 'portrait' && orientation !== 'landscape') fail('<document> orientation must be portrait or landscape');
   return { orientation: orientation as ParsedDocument['orientation'], blocks };
 }
