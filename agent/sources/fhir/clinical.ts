@@ -78,7 +78,11 @@ export async function fetchClinical(
   // as the order or dose search that names them answers, while the other searches are still out, not
   // in a round trip after them all. Patients nothing changed for had theirs resolved before.
   const medications = new Map<string, { code?: CodeableConcept }>();
-  for (const [key, r] of recall?.referenced ?? []) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+  /** Medications among resources keyed "Type/id" (what the last pull resolved, what a search included). */
+  const keepMedications = (byKey: Iterable<[string, Resource]>) => {
+    for (const [key, r] of byKey) if (key.startsWith('Medication/')) medications.set(key.slice('Medication/'.length), r as { code?: CodeableConcept });
+  };
+  keepMedications(recall?.referenced ?? []);
   const askedMeds = new Set<string>();
   const medLookups: Promise<void>[] = [];
   const lookUpMedications = (refs: (string | null)[]) => {
@@ -93,7 +97,7 @@ export async function fetchClinical(
   };
   const onFound = (type: ClinicalType, found: Found) => {
     if (type !== 'MedicationRequest' && type !== 'MedicationAdministration') return;
-    for (const [key, r] of found.included) if (key.startsWith('Medication/')) medications.set(key.slice(11), r as { code?: CodeableConcept });
+    keepMedications(found.included);
     // Only for the patients asked about: a server that ignored the subject filter sends others too.
     const ours = (found.matches as ResourceOf<'MedicationRequest'>[]).filter((r) => wanted.has(subjectOf(r as never) ?? ''));
     lookUpMedications(ours.map((r) => refId(r.medicationReference?.reference, 'Medication')));
