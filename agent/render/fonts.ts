@@ -56,7 +56,7 @@ interface TtfSubset {
 const fontFiles = new WeakMap<object, Buffer>();
 
 /** The raw bytes of each table of a TrueType file, by tag. */
-function rawTables(file: Buffer): Map<string, Buffer> {
+export function rawTables(file: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   const n = file.readUInt16BE(4);
   for (let i = 0; i < n; i++) {

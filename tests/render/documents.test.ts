@@ -9,6 +9,7 @@ import { generateHospital } from '../../agent/demo/generator.js';
 import type { Patient, WardSnapshot } from '../../agent/model/ward.js';
 import { documentSpec, planDocuments, type RenderContext } from '../../agent/render/documents.js';
 import { FONT_FILES } from '../../agent/render/font-files.js';
+import { rawTables } from '../../agent/render/fonts.js';
 import { renderHtmlFragment } from '../../agent/render/html.js';
 import { loadTranslations } from '../../agent/render/i18n.js';
 import { TemplateError } from '../../agent/render/markup.js';
@@ -55,14 +56,6 @@ function shapesOf(font: typeof bodyFont): Set<string> {
     shapeCache.set(font, s);
   }
   return s;
-}
-function rawTables(ttf: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (let i = 0; i < ttf.readUInt16BE(4); i++) {
-    const e = 12 + 16 * i;
-    out.set(ttf.toString('latin1', e, e + 4), ttf.subarray(ttf.readUInt32BE(e + 8), ttf.readUInt32BE(e + 8) + ttf.readUInt32BE(e + 12)));
-  }
-  return out;
 }
 /** The bytes of hinting instructions in every glyph: simple glyphs' instructionLength, composites' trailing program. */
 function instructionBytes(tables: Map<string, Buffer>): number {
