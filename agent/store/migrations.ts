@@ -273,4 +273,11 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE artifacts ADD COLUMN as_of TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'print jobs by file, so a run can tell whether a file it freed is still being printed',
+    sql: `
+      CREATE INDEX print_jobs_sha ON print_jobs(sha256);
+    `,
+  },
 ];

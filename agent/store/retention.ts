@@ -20,6 +20,12 @@ export interface RetentionResult {
  */
 export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: RetentionPolicy, now: Date): RetentionResult {
   const cutoff = new Date(now.getTime() - policy.maxAgeDays * 86_400_000).toISOString();
+  // The files of the snapshots dropped here are the only ones this call can have freed.
+  const freed = new Set<string>();
+  const dropArtifacts = (snapshotId: number) => {
+    for (const sha of db.prepare('SELECT sha256 FROM artifacts WHERE snapshot_id = ?').pluck().all(snapshotId) as string[]) freed.add(sha);
+    db.prepare('DELETE FROM artifacts WHERE snapshot_id = ?').run(snapshotId);
+  };
   const deleted = db.transaction(() => {
     const current = db.prepare('SELECT snapshot_id FROM current_snapshot WHERE job_id = ?').pluck().get(jobId) as number | undefined;
     const published = db.prepare(`SELECT id, created_at AS createdAt FROM snapshots WHERE job_id = ? AND status = 'published' ORDER BY id DESC`).all(jobId) as { id: number; createdAt: string }[];
@@ -29,10 +35,10 @@ export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: 
       .prepare(`SELECT s.id, s.created_at AS createdAt FROM snapshots s JOIN job_runs r ON r.id = s.run_id
                 WHERE s.job_id = ? AND (s.status = 'failed' OR (s.status = 'staging' AND r.status != 'running'))`)
       .all(jobId) as { id: number; createdAt: string }[];
-    for (const f of failed) db.prepare('DELETE FROM artifacts WHERE snapshot_id = ?').run(f.id);
+    for (const f of failed) dropArtifacts(f.id);
     doomed.push(...failed.filter((f) => f.createdAt < cutoff).map((f) => f.id));
     for (const id of doomed) {
-      db.prepare('DELETE FROM artifacts WHERE snapshot_id = ?').run(id);
+      dropArtifacts(id);
       db.prepare('UPDATE job_runs SET snapshot_id = NULL WHERE snapshot_id = ?').run(id);
       db.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
     }
@@ -41,7 +47,11 @@ export function applyRetention(db: Db, blobs: BlobStore, jobId: string, policy: 
   // secure_delete zeroes the freed pages; a checkpoint moves that into the main file
   // and truncates the WAL, so no older copy of a deleted row stays on disk.
   if (deleted > 0) db.pragma('wal_checkpoint(TRUNCATE)');
-  return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs, { strays: strayScanDue(blobs, now) }) };
+  // Each run looks only at what it freed, so its cost follows what changed, not the store's size.
+  // The whole store is looked through with the stray scan: that also finds files a finished print
+  // job or a replaced downtime summary was the last to hold.
+  const whole = strayScanDue(blobs, now);
+  return { snapshotsDeleted: deleted, blobsDeleted: collectGarbage(db, blobs, whole ? { strays: true } : { strays: false, among: freed }) };
 }
 
 /**
@@ -59,20 +69,28 @@ function strayScanDue(blobs: BlobStore, now: Date): boolean {
   return true;
 }
 
+/** Still needed by a row: a document, a print job not yet ended, or a downtime's summary. */
+const IN_USE = `EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = b.sha256)
+  OR EXISTS (SELECT 1 FROM print_jobs p WHERE p.sha256 = b.sha256 AND p.state NOT IN ('completed', 'failed', 'cancelled'))
+  OR EXISTS (SELECT 1 FROM downtimes d WHERE d.summary_sha256 = b.sha256)`;
+
 /**
- * Remove blobs no artifact and no unfinished print job refers to, and stray
- * temporary files left by a crashed write. Returns the number removed.
+ * Remove blobs no artifact, unfinished print job or downtime summary refers
+ * to, and (with `strays`) temporary files left by a crashed write. With
+ * `among`, only those blobs are considered. Returns the number removed.
  */
-export function collectGarbage(db: Db, blobs: BlobStore, opts: { strays?: boolean } = {}): number {
+export function collectGarbage(db: Db, blobs: BlobStore, opts: { strays?: boolean; among?: Iterable<string> } = {}): number {
   const unused = db
     .transaction(() => {
-      const rows = db
-        .prepare(`SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM artifacts)
-                  AND sha256 NOT IN (SELECT sha256 FROM print_jobs WHERE state NOT IN ('completed', 'failed', 'cancelled'))
-                  AND sha256 NOT IN (SELECT summary_sha256 FROM downtimes WHERE summary_sha256 IS NOT NULL)`)
-        .pluck()
-        .all() as string[];
-      for (const sha of rows) db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha);
+      let rows: string[];
+      if (opts.among) {
+        const unusedOne = db.prepare(`SELECT b.sha256 FROM blobs b WHERE b.sha256 = ? AND NOT (${IN_USE})`).pluck();
+        rows = [...new Set(opts.among)].filter((sha) => unusedOne.get(sha) !== undefined);
+      } else {
+        rows = db.prepare(`SELECT b.sha256 FROM blobs b WHERE NOT (${IN_USE})`).pluck().all() as string[];
+      }
+      const drop = db.prepare('DELETE FROM blobs WHERE sha256 = ?');
+      for (const sha of rows) drop.run(sha);
       return rows;
     })
     .immediate();

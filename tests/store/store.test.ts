@@ -9,6 +9,7 @@ import { acquireJobLock } from '../../agent/store/locks.js';
 import { applyRetention } from '../../agent/store/retention.js';
 import { addArtifact, beginRun, createStagingSnapshot, currentSnapshot, failSnapshot, finishRun, listArtifacts, listSnapshots, publishSnapshot } from '../../agent/store/snapshots.js';
 import { verifyStore } from '../../agent/store/verify.js';
+import { enqueuePrint, transition } from '../../agent/print/queue.js';
 import { tmpDir } from '../support/fixtures.js';
 
 const T0 = new Date('2026-11-01T00:00:00Z');
@@ -154,6 +155,30 @@ describe('store', () => {
     expect(blobs.has(young)).toBe(true);
     applyRetention(db, blobs, 'ward-1', { keepLast: 3, maxAgeDays: 30 }, at(2.1));
     expect(blobs.has(young)).toBe(false);
+    expect(verifyStore(db, blobs).problems).toEqual([]);
+  });
+
+  it('retention looks only at the files its run freed; one still being printed waits for the next look through the store', () => {
+    const dir = tmpDir();
+    const db = openDb(dir);
+    const blobs = openBlobStore(dir, null);
+    const keepOne = { keepLast: 1, maxAgeDays: 30 };
+    const shaOf = (id: number) => listArtifacts(db, id)[0]!.sha256;
+    const printed = shaOf(snapshot(db, blobs, 'ward-1', 'census 0', at(0)));
+    applyRetention(db, blobs, 'ward-1', keepOne, at(0)); // the store's first look through: nothing to drop
+    const job = enqueuePrint(db, { artifactId: null, sha256: printed, address: 'census', jobName: 'census', printerId: 'ward-1-printer', copies: 1, requestedBy: 'nurse' }, at(0));
+    const second = shaOf(snapshot(db, blobs, 'ward-1', 'census 1', at(0.1)));
+    // The snapshot goes, its file stays while the print job needs it.
+    expect(applyRetention(db, blobs, 'ward-1', keepOne, at(0.1))).toEqual({ snapshotsDeleted: 1, blobsDeleted: 0 });
+    expect(blobs.has(printed)).toBe(true);
+    // The job ends. The next run frees only its own files, so the printed one stays until the hourly look.
+    transition(db, job, 'completed', {}, null, at(0.2));
+    snapshot(db, blobs, 'ward-1', 'census 2', at(0.3));
+    expect(applyRetention(db, blobs, 'ward-1', keepOne, at(0.3))).toEqual({ snapshotsDeleted: 1, blobsDeleted: 1 });
+    expect(blobs.has(second)).toBe(false);
+    expect(blobs.has(printed)).toBe(true);
+    expect(applyRetention(db, blobs, 'ward-1', keepOne, at(1.1))).toEqual({ snapshotsDeleted: 0, blobsDeleted: 1 });
+    expect(blobs.has(printed)).toBe(false);
     expect(verifyStore(db, blobs).problems).toEqual([]);
   });
 
