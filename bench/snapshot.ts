@@ -23,7 +23,8 @@ import { REPO, benchConfigDir } from './config-dir.js';
 import { startPeer, type PeerWard } from './peer.js';
 
 const CLI = path.join(REPO, 'dist/agent/cli/main.js');
-const CONCURRENT = Number(process.env.BENCH_CONCURRENT_RUNS ?? 2);
+/** Unset: the daemon's default (render threads + 1). */
+const CONCURRENT = process.env.BENCH_CONCURRENT_RUNS ? Number(process.env.BENCH_CONCURRENT_RUNS) : null;
 
 function configDir(wards: PeerWard[], opts: { fullJobs?: boolean } = {}): string {
   const job = (w: PeerWard, i: number, suffix: string, extra: string) =>
@@ -45,7 +46,7 @@ sources:
 ${wards.map((w, i) => `  - { id: his-${i}, kind: fhir, baseUrl: "${w.url}" }${opts.fullJobs ? `\n  - { id: his-${i}-full, kind: fhir, baseUrl: "${w.url}", fullPullEveryMinutes: 0 }` : ''}`).join('\n')}
 web: { insecureHttp: true, port: 0 }
 encryption: { keyFile: bench.key, createKey: true }
-schedule: { spreadSeconds: 0, maxConcurrentRuns: ${CONCURRENT} }
+schedule: { spreadSeconds: 0${CONCURRENT ? `, maxConcurrentRuns: ${CONCURRENT}` : ''} }
 outage: { probeIntervalSeconds: 3600 }
 `,
     jobs,
@@ -150,7 +151,7 @@ async function main() {
       {
         cores: os.cpus().length,
         peer: `one Medplum FHIR server per ward on loopback, all in one separate process (${peer.resources} resources); it shares the same cores`,
-        concurrentRuns: CONCURRENT,
+        concurrentRuns: CONCURRENT ?? hospitalAgent.renderer.parallelism + 1,
         renderThreads: hospitalAgent.renderer.parallelism,
         ward40: {
           firstRunAfterStart: wardCold,

@@ -234,11 +234,11 @@ export const boxConfigSchema = z
       .object({
         /** Upper bound of the stable per-box delay added to every cron tick. */
         spreadSeconds: z.number().int().min(0).max(3600).default(60),
-        /** Snapshot runs at once; more wait their turn (a floor's jobs on the same minute). */
-        maxConcurrentRuns: z.number().int().min(1).max(32).default(2),
+        /** Snapshot runs at once; more wait their turn (a floor's jobs on the same minute). Default: render threads + 1. */
+        maxConcurrentRuns: z.number().int().min(1).max(32).optional(),
       })
       .strict()
-      .default({ spreadSeconds: 60, maxConcurrentRuns: 2 }),
+      .default({ spreadSeconds: 60 }),
     render: z
       .object({
         /** Render threads; 0 renders in the main thread. Default: one per core, at most 4. */

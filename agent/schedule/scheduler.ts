@@ -64,8 +64,10 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   const stopper = new AbortController();
   const log: Logger = deps.log.child({ room: 'schedule' });
   // A central print host may have a hundred ward jobs on the same cron minute: run together, each
-  // would hold a ward's data and documents in memory. The rest wait their turn.
-  const slots = runSlots(() => config.box.schedule.maxConcurrentRuns);
+  // would hold a ward's data and documents in memory. The rest wait their turn. By default one run
+  // more than there are render threads, so while one run waits on its pull the threads draw the
+  // others' documents (at 4,000 patients on 2 cores, 3 runs took ~10 % less time than 2).
+  const slots = runSlots(() => config.box.schedule.maxConcurrentRuns ?? (deps.renderer?.parallelism ?? 1) + 1);
 
   const execute = (jobId: string, trigger: RunTrigger): Promise<RunOutcome> => {
     const existing = running.get(jobId);

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inThreadRenderer } from '../../agent/render/renderer.js';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startScheduler } from '../../agent/schedule/scheduler.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
@@ -32,6 +35,35 @@ describe('scheduler', () => {
     const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.endedAt ?? r.startedAt)] as const).sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
     expect(a.lines.some((l) => /previous run still going; this tick is skipped/.test(l))).toBe(true);
+  });
+
+  it('runs one job more at once than there are render threads, unless maxConcurrentRuns says otherwise', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const jobs = Object.fromEntries(ids.map((id) => [id, jobYaml('ward-1').replace('id: ward-1', `id: ${id}`)]));
+    /** The most runs that were going at the same moment, with `threads` render threads. */
+    const mostAtOnce = async (threads: number, maxConcurrentRuns?: number) => {
+      const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs });
+      if (maxConcurrentRuns) {
+        const file = path.join(dir, 'paperback.yaml');
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', `schedule: { spreadSeconds: 0, maxConcurrentRuns: ${maxConcurrentRuns} }`));
+      }
+      const a = openTestAgent(dir);
+      const s = startScheduler({ ...a, renderer: { ...inThreadRenderer, parallelism: threads } });
+      // Each run's census answer waits 300 ms, so runs allowed to overlap do.
+      server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 300 } : undefined);
+      try {
+        const outcomes = await Promise.all(ids.map((id) => s.runNow(id)));
+        expect(outcomes.map((o) => o.status)).toEqual(ids.map(() => 'succeeded'));
+      } finally {
+        server.fault = null;
+        await s.stop();
+      }
+      const spans = ids.flatMap((id) => listRuns(a.db, id).map((r) => [Date.parse(r.startedAt), Date.parse(r.endedAt!)] as const));
+      return Math.max(...spans.map(([start]) => spans.filter(([b, e]) => b <= start && start < e).length));
+    };
+    expect(await mostAtOnce(2)).toBe(3);
+    expect(await mostAtOnce(1)).toBe(2);
+    expect(await mostAtOnce(2, 1)).toBe(1);
   });
 
   it('computes the next run in the job time zone', () => {
