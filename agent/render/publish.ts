@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '../model/ward.js';
-import { patientStamp, planDocuments, type DocumentKind, type DocumentRequest } from './documents.js';
+import { patientStamp, planDocuments, snapshotFor, type DocumentKind, type DocumentRequest } from './documents.js';
 import { loadForms, readBlankForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
@@ -185,9 +185,8 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
         continue;
       }
       // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
-      // A patient's document reads her alone and her bed: the rest of the ward is not sent to the thread.
-      const own = d.patient && { ...snap, patients: [d.patient], beds: snap.beds.filter((b) => b.id === d.patient!.bedId) };
-      const req: DocumentRequest = { kind: d.kind, snap: own || snap, patient: d.patient, context: d.kind === 'census' ? censusContext : context };
+      // Only what the document reads is sent to the thread (a patient's document: her and her bed).
+      const req: DocumentRequest = { kind: d.kind, snap: snapshotFor(d.kind, snap, d.patient), patient: d.patient, context: d.kind === 'census' ? censusContext : context };
       await rendering(meta, () => renderer.document(req));
     }
     if (settings.forms?.length) {

@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import zlib from 'node:zlib';
 import fontkit from '@pdf-lib/fontkit';
 import { PDFDict, PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateHospital } from '../../agent/demo/generator.js';
 import type { Patient, WardSnapshot } from '../../agent/model/ward.js';
-import { documentSpec, planDocuments, type RenderContext } from '../../agent/render/documents.js';
+import { documentSpec, planDocuments, snapshotFor, type RenderContext } from '../../agent/render/documents.js';
 import { FONT_FILES } from '../../agent/render/font-files.js';
 import { rawTables } from '../../agent/render/fonts.js';
 import { renderHtmlFragment } from '../../agent/render/html.js';
@@ -195,6 +196,21 @@ describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
       for (const other of ward.patients.filter((x) => x !== p)) expect(text).not.toContain(other.name);
     }
     expect(out).toHaveLength(1 + 2 * ward.patients.length);
+  });
+
+  it('the census and the ward allergy list drawn from what a render thread is sent are the ones drawn from the whole ward', async () => {
+    const ward = snapshotOf(40, { ordersMin: 10, ordersMax: 20 });
+    // Same document but for the times pdfkit writes when it ends (creation date, file id).
+    const bytesOf = async (kind: 'census' | 'allergies', snap: WardSnapshot) =>
+      (await renderPdf(documentSpec(kind, snap, null, ctx('vi')))).pdf.toString('latin1').replace(/\(D:\d+Z\)/g, '').replace(/\/ID \[[^\]]*\]/g, '');
+    for (const kind of ['census', 'allergies'] as const) {
+      const sent = snapshotFor(kind, ward, null);
+      expect(sent.patients.every((p) => p.administrations.items.length === 0)).toBe(true);
+      expect(await bytesOf(kind, sent), kind).toBe(await bytesOf(kind, ward));
+    }
+    // The allergy list names high-alert drugs: its orders are kept.
+    expect(snapshotFor('allergies', ward, null).patients.some((p) => p.orders.items.some((o) => o.highAlert))).toBe(true);
+    expect(v8.serialize(snapshotFor('census', ward, null)).length).toBeLessThan(v8.serialize(ward).length / 5);
   });
 });
 
