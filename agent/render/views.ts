@@ -44,6 +44,7 @@ function allergyShort(p: Patient, ctx: ViewContext): string {
   }
 }
 
+/** Drawn from what documents.ts snapshotFor sends: patients without orders or doses. Reading them here needs a change there. */
 export function censusView(snap: WardSnapshot, ctx: ViewContext) {
   const { t } = ctx;
   const byId = patientById(snap);
@@ -143,6 +144,7 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
 /** "Heparin 5,000 units/mL injection" → "Heparin": the name before the strength. */
 export const shortDrug = (drug: string) => drug.split(/\s+\d/)[0]!.trim() || drug;
 
+/** Drawn from what documents.ts snapshotFor sends: patients without doses. */
 export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
   const { t } = ctx;
   const patients = patientsInBedOrder(snap);
