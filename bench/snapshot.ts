@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openAgent, type Agent } from '../agent/cli/boot.js';
 import { silentLogger } from '../agent/log/logger.js';
-import { startScheduler } from '../agent/schedule/scheduler.js';
+import { concurrentRunLimit, startScheduler } from '../agent/schedule/scheduler.js';
 import { REPO, benchConfigDir } from './config-dir.js';
 import { startPeer, type PeerWard } from './peer.js';
 
@@ -151,7 +151,7 @@ async function main() {
       {
         cores: os.cpus().length,
         peer: `one Medplum FHIR server per ward on loopback, all in one separate process (${peer.resources} resources); it shares the same cores`,
-        concurrentRuns: CONCURRENT ?? hospitalAgent.renderer.parallelism + 1,
+        concurrentRuns: concurrentRunLimit(hospitalAgent.config, hospitalAgent.renderer),
         renderThreads: hospitalAgent.renderer.parallelism,
         ward40: {
           firstRunAfterStart: wardCold,

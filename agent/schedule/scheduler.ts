@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
+import type { Renderer } from '../render/renderer.js';
 import type { RunTrigger } from '../store/snapshots.js';
 import { JobBusyError, runJob, type RunDeps, type RunOutcome } from './run.js';
 import { runSlots } from './slots.js';
@@ -57,18 +58,26 @@ export async function runWithRetry(deps: RunDeps & { sleep?: SchedulerDeps['slee
   return outcome!;
 }
 
+/**
+ * How many snapshot runs go at once. A central print host may have a hundred
+ * ward jobs on the same cron minute: run together, each would hold a ward's
+ * data and documents in memory, so the rest wait their turn. By default one
+ * run more than there are render threads, so while one run waits on its pull
+ * the threads draw the others' documents (4,000 patients on 2 cores, same
+ * code: 50.7 s on average over 7 runs with 3 or 4 at once, 54.6 s over 5 with
+ * 2; this machine varies by ±10 % from run to run).
+ */
+export function concurrentRunLimit(config: LoadedConfig, renderer: Pick<Renderer, 'parallelism'> | undefined): number {
+  return config.box.schedule.maxConcurrentRuns ?? (renderer?.parallelism ?? 1) + 1;
+}
+
 export function startScheduler(deps: SchedulerDeps): Scheduler {
   let config = deps.config;
   const tasks = new Map<string, ScheduledTask>();
   const running = new Map<string, Promise<RunOutcome>>();
   const stopper = new AbortController();
   const log: Logger = deps.log.child({ room: 'schedule' });
-  // A central print host may have a hundred ward jobs on the same cron minute: run together, each
-  // would hold a ward's data and documents in memory. The rest wait their turn. By default one run
-  // more than there are render threads, so while one run waits on its pull the threads draw the
-  // others' documents (4,000 patients on 2 cores, same code: 50.7 s on average over 7 runs with 3
-  // or 4 at once, 54.6 s over 5 with 2; this machine varies by ±10 % from run to run).
-  const slots = runSlots(() => config.box.schedule.maxConcurrentRuns ?? (deps.renderer?.parallelism ?? 1) + 1);
+  const slots = runSlots(() => concurrentRunLimit(config, deps.renderer));
 
   const execute = (jobId: string, trigger: RunTrigger): Promise<RunOutcome> => {
     const existing = running.get(jobId);
