@@ -120,6 +120,8 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   try {
+    // A run that waited its turn while the scheduler stopped ends here, before it asks the HIS anything.
+    signal.throwIfAborted();
     const source = deps.sources.get(job.source);
     if (!source) throw new Error(`source "${job.source}" is not available in this process`);
     snapshotId = createStagingSnapshot(deps.db, { jobId, runId, sourceId: job.source, now: started });
@@ -220,13 +222,17 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   }
 }
 
-/** Reject as soon as the signal fires, even if the work ignores it. */
+/**
+ * Reject as soon as the signal fires, even if the work ignores it. The work is
+ * followed to its end in every case: it usually fails on the same abort a
+ * moment later, and a rejection nobody follows would crash a stricter runtime.
+ */
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

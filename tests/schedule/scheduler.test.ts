@@ -8,6 +8,9 @@ import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
 import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
 
+/** Jobs that only run when asked: a cron tick during the test would add runs of its own. */
+const jobsRunByHand = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, jobYaml('ward-1').replace('id: ward-1', `id: ${id}`).replace('"*/5 * * * *"', '"0 0 1 1 *"')]));
+
 let server: FhirTestServer;
 beforeAll(async () => {
   ({ server } = await startHis({ patients: 3 }));
@@ -39,7 +42,7 @@ describe('scheduler', () => {
 
   it('runs one job more at once than there are render threads, unless maxConcurrentRuns says otherwise', async () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
-    const jobs = Object.fromEntries(ids.map((id) => [id, jobYaml('ward-1').replace('id: ward-1', `id: ${id}`)]));
+    const jobs = jobsRunByHand(ids);
     /** The most runs that were going at the same moment, with `threads` render threads. */
     const mostAtOnce = async (threads: number, maxConcurrentRuns?: number) => {
       const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs });
@@ -64,6 +67,33 @@ describe('scheduler', () => {
     expect(await mostAtOnce(2)).toBe(3);
     expect(await mostAtOnce(1)).toBe(2);
     expect(await mostAtOnce(2, 1)).toBe(1);
+  });
+
+  it('stopped with runs still waiting their turn, ends each as failed with the reason and leaves no rejection unhandled', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: jobsRunByHand(ids) });
+    const file = path.join(dir, 'paperback.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', 'schedule: { spreadSeconds: 0, maxConcurrentRuns: 1 }'));
+    const a = openTestAgent(dir);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const s = startScheduler({ ...a, config: a.config });
+    // The first run waits on its census answer while the other three wait for it to end.
+    server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 500 } : undefined);
+    try {
+      const outcomes = Promise.all(ids.map((id) => s.runNow(id)));
+      await new Promise((r) => setTimeout(r, 150));
+      await s.stop();
+      expect((await outcomes).map((o) => [o.status, o.error])).toEqual(ids.map(() => ['failed', 'scheduler stopped']));
+      // Give a stray rejection (a pull nobody awaits any more) time to surface.
+      await new Promise((r) => setTimeout(r, 800));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      server.fault = null;
+    }
+    for (const id of ids) expect(listRuns(a.db, id).map((r) => [r.status, r.error])).toEqual([['failed', 'scheduler stopped']]);
   });
 
   it('computes the next run in the job time zone', () => {
