@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
 import { NURSE, signIn } from './support/web.js';
-import { jobYaml, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
+import { jobYaml, runByHandOnly, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
 
 let server: FhirTestServer;
 let dir: string;
 beforeAll(async () => {
   ({ server } = await startHis({ patients: 8 }));
-  dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1') } });
+  dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': runByHandOnly(jobYaml('ward-1')) } });
   const added = await runCli(['--config', dir, 'user', 'add', NURSE.username, '--role', 'nurse', '--password-stdin'], { stdin: `${NURSE.password}\n` });
   expect(added.code, added.stderr).toBe(0);
 });

@@ -6,10 +6,9 @@ import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startScheduler } from '../../agent/schedule/scheduler.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
-import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
 
-/** Jobs that only run when asked: a cron tick during the test would add runs of its own. */
-const jobsRunByHand = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, jobYaml('ward-1').replace('id: ward-1', `id: ${id}`).replace('"*/5 * * * *"', '"0 0 1 1 *"')]));
+const jobsRunByHand = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))]));
 
 let server: FhirTestServer;
 beforeAll(async () => {

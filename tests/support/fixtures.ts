@@ -84,6 +84,12 @@ runTimeoutSeconds: 60
 ${extra}`;
 }
 
+/**
+ * A job that runs only when a test asks: for tests that start a scheduler or
+ * the daemon, where a five-minute tick falling mid-test would add a run of its own.
+ */
+export const runByHandOnly = (jobYamlText: string): string => jobYamlText.replace('"*/5 * * * *"', '"0 0 1 1 *"');
+
 /** A logger that keeps every line in memory, so tests can read what would have been logged. */
 export function memoryLogger(): { log: pino.Logger; lines: string[] } {
   const lines: string[] = [];

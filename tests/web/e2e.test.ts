@@ -11,7 +11,7 @@ import { startPrintWorker, type PrintWorker } from '../../agent/print/worker.js'
 import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
-import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
 import { setBreakGlassCode } from '../../agent/auth/break-glass.js';
@@ -46,7 +46,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     printer = await startIppPrinter({ command: '/bin/true' });
     const dir = writeConfigDir(tmpDir(), {
       baseUrl: his.url,
-      jobs: { 'ward-1': jobYaml('ward-1', 'downtime: { print: [census], printer: ward }\n').replace('documents: [census, mar]', 'documents: [census, mar, summary, allergies]') },
+      jobs: { 'ward-1': runByHandOnly(jobYaml('ward-1', 'downtime: { print: [census], printer: ward }\n').replace('documents: [census, mar]', 'documents: [census, mar, summary, allergies]')) },
       printers: { ward: `id: ward\nname: Ward 1 printer\nlocation: Nurses' station\nuri: ${printer.uri}\n` },
       extraSource: 'outage:\n  probeIntervalSeconds: 1\n  failuresToOffline: 2\n  confirmSeconds: 1\n  successesToOnline: 2\n  recoverSeconds: 1\n  probeTimeoutMs: 500\n',
     });
