@@ -32,6 +32,7 @@ results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinte
 results.web = run('web-latency.js', ['10']);
 results.snapshot = run('snapshot.js', [wards], DAEMON_FLAGS, DAEMON_ENV);
 
+const cpuSplit = (x: { agentCpuMs: number; mainThreadCpuMs: number | null }) => (x.mainThreadCpuMs === null ? 'no /proc' : `${x.mainThreadCpuMs} / ${x.agentCpuMs - x.mainThreadCpuMs}`);
 const r = results as { render: any; pull: any; print: any; web: any; snapshot: any };
 const rows: [string, string][] = [
   ['cores', String(results.cores)],
@@ -50,6 +51,7 @@ const rows: [string, string][] = [
   [`hospital (${r.snapshot.hospital.patients}) snapshot: full ms, pages, pages/s, peak RSS MB`, `${r.snapshot.hospital.full.ms}, ${r.snapshot.hospital.full.pages}, ${r.snapshot.hospital.full.pagesPerSecond}, ${r.snapshot.hospital.full.rssMb}`],
   ['hospital 5 % changed: ms, share of full, docs rendered', `${r.snapshot.hospital.incremental.ms}, ${r.snapshot.hospital.incrementalShareOfFull}, ${r.snapshot.hospital.incremental.documentsRendered}`],
   ['hospital agent CPU ms: full / 5 % changed (share)', `${r.snapshot.hospital.full.agentCpuMs} / ${r.snapshot.hospital.incremental.agentCpuMs} (${r.snapshot.hospital.incrementalShareOfFullAgentCpu})`],
+  ['hospital agent CPU ms in its main thread (pull, store) / other threads (render, GC, I/O): full; 5 % changed', `${cpuSplit(r.snapshot.hospital.full)}; ${cpuSplit(r.snapshot.hospital.incremental)}`],
   ['FHIR peer CPU ms during hospital full / 5 % changed (same cores)', `${r.snapshot.hospital.full.peerCpuMs} / ${r.snapshot.hospital.incremental.peerCpuMs}`],
   ['idle serve RSS MB after first snapshot / between runs of a 5-minute job (render threads kept)', `${r.snapshot.idleServeRssMb} / ${r.snapshot.serveRssBetweenRunsEvery5MinMb}`],
 ];
