@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
-import { runCli, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
+import { jobYaml, runByHandOnly, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
 
 let server: FhirTestServer;
 let patients: { mrn: string | null }[];
@@ -25,6 +25,27 @@ describe('the paperback command', () => {
     expect(res.stderr).toMatch(/Usage: paperback/);
     expect((await runCli(['--config', dir, 'status', '--bogus'])).code).toBe(2);
     expect((await runCli(['--help'])).code).toBe(0);
+  });
+
+  it('serve stops cleanly on SIGTERM while its start-up snapshots still wait their turn', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const d = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))])) });
+    const file = path.join(d, 'paperback.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', 'schedule: { spreadSeconds: 0, maxConcurrentRuns: 1 }'));
+    // The first run waits on its census answer; the other three wait for it.
+    server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 1500 } : undefined);
+    try {
+      const { child, output } = await spawnUntil(['--config', d, 'serve', '--port', '0'], /snapshot run started/);
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => child.once('close', r));
+      expect(code, output()).toBe(0);
+      expect(output()).toMatch(/"msg":"stopping"/);
+      expect(output()).not.toMatch(/Unhandled|at Object\.stop/);
+      // Runs cut short by the stop are not taken for a failing HIS.
+      expect(output()).not.toMatch(/source state changed/);
+    } finally {
+      server.fault = null;
+    }
   });
 
   it('status before any run says so, and --json is machine-readable', async () => {

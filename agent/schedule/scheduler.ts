@@ -85,7 +85,9 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const p = slots
       .run(() => runWithRetry({ ...deps, config }, jobId, trigger, stopper.signal))
       .then((o) => {
-        deps.onOutcome?.(o);
+        // A run cut short because this agent is stopping says nothing about the HIS: the outage
+        // monitor must not count it (enough of them would mark the source offline for the next start).
+        if (!(o.status === 'failed' && stopper.signal.aborted)) deps.onOutcome?.(o);
         return o;
       })
       .finally(() => running.delete(jobId));
