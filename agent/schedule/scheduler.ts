@@ -110,6 +110,8 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
           }
           try {
             await (deps.sleep ?? abortableSleep)(offset, stopper.signal);
+            // The job files may have been reloaded during the offset: a job disabled or removed meanwhile does not run.
+            if (!config.jobs.get(job.id)?.enabled) return;
             await execute(job.id, 'schedule');
           } catch (err) {
             if (err instanceof JobBusyError) log.info({ job: job.id }, 'job is running in another process; tick skipped');

@@ -6,7 +6,7 @@ import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startScheduler } from '../../agent/schedule/scheduler.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
-import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, waitFor, writeConfigDir } from '../support/fixtures.js';
 
 const jobsRunByHand = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))]));
 
@@ -96,6 +96,28 @@ describe('scheduler', () => {
       server.fault = null;
     }
     for (const id of ids) expect(listRuns(a.db, id).map((r) => [r.status, r.error])).toEqual([['failed', 'scheduler stopped']]);
+  });
+
+  it('does not run a tick still waiting out its box offset when a reload has disabled the job', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"* * * * * *"') } });
+    const a = openTestAgent(dir);
+    // The offset sleep is held until the test lets it go, so the reload surely comes during it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let sleeping = 0;
+    const s = startScheduler({ ...a, config: a.config, sleep: async () => (sleeping++, held) });
+    try {
+      await waitFor(() => sleeping > 0, 3000);
+      const off = new Map(a.config.jobs);
+      off.set('ward-1', { ...a.config.jobs.get('ward-1')!, enabled: false });
+      s.reload({ ...a.config, jobs: off });
+      release();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(s.isRunning('ward-1')).toBe(false);
+    } finally {
+      await s.stop();
+    }
+    expect(listRuns(a.db, 'ward-1')).toEqual([]);
   });
 
   it('computes the next run in the job time zone', () => {
