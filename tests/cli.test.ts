@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
-import { jobYaml, runByHandOnly, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
+import { REPO, jobYaml, runByHandOnly, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
 
 let server: FhirTestServer;
 let patients: { mrn: string | null }[];
@@ -46,6 +46,20 @@ describe('the paperback command', () => {
     } finally {
       server.fault = null;
     }
+  });
+
+  it('serve does not take a run that failed on a broken template for a failing HIS', async () => {
+    const d = writeConfigDir(tmpDir(), { baseUrl: server.url });
+    fs.rmSync(path.join(d, 'templates'));
+    fs.cpSync(path.join(REPO, 'templates'), path.join(d, 'templates'), { recursive: true });
+    const mar = path.join(d, 'templates/documents/mar.hbs');
+    fs.writeFileSync(mar, `${fs.readFileSync(mar, 'utf8')}\n{{#if}}\n`);
+    // The start-up run and its one retry (1 s later) both fail after a good pull.
+    const { child, output } = await spawnUntil(['--config', d, 'serve', '--port', '0'], /"run":2,[^\n]*"msg":"snapshot run failed; the previous/);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+    expect(output()).toMatch(/mar\.hbs/);
+    expect(output()).not.toMatch(/source state changed/);
   });
 
   it('status before any run says so, and --json is machine-readable', async () => {

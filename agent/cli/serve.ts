@@ -5,7 +5,7 @@ import { jobStatuses } from '../schedule/status.js';
 import { buildWebServer } from '../web/server.js';
 import { openAgent } from './boot.js';
 import { startPrintWorker } from '../print/worker.js';
-import { startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
+import { runEvidence, startOutageMonitor, type OutageMonitor } from '../outage/monitor.js';
 import { printerStatusCache } from '../print/status-cache.js';
 import { appendAudit } from '../audit/log.js';
 import { purgeExpiredSessions } from '../auth/sessions.js';
@@ -56,7 +56,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     retentionPaused: () => monitor?.downtimeActive() ?? false,
     onOutcome: (o) => {
       const job = config.jobs.get(o.jobId);
-      if (job) monitor?.evidence(job.source, o.status === 'succeeded', o.error ?? '');
+      const e = runEvidence(o);
+      if (job && e) monitor?.evidence(job.source, e.ok, e.detail);
     },
   });
   // Render threads outlive their idle time while a run is due within render.keepWarmMinutes.

@@ -25,6 +25,7 @@ import { initialLink, step, worst, type Link, type LinkState, type Thresholds } 
 import { activeOccurrence, nextOccurrence } from './windows.js';
 import { computeReadiness, type Readiness } from './readiness.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
+import type { RunOutcome } from '../schedule/run.js';
 
 const emptyCache: PrinterStatusCache = { refresh: async () => {}, get: () => null, all: () => new Map() };
 
@@ -62,7 +63,7 @@ export interface OutageStatus {
 export interface OutageMonitor {
   /** One round: probe every source, update states, start or end a downtime, act. */
   tick(): Promise<void>;
-  /** A snapshot run's result counts as evidence about its source. */
+  /** A snapshot run's pull counts as evidence about its source (see runEvidence). */
   evidence(sourceId: string, ok: boolean, detail: string): void;
   status(): OutageStatus;
   downtimeActive(): boolean;
@@ -70,6 +71,19 @@ export interface OutageMonitor {
   /** Start probing every probeIntervalSeconds (serve). Tests call tick() with a fake clock instead. */
   start(): void;
   stop(): Promise<void>;
+}
+
+/**
+ * What a snapshot run says about its source: only its pull talked to it. A
+ * run that failed after a good pull (a broken template, a full disk) is
+ * evidence the source answered; one that failed before pulling says nothing.
+ * Counting those as source failures would show the HIS as degraded for a
+ * local fault, and could take a recovering link back offline.
+ */
+export function runEvidence(o: Pick<RunOutcome, 'pull' | 'error'>): { ok: boolean; detail: string } | null {
+  if (o.pull === 'succeeded') return { ok: true, detail: '' };
+  if (o.pull === 'failed') return { ok: false, detail: o.error ?? 'the pull failed' };
+  return null;
 }
 
 function loadLinks(db: Db, now: Date, sourceIds: string[]): Map<string, Link> {
@@ -190,7 +204,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
       return ticking;
     },
     evidence(sourceId, ok, detail) {
-      apply(sourceId, ok, `snapshot ${ok ? 'succeeded' : `failed: ${detail}`}`);
+      apply(sourceId, ok, ok ? 'snapshot pull succeeded' : `snapshot pull failed: ${detail}`);
     },
     status() {
       const now = clock.now();

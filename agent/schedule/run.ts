@@ -60,6 +60,12 @@ export interface RunOutcome {
   status: 'succeeded' | 'failed';
   snapshotId: number | null;
   error: string | null;
+  /**
+   * How the pull from the job's source went: what the run says about the
+   * central system. A run that failed after a good pull (a broken template,
+   * a full disk) failed here, not there.
+   */
+  pull: 'succeeded' | 'failed' | 'not-reached';
   durationMs: number;
   counts: Record<string, number>;
   warnings: string[];
@@ -119,6 +125,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const writing = new Map<number, Promise<{ sha256: string; size: number }>>();
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let pull: RunOutcome['pull'] = 'not-reached';
   try {
     // A run that waited its turn while the scheduler stopped ends here, before it asks the HIS anything.
     signal.throwIfAborted();
@@ -131,7 +138,9 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     // Render threads start while the pull waits on the network.
     deps.renderer?.warm();
     const t0 = performance.now();
+    pull = 'failed';
     const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal }), signal);
+    pull = 'succeeded';
     const snap = pulled.snapshot;
     const prev = currentSnapshot(deps.db, jobId);
     const fraction = (deps.config.box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
@@ -205,7 +214,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       const r = applyRetention(deps.db, deps.blobs, jobId, job.retention, ended);
       if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
     }
-    return { jobId, runId, status: 'succeeded', snapshotId, error: null, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
+    return { jobId, runId, status: 'succeeded', snapshotId, error: null, pull, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
   } catch (err) {
     // Files already on their way finish, then go: no row will name them.
     const written = (await Promise.allSettled(writing.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
@@ -215,7 +224,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     if (snapshotId !== null) failSnapshot(deps.db, snapshotId);
     finishRun(deps.db, runId, { status: 'failed', error: message, snapshotId: null, now: ended });
     log.error({ err: { name: (err as Error).name, message }, durationMs: ended.getTime() - started.getTime() }, 'snapshot run failed; the previous snapshot stays current');
-    return { jobId, runId, status: 'failed', snapshotId: null, error: message, durationMs: ended.getTime() - started.getTime(), counts: {}, warnings: [] };
+    return { jobId, runId, status: 'failed', snapshotId: null, error: message, pull, durationMs: ended.getTime() - started.getTime(), counts: {}, warnings: [] };
   } finally {
     clearInterval(renew);
     lock.release();

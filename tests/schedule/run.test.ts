@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import type { SyntheticHospital } from '../../agent/demo/generator.js';
 import { JobBusyError, runJob } from '../../agent/schedule/run.js';
+import { runEvidence } from '../../agent/outage/monitor.js';
 import { runWithRetry, boxOffsetMs } from '../../agent/schedule/scheduler.js';
 import { acquireJobLock } from '../../agent/store/locks.js';
 import { currentSnapshot, getArtifact, listRuns } from '../../agent/store/snapshots.js';
@@ -25,6 +26,7 @@ describe('a snapshot run', () => {
     const a = agentFor();
     const o = await runJob(a, 'ward-1', { trigger: 'manual' });
     expect(o.status, o.error ?? '').toBe('succeeded');
+    expect(o.pull).toBe('succeeded');
     const cur = currentSnapshot(a.db, 'ward-1')!;
     expect(cur.id).toBe(o.snapshotId);
     expect(cur.counts.patients).toBe(10);
@@ -45,6 +47,9 @@ describe('a snapshot run', () => {
       const o = await runJob(a, 'ward-1', { trigger: 'schedule' });
       expect(o.status).toBe('failed');
       expect(o.error).toMatch(/HTTP 503/);
+      // Evidence against the HIS for the outage monitor.
+      expect(o.pull).toBe('failed');
+      expect(runEvidence(o)).toEqual({ ok: false, detail: o.error });
     } finally {
       his.server.fault = null;
     }
@@ -121,6 +126,9 @@ describe('a snapshot run', () => {
     const o = await runJob({ ...a, blobs, renderer: failing, now: () => new Date(Date.now() + 60_000) }, 'ward-1', { trigger: 'manual' });
     expect(o.status).toBe('failed');
     expect(o.error).toMatch(/out of paper/);
+    // The HIS answered: a local fault is no evidence that it is down.
+    expect(o.pull).toBe('succeeded');
+    expect(runEvidence(o)).toMatchObject({ ok: true });
     expect(currentSnapshot(a.db, 'ward-1')!.id).toBe(first.snapshotId);
     expect(written.size).toBeGreaterThan(1);
     const after = verifyStore(a.db, a.blobs);
@@ -137,6 +145,7 @@ describe('a snapshot run', () => {
       const o = await runJob(a, 'ward-1', { trigger: 'manual' });
       expect(o.status).toBe('failed');
       expect(o.error).toMatch(/exceeded its time limit of 1 s/);
+      expect(o.pull).toBe('failed');
     } finally {
       his.server.fault = null;
     }
