@@ -63,9 +63,10 @@ export interface RunOutcome {
   /**
    * How the pull from the job's source went: what the run says about the
    * central system. A run that failed after a good pull (a broken template,
-   * a full disk) failed here, not there.
+   * a full disk) failed here, not there; a pull cut off because the caller
+   * stopped (the agent shutting down) is `cancelled`, not the source's doing.
    */
-  pull: 'succeeded' | 'failed' | 'not-reached';
+  pull: 'succeeded' | 'failed' | 'cancelled' | 'not-reached';
   durationMs: number;
   counts: Record<string, number>;
   warnings: string[];
@@ -221,6 +222,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     removeUnrecorded(deps.db, deps.blobs, written);
     const ended = now();
     const message = signal.aborted && timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
+    if (pull === 'failed' && opts.signal?.aborted && !timeout.aborted) pull = 'cancelled';
     if (snapshotId !== null) failSnapshot(deps.db, snapshotId);
     finishRun(deps.db, runId, { status: 'failed', error: message, snapshotId: null, now: ended });
     log.error({ err: { name: (err as Error).name, message }, durationMs: ended.getTime() - started.getTime() }, 'snapshot run failed; the previous snapshot stays current');

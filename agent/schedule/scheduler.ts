@@ -85,9 +85,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     const p = slots
       .run(() => runWithRetry({ ...deps, config }, jobId, trigger, stopper.signal))
       .then((o) => {
-        // A run cut short because this agent is stopping says nothing about the HIS: the outage
-        // monitor must not count it (enough of them would mark the source offline for the next start).
-        if (!(o.status === 'failed' && stopper.signal.aborted)) deps.onOutcome?.(o);
+        deps.onOutcome?.(o);
         return o;
       })
       .finally(() => running.delete(jobId));

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startScheduler } from '../../agent/schedule/scheduler.js';
+import { runEvidence } from '../../agent/outage/monitor.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
 import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, waitFor, writeConfigDir } from '../support/fixtures.js';
@@ -77,17 +78,20 @@ describe('scheduler', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    const reported: string[] = [];
-    const s = startScheduler({ ...a, config: a.config, onOutcome: (o) => reported.push(`${o.jobId} ${o.status}`) });
+    const reported: { job: string; evidence: ReturnType<typeof runEvidence> }[] = [];
+    const s = startScheduler({ ...a, config: a.config, onOutcome: (o) => reported.push({ job: o.jobId, evidence: runEvidence(o) }) });
     // The first run waits on its census answer while the other three wait for it to end.
     server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 500 } : undefined);
     try {
       const outcomes = Promise.all(ids.map((id) => s.runNow(id)));
       await new Promise((r) => setTimeout(r, 150));
       await s.stop();
-      expect((await outcomes).map((o) => [o.status, o.error])).toEqual(ids.map(() => ['failed', 'scheduler stopped']));
+      const ended = await outcomes;
+      expect(ended.map((o) => [o.status, o.error])).toEqual(ids.map(() => ['failed', 'scheduler stopped']));
+      // The first was cut off in its pull, the others never pulled.
+      expect(ended.map((o) => o.pull)).toEqual(['cancelled', 'not-reached', 'not-reached', 'not-reached']);
       // Not evidence that the HIS failed: the outage monitor hears nothing of them.
-      expect(reported).toEqual([]);
+      expect(reported.sort((x, y) => x.job.localeCompare(y.job))).toEqual(ids.map((job) => ({ job, evidence: null })));
       // Give a stray rejection (a pull nobody awaits any more) time to surface.
       await new Promise((r) => setTimeout(r, 800));
       expect(unhandled).toEqual([]);
