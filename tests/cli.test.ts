@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
-import { REPO, jobYaml, runByHandOnly, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
+import { REPO, jobsRunByHand, runCli, spawnUntil, startHis, tmpDir, writeConfigDir } from './support/fixtures.js';
 
 let server: FhirTestServer;
 let patients: { mrn: string | null }[];
@@ -29,9 +29,7 @@ describe('the paperback command', () => {
 
   it('serve stops cleanly on SIGTERM while its start-up snapshots still wait their turn', async () => {
     const ids = ['a', 'b', 'c', 'd'];
-    const d = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))])) });
-    const file = path.join(d, 'paperback.yaml');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', 'schedule: { spreadSeconds: 0, maxConcurrentRuns: 1 }'));
+    const d = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: jobsRunByHand(ids), maxConcurrentRuns: 1 });
     // The first run waits on its census answer; the other three wait for it.
     server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 1500 } : undefined);
     try {

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
@@ -7,9 +5,7 @@ import { startScheduler } from '../../agent/schedule/scheduler.js';
 import { runEvidence } from '../../agent/outage/monitor.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
-import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, waitFor, writeConfigDir } from '../support/fixtures.js';
-
-const jobsRunByHand = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))]));
+import { jobYaml, jobsRunByHand, openTestAgent, startHis, tmpDir, waitFor, writeConfigDir } from '../support/fixtures.js';
 
 let server: FhirTestServer;
 beforeAll(async () => {
@@ -45,12 +41,7 @@ describe('scheduler', () => {
     const jobs = jobsRunByHand(ids);
     /** The most runs that were going at the same moment, with `threads` render threads. */
     const mostAtOnce = async (threads: number, maxConcurrentRuns?: number) => {
-      const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs });
-      if (maxConcurrentRuns) {
-        const file = path.join(dir, 'paperback.yaml');
-        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', `schedule: { spreadSeconds: 0, maxConcurrentRuns: ${maxConcurrentRuns} }`));
-      }
-      const a = openTestAgent(dir);
+      const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs, maxConcurrentRuns }));
       const s = startScheduler({ ...a, renderer: { ...inThreadRenderer, parallelism: threads } });
       // Each run's census answer waits 300 ms, so runs allowed to overlap do.
       server.fault = ({ path: p }) => (p.startsWith('/Location?_id') ? { kind: 'delay', ms: 300 } : undefined);
@@ -71,10 +62,7 @@ describe('scheduler', () => {
 
   it('stopped with runs still waiting their turn, ends each as failed with the reason, reports none as evidence and leaves no rejection unhandled', async () => {
     const ids = ['a', 'b', 'c', 'd'];
-    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: jobsRunByHand(ids) });
-    const file = path.join(dir, 'paperback.yaml');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('schedule: { spreadSeconds: 0 }', 'schedule: { spreadSeconds: 0, maxConcurrentRuns: 1 }'));
-    const a = openTestAgent(dir);
+    const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: jobsRunByHand(ids), maxConcurrentRuns: 1 }));
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);

@@ -36,6 +36,8 @@ export interface ConfigDirOptions {
   jobs?: Record<string, string>;
   printers?: Record<string, string>;
   extraSource?: string;
+  /** schedule.maxConcurrentRuns; unset, the agent's default. */
+  maxConcurrentRuns?: number;
 }
 
 /** Write a configuration folder (paperback.yaml, snapshots/, templates link) for tests. */
@@ -60,7 +62,7 @@ sources:
     timeoutMs: 3000
     retries: 1
 ${opts.extraSource ?? ''}
-schedule: { spreadSeconds: 0 }
+schedule: { spreadSeconds: 0${opts.maxConcurrentRuns ? `, maxConcurrentRuns: ${opts.maxConcurrentRuns}` : ''} }
 web: { insecureHttp: true }
 encryption: { keyFile: paperback.key, createKey: true }
 `,
@@ -89,6 +91,9 @@ ${extra}`;
  * the daemon, where a five-minute tick falling mid-test would add a run of its own.
  */
 export const runByHandOnly = (jobYamlText: string): string => jobYamlText.replace('"*/5 * * * *"', '"0 0 1 1 *"');
+
+/** Jobs with these ids, each a copy of ward-1's, run only by hand. */
+export const jobsRunByHand = (ids: string[]): Record<string, string> => Object.fromEntries(ids.map((id) => [id, runByHandOnly(jobYaml('ward-1').replace('id: ward-1', `id: ${id}`))]));
 
 /** A logger that keeps every line in memory, so tests can read what would have been logged. */
 export function memoryLogger(): { log: pino.Logger; lines: string[] } {
