@@ -132,6 +132,28 @@ describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
     expect(all).toContain('Doses due from 22/11/2026 10:00 (GMT+7) to 23/11/2026 10:00 (GMT+7)');
   });
 
+  it('a page that changes patient mid-document shows her band, and pages back with the first show the first again', async () => {
+    // Chrome is drawn once per patient and copied to her other pages: each page must still carry its own.
+    const big = snapshotOf(2, { ordersMin: 40, ordersMax: 40, seed: 9 });
+    const [a, b] = big.patients as [Patient, Patient];
+    const spec = documentSpec('mar', big, a, ctx());
+    const stampOf = (p: Patient) => ({ name: p.name!, mrn: p.mrn!, birthDate: p.birthDate ?? '', bed: 'Bed X', barcode: p.mrn! });
+    const first = spec.patient!;
+    spec.blocks = [...spec.blocks, { type: 'page-break', patient: stampOf(b) }, { type: 'text', text: 'second patient' }, { type: 'page-break', patient: null }, { type: 'text', text: 'no patient' }, { type: 'page-break', patient: first }, { type: 'text', text: 'first again' }];
+    const { pages } = await pdfPages(spec);
+    const n = pages.length;
+    expect(n).toBeGreaterThan(4);
+    const owner = (page: string) => (page.includes(`MRN ${a.mrn}`) ? 'a' : page.includes(`MRN ${b.mrn}`) ? 'b' : 'none');
+    expect(pages.map(owner)).toEqual([...Array<string>(n - 3).fill('a'), 'b', 'none', 'a']);
+    expect(pages[n - 3]).toContain(b.name!);
+    expect(pages[n - 3]).not.toContain(a.name!);
+    pages.forEach((page, i) => {
+      expect(page).toContain('DOWNTIME COPY — Medication administration record');
+      expect(page).toContain('Data as of 22/11/2026 10:00 (GMT+7)');
+      expect(page).toContain(`Page ${i + 1} of ${n}`);
+    });
+  });
+
   it('says in words what is missing: allergies not recorded, medication list unavailable', async () => {
     const notRecorded = (await pdfPages(documentSpec('mar', snap, snap.patients[1]!, ctx()))).pages.join('\n');
     expect(notRecorded).toContain('ALLERGIES NOT RECORDED');
