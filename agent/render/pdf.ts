@@ -1,7 +1,6 @@
 import PDFDocument from 'pdfkit';
 import type { Block, Column, DocumentSpec, PatientStamp, Tone } from './blocks.js';
 import { drawBarcode } from './barcode.js';
-import { drawAgain, recordDrawing, type RecordedDrawing } from './page-replay.js';
 import { useSharedFonts } from './fonts.js';
 import { drawLineAt, drawTextBox, textBoxHeight } from './text-line.js';
 
@@ -191,14 +190,7 @@ function fit(doc: Doc, text: string, font: 'body' | 'bold', size: number, width:
 /** pdfkit's opened image (its types leave openImage out); image() draws one without opening it again. */
 type Logo = { width: number; height: number };
 
-/**
- * Everything around a page's content but its number: the marking band, the
- * ward line, the patient band and the footer with the data's age. The same
- * on every page that shows the same patient, so drawn once per document and
- * patient and written again on the others (page-replay.ts); it therefore sets
- * every colour and font it uses.
- */
-function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, patient: PatientStamp | null): void {
+function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: number, pages: number, patient: PatientStamp | null): void {
   const { width, height } = doc.page;
   const left = MARGIN;
   const w = width - 2 * MARGIN;
@@ -247,15 +239,9 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, patient: Pa
   doc.lineWidth(RULE).strokeColor(INK).moveTo(left, fy - 3).lineTo(left + w, fy - 3).stroke();
   doc.fillColor(INK);
   s.footer.forEach((line, i) => drawLineAt(doc, fit(doc, line, 'body', SIZE.small, w - 90), left, fy + i * 9));
-}
-
-/** "Page X of Y" at the footer's right, after drawChrome (whose footer leaves the ink black). */
-function drawPageLabel(doc: Doc, spec: DocumentSpec, pageIndex: number, pages: number): void {
-  const { width, height } = doc.page;
-  const w = width - 2 * MARGIN;
-  const label = spec.stamp.pageLabel.replace('{page}', String(pageIndex + 1)).replace('{pages}', String(pages));
+  const label = s.pageLabel.replace('{page}', String(pageIndex + 1)).replace('{pages}', String(pages));
   doc.font('bold').fontSize(SIZE.body);
-  drawTextBox(doc, label, MARGIN + w - 90, height - MARGIN - FOOTER_H + 6, 90, 'right');
+  drawTextBox(doc, label, left + w - 90, fy, 90, 'right');
 }
 
 /**
@@ -333,18 +319,12 @@ export function renderPdf(given: DocumentSpec): Promise<{ pdf: Buffer; pages: nu
   const range = doc.bufferedPageRange();
   // Opened once: every page then shows the one embedded picture (pdfkit opens and embeds bytes anew on each call).
   const logo = spec.stamp.logo ? (doc as unknown as { openImage(src: Buffer): Logo }).openImage(spec.stamp.logo) : null;
-  // A third of a MAR's drawing was its chrome, laid out anew on every page.
-  const chromeFor = new Map<PatientStamp | null, RecordedDrawing>();
   for (let i = 0; i < range.count; i++) {
     doc.switchToPage(range.start + i);
     // Chrome is drawn outside the margins' flow: stop pdfkit from adding pages while we do it.
     const savedBottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
-    const patient = ctx.pagePatients[i] ?? null;
-    const drawn = chromeFor.get(patient);
-    if (drawn) drawAgain(doc, drawn);
-    else chromeFor.set(patient, recordDrawing(doc, () => drawChrome(doc, spec, logo, patient)));
-    drawPageLabel(doc, spec, i, range.count);
+    drawChrome(doc, spec, logo, i, range.count, ctx.pagePatients[i] ?? null);
     doc.page.margins.bottom = savedBottom;
   }
   const pages = range.count;
