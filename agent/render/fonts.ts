@@ -34,6 +34,7 @@ interface GlyphRecord {
 }
 
 interface FontkitFont {
+  numGlyphs: number;
   getGlyph(gid: number): { _decode(): { numberOfContours: number; components?: { glyphID: number; pos: number }[] } | null; advanceWidth: number; _getMetrics(): { leftBearing: number } };
   loca: { offsets: number[] };
   _getTableStream(tag: string): { pos: number; readBuffer(n: number): Uint8Array };
@@ -234,6 +235,22 @@ function patchSubsetter(subset: object): void {
     this.hmtx.metrics.push({ advance: r.advance, bearing: r.bearing });
     this.offset += bytes.length;
     return this.glyf.length - 1;
+  };
+  // fontkit keeps each glyph's id in the subset in a plain object keyed by glyph id, which V8 holds as a
+  // slow dictionary, and every glyph of every line drawn asks it: an array indexed by glyph id instead
+  // (about 5 % fewer instructions to draw a ward's documents).
+  proto.includeGlyph = function includeGlyph(this: TtfSubset & { ids?: Int32Array }, glyph: number | { id: number }): number {
+    const gid = typeof glyph === 'object' ? glyph.id : glyph;
+    if (!this.ids) {
+      // Subset id + 1 by glyph id, 0 for not yet in the subset; fontkit's constructor has already put in glyph 0.
+      this.ids = new Int32Array(this.font.numGlyphs);
+      this.glyphs.forEach((g, i) => (this.ids![g] = i + 1));
+    }
+    const known = this.ids[gid];
+    if (known) return known - 1;
+    const id = this.glyphs.push(gid) - 1;
+    this.ids[gid] = id + 1;
+    return id;
   };
   proto.__paperbackCached = true;
 }
