@@ -96,19 +96,17 @@ export function textBoxHeight(doc: Doc, text: string, width: number): number {
 function lineOperators(font: EmbeddedFont, size: number, text: string, x: number, baseline: number, out: string[]): void {
   const [encoded, positions] = font.encode(text);
   const scale = size / 1000;
-  const runs: string[] = [];
-  let last = 0;
-  const addRun = (end: number) => {
-    if (last < end) {
-      const p = positions[end - 1]!;
-      runs.push(`<${encoded.slice(last, end).join('')}> ${num(-(p.xAdvance - p.advanceWidth))}`);
-    }
-    last = end;
+  // A run is a glyph string and the kerning after its last glyph; runs joined make one TJ array.
+  // Built as strings as the glyphs go by: this is drawn for every line of every cell.
+  let runs = '';
+  let glyphs = '';
+  const endRun = (p: Position) => {
+    runs += `${runs ? ' ' : ''}<${glyphs}> ${num(-(p.xAdvance - p.advanceWidth))}`;
+    glyphs = '';
   };
-  const flush = (end: number) => {
-    addRun(end);
-    if (runs.length) out.push(`[${runs.join(' ')}] TJ`);
-    runs.length = 0;
+  const endArray = () => {
+    if (runs) out.push(`[${runs}] TJ`);
+    runs = '';
   };
   out.push(`1 0 0 1 ${num(x)} ${num(baseline)} Tm`, `/${font.id} ${num(size)} Tf`);
   let cx = x;
@@ -116,18 +114,24 @@ function lineOperators(font: EmbeddedFont, size: number, text: string, x: number
   for (let i = 0; i < positions.length; i++) {
     const p = positions[i]!;
     if (p.xOffset || p.yOffset) {
-      flush(i);
+      // A mark placed by the font: the glyphs before it, then it alone at its own position.
+      if (glyphs) endRun(positions[i - 1]!);
+      endArray();
       out.push(`1 0 0 1 ${num(cx + p.xOffset * scale)} ${num(baseline + p.yOffset * scale)} Tm`);
-      flush(i + 1);
+      glyphs = encoded[i]!;
+      endRun(p);
+      endArray();
       offset = true;
     } else {
       if (offset) out.push(`1 0 0 1 ${num(cx)} ${num(baseline)} Tm`);
       offset = false;
-      if (p.xAdvance - p.advanceWidth !== 0) addRun(i + 1);
+      glyphs += encoded[i]!;
+      if (p.xAdvance - p.advanceWidth !== 0) endRun(p);
     }
     cx += p.xAdvance * scale;
   }
-  flush(positions.length);
+  if (glyphs) endRun(positions[positions.length - 1]!);
+  endArray();
 }
 
 /** The operators that put `lines` (drawn `step` apart from y, aligned in `width`) on the page with the current font, size and colour. */
