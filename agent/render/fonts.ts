@@ -242,7 +242,8 @@ function patchSubsetter(subset: object): void {
   proto.includeGlyph = function includeGlyph(this: TtfSubset & { ids?: Int32Array }, glyph: number | { id: number }): number {
     const gid = typeof glyph === 'object' ? glyph.id : glyph;
     if (!this.ids) {
-      // Subset id + 1 by glyph id, 0 for not yet in the subset; fontkit's constructor has already put in glyph 0.
+      // Subset id + 1 by glyph id, 0 for not yet in the subset. Made at fontkit's constructor's first call
+      // (glyph 0); a subset made before this patch (the probe's in useSharedFonts) brings the glyphs it has.
       this.ids = new Int32Array(this.font.numGlyphs);
       this.glyphs.forEach((g, i) => (this.ids![g] = i + 1));
     }
