@@ -16,7 +16,7 @@ import { printerSchema } from '../agent/config/schema.js';
 import { renderPdf } from '../agent/render/pdf.js';
 import { censusDocument } from '../agent/render/documents.js';
 import { loadTranslations } from '../agent/render/i18n.js';
-import { generateHospital } from '../agent/demo/generator.js';
+import { generateHospital, syntheticSnapshot } from '../agent/demo/generator.js';
 import { benchTmpDir } from './config-dir.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -30,7 +30,7 @@ async function main() {
   const now = new Date();
   const h = generateHospital({ seed: 1, wards: 1, patientsPerWard: 40, now });
   const w = h.wards[0]!;
-  const snap = { ward: { id: w.id, name: w.name }, asOf: now.toISOString(), source: { id: 'his', system: 'bench', location: null }, beds: w.beds, patients: w.patients, warnings: [] };
+  const snap = syntheticSnapshot(w, now);
   const { pdf, pages } = await renderPdf(censusDocument(snap, { t: loadTranslations(path.join(repo, 'templates'), 'en'), templatesDir: path.join(repo, 'templates'), timeZone: 'UTC', hospital: 'Bench', size: 'A4', renderedAt: now }));
   const { sha256 } = blobs.put(pdf);
   db.prepare('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, pdf.length, now.toISOString());

@@ -17,7 +17,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { generateHospital } from '../agent/demo/generator.js';
+import { generateHospital, syntheticSnapshot } from '../agent/demo/generator.js';
 import { planDocuments, type DocumentKind, type RenderContext } from '../agent/render/documents.js';
 import { loadTranslations } from '../agent/render/i18n.js';
 import { renderPdf } from '../agent/render/pdf.js';
@@ -49,7 +49,7 @@ const now = new Date(FROZEN);
 const ctx: RenderContext = { t: loadTranslations(TEMPLATES, 'vi'), templatesDir: TEMPLATES, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Demo', size: 'A4', renderedAt: now };
 const hospital = generateHospital({ seed: 42, wards, patientsPerWard: 40, ordersMin: 10, ordersMax: 20, now });
 const specs = hospital.wards.flatMap((w) =>
-  planDocuments({ ward: { id: w.id, name: w.name }, asOf: now.toISOString(), source: { id: 'his', system: 'bench', location: null }, beds: w.beds, patients: w.patients, warnings: [] }, kinds, ctx).map((d) => d.spec()),
+  planDocuments(syntheticSnapshot(w, now), kinds, ctx).map((d) => d.spec()),
 );
 
 for (const s of specs) await renderPdf(s); // warm: JIT, fonts, layout caches

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { generateHospital, type SyntheticWard } from '../agent/demo/generator.js';
+import { generateHospital, syntheticSnapshot } from '../agent/demo/generator.js';
 import type { WardSnapshot } from '../agent/model/ward.js';
 import { documentSpec, planDocuments, type RenderContext } from '../agent/render/documents.js';
 import { renderHtmlPage } from '../agent/render/html.js';
@@ -20,8 +20,6 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const TEMPLATES = path.resolve(here, '../../templates');
 const NOW = new Date();
 const ctx: RenderContext = { t: loadTranslations(TEMPLATES, 'vi'), templatesDir: TEMPLATES, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Demo', size: 'A4', renderedAt: NOW };
-
-const toSnapshot = (w: SyntheticWard): WardSnapshot => ({ ward: { id: w.id, name: w.name }, asOf: NOW.toISOString(), source: { id: 'his', system: 'bench', location: null }, beds: w.beds, patients: w.patients, warnings: [] });
 
 async function renderWard(snap: WardSnapshot): Promise<{ docs: number; pages: number; bytes: number }> {
   let pages = 0;
@@ -39,7 +37,7 @@ const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
 export async function benchRender(wards: number) {
   const hospital = generateHospital({ seed: 42, wards, patientsPerWard: 40, ordersMin: 10, ordersMax: 20, now: NOW });
-  const ward = toSnapshot(hospital.wards[0]!);
+  const ward = syntheticSnapshot(hospital.wards[0]!, NOW);
   await renderWard(ward); // warm up: JIT, fonts, templates
 
   let t = performance.now();
@@ -83,7 +81,7 @@ export async function benchRender(wards: number) {
   let pages = 0;
   let docs = 0;
   for (const sw of hospital.wards) {
-    const r = await renderWard(toSnapshot(sw));
+    const r = await renderWard(syntheticSnapshot(sw, NOW));
     pages += r.pages;
     docs += r.docs;
   }

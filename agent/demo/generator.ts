@@ -1,4 +1,4 @@
-import type { Administration, Bed, MedicationOrder, Patient } from '../model/ward.js';
+import type { Administration, Bed, MedicationOrder, Patient, WardSnapshot } from '../model/ward.js';
 import { isHighAlertDrug } from '../model/high-alert.js';
 import * as C from './catalog.js';
 
@@ -176,4 +176,9 @@ export function generateHospital(opts: GenerateOptions): SyntheticHospital {
   const wards: SyntheticWard[] = [];
   for (let w = 0; w < opts.wards; w++) wards.push(generateWard(r, w, opts));
   return { seed: opts.seed, now: opts.now.toISOString(), wards };
+}
+
+/** A synthetic ward as a snapshot pulled at `asOf` would hold it, without going through a source (the benches' documents). */
+export function syntheticSnapshot(w: SyntheticWard, asOf: Date): WardSnapshot {
+  return { ward: { id: w.id, name: w.name }, asOf: asOf.toISOString(), source: { id: 'his', system: 'bench', location: null }, beds: w.beds, patients: w.patients, warnings: [] };
 }
