@@ -77,8 +77,9 @@ export interface OutageMonitor {
  * What a snapshot run says about its source: only its pull talked to it. A
  * run that failed after a good pull (a broken template, a full disk) is
  * evidence the source answered; one that failed before pulling, or whose
- * pull was cut off by the agent stopping, says nothing. Counting those as source failures would show the HIS as degraded for a
- * local fault, and could take a recovering link back offline.
+ * pull was cut off by the agent stopping, says nothing. Counting those as
+ * source failures would show the HIS as degraded for a local fault, and
+ * could take a recovering link back offline.
  */
 export function runEvidence(o: Pick<RunOutcome, 'pull' | 'error'>): { ok: boolean; detail: string } | null {
   if (o.pull === 'succeeded') return { ok: true, detail: '' };

@@ -133,7 +133,7 @@ describe.skipIf(!HAVE_POPPLER)('documents on paper', () => {
   });
 
   it('a page that changes patient mid-document shows her band, and pages back with the first show the first again', async () => {
-    // Chrome is drawn once per patient and copied to her other pages: each page must still carry its own.
+    // The band is drawn per page from that page's patient: a document that changes patient shows each her own.
     const big = snapshotOf(2, { ordersMin: 40, ordersMax: 40, seed: 9 });
     const [a, b] = big.patients as [Patient, Patient];
     const spec = documentSpec('mar', big, a, ctx());
