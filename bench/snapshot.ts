@@ -26,7 +26,7 @@ const CLI = path.join(REPO, 'dist/agent/cli/main.js');
 /** Unset: the daemon's default (render threads + 1). */
 const CONCURRENT = process.env.BENCH_CONCURRENT_RUNS ? Number(process.env.BENCH_CONCURRENT_RUNS) : null;
 
-function configDir(wards: PeerWard[], opts: { fullJobs?: boolean } = {}): string {
+export function configDir(wards: PeerWard[], opts: { fullJobs?: boolean } = {}): string {
   const job = (w: PeerWard, i: number, suffix: string, extra: string) =>
     `id: ${w.id}${suffix}\ntitle: ${w.id}\nschedule: { cron: "0 0 1 1 *" }\nsource: his-${i}\nscope: { ward: ${w.id}, location: Location/${w.id} }\ndocuments: [census, allergies, mar, summary]\nrunTimeoutSeconds: 600\nretry: { attempts: 0 }\n${extra}`;
   const jobs: Record<string, string> = {};
@@ -81,7 +81,7 @@ const WARM_RUNS = 5;
 const median = <T extends { ms: number }>(runs: T[]): T => [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1]!;
 
 /** Run jobs through the scheduler, as cron would start them all on the same minute. */
-async function snapshotAll(agent: Agent, jobs: string[]) {
+export async function snapshotAll(agent: Agent, jobs: string[]) {
   const scheduler = startScheduler({ ...agent, log: silentLogger() });
   let peak = rssMb();
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
@@ -206,7 +206,10 @@ async function main() {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+// Also imported by cpu-kinds.ts, which runs the hospital itself.
+if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
