@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 export const REPO = path.resolve(here, '../..');
@@ -36,4 +37,19 @@ export function benchConfigDir(prefix: string, paperbackYaml: string, jobs: Reco
   fs.writeFileSync(path.join(dir, 'paperback.yaml'), paperbackYaml);
   for (const [id, text] of Object.entries(jobs)) fs.writeFileSync(path.join(dir, 'snapshots', `${id}.yaml`), text);
   return dir;
+}
+
+/**
+ * Whether the module at `moduleUrl` (its import.meta.url) is the script node
+ * was started with, rather than imported by another bench. By real path, so a
+ * checkout under a symlink or a folder with spaces in its name still counts.
+ */
+export function startedDirectly(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return fs.realpathSync(script) === fs.realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }

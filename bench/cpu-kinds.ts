@@ -22,8 +22,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openAgent } from '../agent/cli/boot.js';
 import { silentLogger } from '../agent/log/logger.js';
+import { benchTmpDir, startedDirectly } from './config-dir.js';
 import { startPeer } from './peer.js';
 import { configDir, snapshotAll } from './snapshot.js';
 
@@ -74,53 +76,49 @@ function main(): void {
     console.error('perf not found: apt-get install linux-perf');
     process.exit(2);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-cpu-kinds-'));
-  try {
-    const data = path.join(dir, 'perf.data');
-    const marks = path.join(dir, 'runs.json');
-    const self = new URL(import.meta.url).pathname;
-    const rec = spawnSync('perf', ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-F', '299', '-o', data, '--', process.execPath, '--max-semi-space-size=2', self, 'inner', String(wards), marks], {
-      env: { ...process.env, MALLOC_ARENA_MAX: '1', TMPDIR: dir },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    if (rec.status !== 0) throw new Error(`perf record failed (exit ${rec.status}); root, or kernel.perf_event_paranoid ≤ 1, is needed to sample`);
-    const { pid, runs } = JSON.parse(fs.readFileSync(marks, 'utf8')) as { pid: number; runs: Record<string, { from: number; to: number }> };
-    const tally = Object.fromEntries(Object.keys(runs).map((k) => [k, { agent: { compile: 0, gc: 0, deflate: 0, kernel: 0, other: 0 } as Record<Kind, number>, agentSamples: 0, peerSamples: 0 }]));
-    // One line per sample: "pid/tid time: ip symbol (dso)".
-    const lines = execFileSync('perf', ['script', '-i', data, '-F', 'pid,tid,time,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
-    for (const line of lines) {
-      const m = /^\s*(\d+)\/\d+\s+([\d.]+):\s+[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
-      if (!m) continue;
-      const t = Number(m[2]);
-      const run = Object.entries(runs).find(([, w]) => t >= w.from && t <= w.to)?.[0];
-      if (!run) continue;
-      const bucket = tally[run]!;
-      if (Number(m[1]) !== pid) {
-        bucket.peerSamples++;
-        continue;
-      }
-      bucket.agentSamples++;
-      bucket.agent[kindOf(m[3]!.replace(/\+0x[0-9a-f]+$/, ''), m[4]!.includes('kernel'))]++;
+  const dir = benchTmpDir('pb-cpu-kinds-');
+  const data = path.join(dir, 'perf.data');
+  const marks = path.join(dir, 'runs.json');
+  const self = fileURLToPath(import.meta.url);
+  const rec = spawnSync('perf', ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-e', 'cpu-clock', '-F', '299', '-o', data, '--', process.execPath, '--max-semi-space-size=2', self, 'inner', String(wards), marks], {
+    env: { ...process.env, MALLOC_ARENA_MAX: '1', TMPDIR: dir },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (rec.status !== 0) throw new Error(`perf record failed (exit ${rec.status}); root, or kernel.perf_event_paranoid ≤ 1, is needed to sample`);
+  const { pid, runs } = JSON.parse(fs.readFileSync(marks, 'utf8')) as { pid: number; runs: Record<string, { from: number; to: number }> };
+  const tally = Object.fromEntries(Object.keys(runs).map((k) => [k, { agent: { compile: 0, gc: 0, deflate: 0, kernel: 0, other: 0 } as Record<Kind, number>, agentSamples: 0, peerSamples: 0 }]));
+  // One line per sample: "pid/tid time: ip symbol (dso)".
+  const lines = execFileSync('perf', ['script', '-i', data, '-F', 'pid,tid,time,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+  for (const line of lines) {
+    const m = /^\s*(\d+)\/\d+\s+([\d.]+):\s+[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
+    if (!m) continue;
+    const t = Number(m[2]);
+    const run = Object.entries(runs).find(([, w]) => t >= w.from && t <= w.to)?.[0];
+    if (!run) continue;
+    const bucket = tally[run]!;
+    if (Number(m[1]) !== pid) {
+      bucket.peerSamples++;
+      continue;
     }
-    const figures = ({ from: _from, to: _to, ...rest }: { from: number; to: number }) => rest;
-    const summary = Object.fromEntries(
-      Object.entries(tally).map(([run, b]) => [
-        run,
-        {
-          ...figures(runs[run]!),
-          agentSamples: b.agentSamples,
-          peerSamples: b.peerSamples,
-          agentSharePercent: Object.fromEntries(Object.entries(b.agent).map(([k, n]) => [k, Math.round((n / Math.max(1, b.agentSamples)) * 1000) / 10])),
-        },
-      ]),
-    );
-    console.log(JSON.stringify({ cores: os.cpus().length, wards, patients: wards * 40, sampledAtHz: 299, runs: summary }, null, 2));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    bucket.agentSamples++;
+    bucket.agent[kindOf(m[3]!.replace(/\+0x[0-9a-f]+$/, ''), m[4]!.includes('kernel'))]++;
   }
+  const figures = ({ from: _from, to: _to, ...rest }: { from: number; to: number }) => rest;
+  const summary = Object.fromEntries(
+    Object.entries(tally).map(([run, b]) => [
+      run,
+      {
+        ...figures(runs[run]!),
+        agentSamples: b.agentSamples,
+        peerSamples: b.peerSamples,
+        agentSharePercent: Object.fromEntries(Object.entries(b.agent).map(([k, n]) => [k, Math.round((n / Math.max(1, b.agentSamples)) * 1000) / 10])),
+      },
+    ]),
+  );
+  console.log(JSON.stringify({ cores: os.cpus().length, wards, patients: wards * 40, sampledAtHz: 299, runs: summary }, null, 2));
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
+if (startedDirectly(import.meta.url)) {
   if (process.argv[2] === 'inner') {
     runHospital(Number(process.argv[3]), process.argv[4]!).catch((err: unknown) => {
       console.error(err);

@@ -10,8 +10,8 @@
  *   → { usage: true }               ← { cpuMs, rssMb }
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startedDirectly } from './config-dir.js';
 import { wardToFhir } from '../agent/demo/fhir-emit.js';
 import { startFhirServer, type FhirTestServer } from '../agent/demo/fhir-server.js';
 import { generateHospital, type SyntheticWard } from '../agent/demo/generator.js';
@@ -143,4 +143,4 @@ export async function startPeer(wards: number, opts: { seed?: number; now?: Date
   };
 }
 
-if (process.argv[2] === '--peer' && path.resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) void servePeer();
+if (process.argv[2] === '--peer' && startedDirectly(import.meta.url)) void servePeer();

@@ -15,6 +15,7 @@ import { documentSpec, planDocuments, type RenderContext } from '../agent/render
 import { renderHtmlPage } from '../agent/render/html.js';
 import { loadTranslations } from '../agent/render/i18n.js';
 import { renderPdf } from '../agent/render/pdf.js';
+import { startedDirectly } from './config-dir.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const TEMPLATES = path.resolve(here, '../../templates');
@@ -99,7 +100,7 @@ export async function benchRender(wards: number) {
   };
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (startedDirectly(import.meta.url)) {
   const wards = Number(process.argv[2] ?? 10);
   benchRender(wards)
     .then((r) => {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { openAgent, type Agent } from '../agent/cli/boot.js';
 import { silentLogger } from '../agent/log/logger.js';
 import { concurrentRunLimit, startScheduler } from '../agent/schedule/scheduler.js';
-import { REPO, benchConfigDir } from './config-dir.js';
+import { REPO, benchConfigDir, startedDirectly } from './config-dir.js';
 import { startPeer, type PeerWard } from './peer.js';
 
 const CLI = path.join(REPO, 'dist/agent/cli/main.js');
@@ -207,7 +207,7 @@ async function main() {
 }
 
 // Also imported by cpu-kinds.ts, which runs the hospital itself.
-if (process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
+if (startedDirectly(import.meta.url)) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
