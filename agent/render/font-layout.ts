@@ -28,6 +28,8 @@ interface EmbeddedFontLike {
   widths: number[];
   unicode: number[][];
   subset: { includeGlyph(gid: number): number };
+  /** fontkit's font: its cmap says which characters a glyph draws. */
+  font: { _cmapProcessor: { codePointsForGlyph(gid: number): number[] } };
   layoutRun(text: string, features?: unknown): LayoutRun;
   layoutCached(text: string): LayoutRun;
   layout(text: string, features?: unknown, onlyWidth?: boolean): LayoutRun;
@@ -72,11 +74,21 @@ function widthOf(font: EmbeddedFontLike, text: string): number {
   return width;
 }
 
-/** A glyph into the document's subset, as pdfkit's encode does: its id there in hex, its width and text recorded. */
+/**
+ * A glyph into the document's subset, as pdfkit's encode does: its id there in hex, its width and text recorded.
+ *
+ * fontkit keeps one glyph object per id, made the first time the id is asked for. When the subsetter asks
+ * first, for a component of a composite (Ư inside Ứ, ê inside ế), that object knows no characters, and a
+ * later line that draws ê gets it from the cache: its text would be missing from the PDF's text layer
+ * ("ký t n"). The font's own cmap says what the glyph draws, then.
+ */
 function include(font: EmbeddedFontLike, glyph: NonNullable<LayoutRun['glyphs']>[number]): string {
   const gid = font.subset.includeGlyph(glyph.id);
   if (font.widths[gid] == null) font.widths[gid] = glyph.advanceWidth * font.scale;
-  if (font.unicode[gid] == null) font.unicode[gid] = glyph.codePoints;
+  if (!font.unicode[gid]?.length) {
+    const drawn = glyph.codePoints?.length ? glyph.codePoints : font.font._cmapProcessor.codePointsForGlyph(glyph.id).slice(0, 1);
+    font.unicode[gid] = drawn;
+  }
   return hex4(gid);
 }
 
