@@ -25,8 +25,15 @@ function simpleDose(dose: string | null): { value: number; unit: string } | null
   return m ? { value: Number(m[1]), unit: m[2]! } : null;
 }
 
+/**
+ * The order's timing as structure, the way an EHR that codes its orders sends it: the sheet then words it in
+ * its own language. Only a frequency the demo cannot structure travels as text.
+ */
 function timing(o: ModelPatient['orders']['items'][number]) {
   const n = o.scheduledTimes.length;
+  const every = o.frequency ? /every (\d+) hours/.exec(o.frequency) : null;
+  if (n === 0 && every) return { repeat: { frequency: 1, period: Number(every[1]), periodUnit: 'h' as const } };
+  if (n === 0 && o.frequency?.startsWith('at night')) return { repeat: { when: ['NIGHT' as const] } };
   if (n === 0) return o.frequency ? { code: { text: o.frequency } } : undefined;
   return {
     repeat: {
@@ -36,7 +43,6 @@ function timing(o: ModelPatient['orders']['items'][number]) {
       timeOfDay: o.scheduledTimes.map((t) => (t === '24:00' ? '00:00:00' : `${t}:00`)),
       ...(o.start || o.end ? { boundsPeriod: { ...(o.start ? { start: o.start } : {}), ...(o.end ? { end: o.end } : {}) } } : {}),
     },
-    code: { text: o.frequency ?? undefined },
   };
 }
 

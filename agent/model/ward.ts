@@ -41,7 +41,14 @@ export interface Allergy {
   severity: string | null;
   criticality: 'low' | 'high' | 'unable-to-assess' | null;
   category: string | null;
+  /** The source marks it unconfirmed (suspected): printed as such, still an allergy. */
+  unconfirmed?: boolean;
+  /** Codes the source sent for the substance (RxNorm, ATC, SNOMED …), for the drug–allergy check. */
+  codes?: string[];
 }
+
+/** What a source positively says is absent: "no known drug allergy" says nothing about food. */
+export type AllergyAbsence = 'all' | 'drug' | 'food' | 'environment' | 'latex' | 'insect';
 
 export type AllergyStatus =
   /** At least one allergy recorded in items. */
@@ -56,9 +63,44 @@ export type AllergyStatus =
 export interface AllergyList {
   status: AllergyStatus;
   items: Allergy[];
+  /**
+   * Positive statements of absence the source made ("no known drug
+   * allergy"). With status none-known and no 'all' here, only these kinds
+   * are known absent; the others are not recorded.
+   */
+  absent?: AllergyAbsence[];
+}
+
+/**
+ * When an order is to be given, as the source structured it (FHIR Timing).
+ * Kept as data, not words, so paper says it in the sheet's language and due
+ * times are worked out from it; `null` fields were not sent.
+ */
+export interface OrderTiming {
+  /** The source's abbreviation (BID, Q4H, AM …), as sent. */
+  code: string | null;
+  frequency: number | null;
+  frequencyMax: number | null;
+  period: number | null;
+  periodMax: number | null;
+  periodUnit: 's' | 'min' | 'h' | 'd' | 'wk' | 'mo' | 'a' | null;
+  /** Event codes (ACM, HS, MORN …) the dose is tied to. */
+  when: string[];
+  /** Minutes before (for AC…) or after (PC…) the event. */
+  offsetMinutes: number | null;
+  /** mon … sun: the dose is given on these days only. */
+  dayOfWeek: string[];
+  /** Total doses of the order (1: a single dose). */
+  count: number | null;
+  /** The course's start and end (ISO date or date-time). */
+  boundsStart: string | null;
+  boundsEnd: string | null;
+  /** A course length without dates, e.g. { value: 7, unit: 'd' }. */
+  boundsDuration: { value: number; unit: string } | null;
 }
 
 export interface MedicationOrder {
+  /** The order's id at the source; every step of a multi-step order shares it (doses name it). */
   id: string;
   drug: string;
   dose: string | null;
@@ -75,7 +117,20 @@ export interface MedicationOrder {
   /** True/false when known (ISMP list or source flag), null when unknown. */
   highAlert: boolean | null;
   status: 'active' | 'on-hold';
+  /** The prescriber's own words and extra instructions, as sent; printed beside the structured fields. */
   instructions: string | null;
+  /** An order NOT to give this drug (FHIR doNotPerform): printed as such, never with due times. */
+  doNotPerform?: boolean;
+  /** Structured timing when the source has it; `frequency` is then only the source's own text, if any. */
+  timing?: OrderTiming | null;
+  /** One of several dosage instructions of one order (a sliding scale, a taper), 1-based, in sequence order. */
+  step?: { index: number; of: number } | null;
+  /** Infusion rate, e.g. "100 mL/h". */
+  rate?: string | null;
+  /** The most that may be given in a period, e.g. "4 mg / 1 d". */
+  maxDose?: string | null;
+  /** Codes the source sent for the drug ("system|code"), for class checks. */
+  codes?: string[];
 }
 
 export interface Administration {
@@ -86,6 +141,8 @@ export interface Administration {
   at: string;
   by: string | null;
   status: 'completed' | 'not-done' | 'in-progress' | 'stopped' | 'entered-in-error' | 'unknown';
+  /** Why a dose was not given (not-done), as sent. */
+  reason?: string | null;
 }
 
 export type DatasetStatus = 'available' | 'not-pulled';

@@ -1,7 +1,7 @@
 import type { Dataset, Patient } from '../../model/ward.js';
 import type { PullRequest } from '../types.js';
 import type { FhirClient } from './client.js';
-import { classifyFlags, latestWeightKg, refId, toAdministration, toAllergyList, toDiagnoses, toOrder } from './normalize.js';
+import { classifyFlags, isActualOrder, latestWeightKg, refId, toAdministration, toAllergyList, toDiagnoses, toOrders } from './normalize.js';
 import { practitionerSchema, type CodeableConcept, type FhirPractitioner, type ResourceOf } from './schemas.js';
 import { searchMany } from './search-many.js';
 import { CLINICAL_TYPES, pack, unpack, type ClinicalFields, type ClinicalMemory, type ClinicalResources, type ClinicalType, type PatientRecall, type Resource } from './clinical-memory.js';
@@ -69,7 +69,8 @@ export async function fetchClinical(
   const want = (d: Dataset) => req.datasets.includes(d);
   const warnings = o.warnings;
   const wanted = new Set(patientIds);
-  const since = new Date(req.now.getTime() - 86_400_000).toISOString();
+  const sinceMs = req.now.getTime() - 86_400_000;
+  const since = new Date(sinceMs).toISOString();
   const recall = o.memory?.store.recall(o.memory.scope, req.now) ?? null;
   const known = recall ? patientIds.filter((id) => recall.patients.has(id)) : [];
   const newcomers = recall ? patientIds.filter((id) => !recall.patients.has(id)) : patientIds;
@@ -168,13 +169,15 @@ export async function fetchClinical(
   const fieldsOf = (res: ClinicalResources): ClinicalFields => {
     const f: ClinicalFields = {};
     if (want('medications')) {
-      const items = (res.MedicationRequest as ResourceOf<'MedicationRequest'>[]).filter((m) => m.status === 'active' || m.status === 'on-hold').map((m) => toOrder(m, medications, practitioners));
-      items.sort((a, b) => a.drug.localeCompare(b.drug, 'vi'));
+      // Proposals, plans and orders no longer in force are not orders to give; a multi-step order keeps its steps in sequence.
+      const items = (res.MedicationRequest as ResourceOf<'MedicationRequest'>[]).filter(isActualOrder).flatMap((m) => toOrders(m, medications, practitioners));
+      items.sort((a, b) => a.drug.localeCompare(b.drug, 'vi') || a.id.localeCompare(b.id) || (a.step?.index ?? 0) - (b.step?.index ?? 0));
       f.orders = { status: 'available', items };
     }
     if (want('administrations')) {
-      const items = (res.MedicationAdministration as ResourceOf<'MedicationAdministration'>[]).map((a) => toAdministration(a, medications, practitioners)).filter((a): a is NonNullable<typeof a> => !!a && a.at >= since);
-      f.administrations = { status: 'available', since, items: items.sort((a, b) => a.at.localeCompare(b.at)) };
+      // Instants, not strings: "10:00-10:00" is later than "15:00Z" though it sorts before it.
+      const items = (res.MedicationAdministration as ResourceOf<'MedicationAdministration'>[]).map((a) => toAdministration(a, medications, practitioners)).filter((a): a is NonNullable<typeof a> => !!a && Date.parse(a.at) >= sinceMs);
+      f.administrations = { status: 'available', since, items: items.sort((a, b) => Date.parse(a.at) - Date.parse(b.at)) };
     }
     if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
     if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
@@ -214,7 +217,7 @@ export async function fetchClinical(
       const f = fields.get(pid);
       if (!f) return;
       // The last 24 h from this pull's moment: doses kept from an earlier pull move out of the window.
-      const administrations = f.administrations && { ...f.administrations, since, items: f.administrations.items.filter((a) => a.at >= since) };
+      const administrations = f.administrations && { ...f.administrations, since, items: f.administrations.items.filter((a) => Date.parse(a.at) >= sinceMs) };
       const out = administrations ? { ...f, administrations } : f;
       // Two census entries for one record (duplicate MRNs) must not share lists.
       Object.assign(p, filled.has(pid) ? structuredClone(out) : out);

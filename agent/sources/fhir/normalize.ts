@@ -1,4 +1,4 @@
-import type { Administration, Allergy, AllergyList, MedicationOrder, Patient, SafetyFlag } from '../../model/ward.js';
+import type { Administration, Allergy, AllergyAbsence, AllergyList, MedicationOrder, OrderTiming, Patient, SafetyFlag } from '../../model/ward.js';
 import { isHighAlertDrug } from '../../model/high-alert.js';
 import type {
   CodeableConcept,
@@ -13,8 +13,6 @@ import type {
   FhirPractitioner,
 } from './schemas.js';
 
-/** SNOMED codes that positively state "no known allergy". */
-const NO_KNOWN_ALLERGY_CODES = new Set(['716186003', '409137002', '428607008', '429625007', '428197003']);
 const HIGH_ALERT_EXTENSION = 'http://paperback.example/fhir/StructureDefinition/high-alert';
 
 export const conceptText = (c: CodeableConcept | undefined): string | null =>
@@ -57,86 +55,192 @@ function hhmm(t: string): string {
   return t.slice(0, 5);
 }
 
-function frequencyText(d: NonNullable<FhirMedicationRequest['dosageInstruction']>[number] | undefined): string | null {
-  if (!d?.timing) return null;
-  const code = conceptText(d.timing.code);
-  if (code) return code;
-  const r = d.timing.repeat;
-  if (!r?.frequency || !r.period || !r.periodUnit) return null;
-  const unit = { h: 'hour', d: 'day', wk: 'week', min: 'minute' }[r.periodUnit] ?? r.periodUnit;
-  return r.frequency === 1 ? `every ${r.period === 1 ? '' : `${r.period} `}${unit}${r.period === 1 ? '' : 's'}` : `${r.frequency} times every ${r.period === 1 ? '' : `${r.period} `}${unit}${r.period === 1 ? '' : 's'}`;
+type Dosage = NonNullable<FhirMedicationRequest['dosageInstruction']>[number];
+type Quantity = { value?: number; unit?: string; code?: string };
+
+const qty = (q: Quantity | undefined): string | null => (q?.value !== undefined ? `${q.value} ${q.unit ?? q.code ?? ''}`.trim() : null);
+const perQty = (q: Quantity | undefined): string | null => (q?.value === undefined ? null : q.value === 1 ? q.unit ?? q.code ?? '' : qty(q));
+
+/** Best name for a drug concept: its text, else the display of an RxNorm, then ATC, then any coding; else a code. */
+export function medicationConceptText(c: CodeableConcept | undefined): string | null {
+  if (!c) return null;
+  if (c.text?.trim()) return c.text.trim();
+  const codings = c.coding ?? [];
+  const rank = (sys: string | undefined) => (sys?.includes('rxnorm') ? 0 : sys?.includes('atc') ? 1 : 2);
+  const best = [...codings].filter((x) => x.display?.trim()).sort((a, b) => rank(a.system) - rank(b.system))[0];
+  if (best) return best.display!.trim();
+  const coded = [...codings].filter((x) => x.code).sort((a, b) => rank(a.system) - rank(b.system))[0];
+  return coded ? `code ${coded.code}` : null;
+}
+
+const codesOf = (c: CodeableConcept | undefined): string[] => (c?.coding ?? []).filter((x) => x.code).map((x) => `${x.system ?? ''}|${x.code}`);
+
+/** A Medication's name: its code, else its ingredients ("Amoxicillin + Clavulanate"). */
+function medicationResourceName(m: { code?: CodeableConcept; ingredient?: { itemCodeableConcept?: CodeableConcept; itemReference?: { display?: string } }[] } | undefined): string | null {
+  if (!m) return null;
+  const named = medicationConceptText(m.code);
+  if (named) return named;
+  const parts = (m.ingredient ?? []).map((i) => medicationConceptText(i.itemCodeableConcept) ?? i.itemReference?.display?.trim() ?? null).filter((x): x is string => !!x);
+  return parts.length ? parts.join(' + ') : null;
+}
+
+type MedicationLike = { code?: CodeableConcept; ingredient?: { itemCodeableConcept?: CodeableConcept; itemReference?: { display?: string } }[] };
+
+function medicationOf(r: Pick<FhirMedicationRequest, 'medicationCodeableConcept' | 'medicationReference' | 'contained'>, medications: Map<string, MedicationLike>): MedicationLike | undefined {
+  const ref = r.medicationReference?.reference;
+  if (ref?.startsWith('#')) return r.contained?.find((x) => x.resourceType === 'Medication' && x.id === ref.slice(1)) as MedicationLike | undefined;
+  const id = refId(ref, 'Medication');
+  return id ? medications.get(id) : undefined;
 }
 
 /** The medication's name whether it is a concept, a contained resource or a reference to a Medication. */
-export function medicationName(
-  r: Pick<FhirMedicationRequest, 'medicationCodeableConcept' | 'medicationReference' | 'contained'>,
-  medications: Map<string, { code?: CodeableConcept }>,
-): string | null {
-  if (r.medicationCodeableConcept) return conceptText(r.medicationCodeableConcept);
-  const ref = r.medicationReference?.reference;
-  if (ref?.startsWith('#')) {
-    const c = r.contained?.find((x) => x.resourceType === 'Medication' && x.id === ref.slice(1)) as { code?: CodeableConcept } | undefined;
-    return conceptText(c?.code) ?? r.medicationReference?.display ?? null;
-  }
-  const id = refId(ref, 'Medication');
-  const m = id ? medications.get(id) : undefined;
-  return conceptText(m?.code) ?? r.medicationReference?.display ?? null;
+export function medicationName(r: Pick<FhirMedicationRequest, 'medicationCodeableConcept' | 'medicationReference' | 'contained'>, medications: Map<string, MedicationLike>): string | null {
+  if (r.medicationCodeableConcept) return medicationConceptText(r.medicationCodeableConcept);
+  return medicationResourceName(medicationOf(r, medications)) ?? r.medicationReference?.display?.trim() ?? null;
 }
 
-export function toOrder(r: FhirMedicationRequest, medications: Map<string, { code?: CodeableConcept }>, practitioners: Map<string, FhirPractitioner>): MedicationOrder {
-  const d = r.dosageInstruction?.[0];
-  const q = d?.doseAndRate?.[0]?.doseQuantity;
-  const drug = medicationName(r, medications)?.normalize('NFC') ?? 'Medication name not provided by the source';
-  const ext = r.extension?.find((e) => e.url === HIGH_ALERT_EXTENSION)?.valueBoolean;
-  const bounds = d?.timing?.repeat?.boundsPeriod;
-  const prn = d?.asNeededBoolean === true || d?.asNeededCodeableConcept !== undefined;
+const PERIOD_UNITS = new Set(['s', 'min', 'h', 'd', 'wk', 'mo', 'a']);
+
+function timingOf(d: Dosage): OrderTiming | null {
+  const t = d.timing;
+  if (!t) return null;
+  const r = t.repeat ?? {};
+  const code = t.code?.coding?.find((c) => c.code)?.code ?? t.code?.text?.trim() ?? null;
+  const dur = r.boundsDuration;
   return {
-    id: r.id,
-    drug,
-    dose: q?.value !== undefined ? `${q.value} ${q.unit ?? q.code ?? ''}`.trim() : d?.text?.trim() || null,
-    route: conceptText(d?.route),
-    frequency: frequencyText(d),
-    scheduledTimes: prn ? [] : (d?.timing?.repeat?.timeOfDay ?? []).map(hhmm).sort(),
-    prn,
-    prnReason: conceptText(d?.asNeededCodeableConcept),
-    start: bounds?.start ?? r.authoredOn ?? null,
-    end: bounds?.end ?? null,
-    orderedBy: practitionerName(r.requester, practitioners),
-    highAlert: ext ?? isHighAlertDrug(drug),
-    status: r.status === 'on-hold' ? 'on-hold' : 'active',
-    instructions: d?.patientInstruction?.trim() || null,
+    code,
+    frequency: r.frequency ?? null,
+    frequencyMax: r.frequencyMax ?? null,
+    period: r.period ?? null,
+    periodMax: r.periodMax ?? null,
+    periodUnit: r.periodUnit && PERIOD_UNITS.has(r.periodUnit) ? (r.periodUnit as OrderTiming['periodUnit']) : null,
+    when: r.when ?? [],
+    offsetMinutes: r.offset ?? null,
+    dayOfWeek: r.dayOfWeek ?? [],
+    count: r.count ?? null,
+    boundsStart: r.boundsPeriod?.start ?? null,
+    boundsEnd: r.boundsPeriod?.end ?? null,
+    boundsDuration: dur?.value !== undefined ? { value: dur.value, unit: dur.code ?? dur.unit ?? '' } : null,
   };
 }
 
-const ADMIN_STATUSES = new Set(['completed', 'not-done', 'in-progress', 'stopped', 'entered-in-error']);
+function doseOf(d: Dosage): { dose: string | null; rate: string | null } {
+  const dr = d.doseAndRate?.[0];
+  const range = dr?.doseRange;
+  const dose = qty(dr?.doseQuantity) ?? (range && (range.low || range.high) ? `${range.low?.value ?? '?'}–${qty(range.high) ?? qty(range.low) ?? '?'}` : null);
+  const rr = dr?.rateRatio;
+  const rate = qty(dr?.rateQuantity) ?? (rr?.numerator ? `${qty(rr.numerator)}/${perQty(rr.denominator) ?? '?'}` : null) ?? (dr?.rateRange ? `${dr.rateRange.low?.value ?? '?'}–${qty(dr.rateRange.high) ?? '?'}` : null);
+  return { dose, rate };
+}
 
-export function toAdministration(a: FhirMedicationAdministration, medications: Map<string, { code?: CodeableConcept }>, practitioners: Map<string, FhirPractitioner>): Administration | null {
+/** Statuses of an order a nurse may act on; draft, cancelled, completed, stopped, entered-in-error are not. */
+export const ACTIVE_ORDER_STATUSES = new Set(['active', 'on-hold', 'suspended']);
+/** Intents that are orders; proposals and plans are not. A server that omits intent is taken at its word that it sent orders. */
+const ORDER_INTENTS = new Set(['order', 'original-order', 'reflex-order', 'filler-order', 'instance-order']);
+export const isActualOrder = (r: Pick<FhirMedicationRequest, 'status' | 'intent'>) => ACTIVE_ORDER_STATUSES.has(r.status) && (r.intent === undefined || ORDER_INTENTS.has(r.intent));
+
+/**
+ * One MAR row per dosage instruction, in sequence order: a sliding scale or a
+ * taper is several instructions, each with its own dose and timing, and every
+ * one of them is printed, numbered "1 of 3" so none can be missed.
+ */
+export function toOrders(r: FhirMedicationRequest, medications: Map<string, MedicationLike>, practitioners: Map<string, FhirPractitioner>): MedicationOrder[] {
+  const drug = medicationName(r, medications)?.normalize('NFC') ?? 'Medication name not provided by the source';
+  const ext = r.extension?.find((e) => e.url === HIGH_ALERT_EXTENSION)?.valueBoolean;
+  const med = medicationOf(r, medications);
+  const codes = [...codesOf(r.medicationCodeableConcept), ...codesOf(med?.code), ...(med?.ingredient ?? []).flatMap((i) => codesOf(i.itemCodeableConcept))];
+  const dosages = [...(r.dosageInstruction ?? [])].map((d, i) => ({ d, i })).sort((a, b) => (a.d.sequence ?? a.i) - (b.d.sequence ?? b.i) || a.i - b.i);
+  const base = {
+    id: r.id,
+    drug,
+    orderedBy: practitionerName(r.requester, practitioners),
+    highAlert: ext ?? isHighAlertDrug(drug),
+    status: r.status === 'active' ? ('active' as const) : ('on-hold' as const),
+    doNotPerform: r.doNotPerform === true,
+    codes,
+  };
+  if (dosages.length === 0) {
+    return [{ ...base, dose: null, route: null, frequency: null, scheduledTimes: [], prn: false, prnReason: null, start: r.authoredOn ?? null, end: null, instructions: null, timing: null, step: null, rate: null, maxDose: null }];
+  }
+  return dosages.map(({ d }, i): MedicationOrder => {
+    const { dose, rate } = doseOf(d);
+    const timing = timingOf(d);
+    const prn = d.asNeededBoolean === true || d.asNeededCodeableConcept !== undefined;
+    // The prescriber's text, unless it only repeats the dose (some systems put "6 mg" there).
+    const said = d.text?.trim() && d.text.trim().toLowerCase() !== dose?.toLowerCase() ? d.text.trim() : null;
+    const extra = [said, ...(d.additionalInstruction ?? []).map(conceptText), d.patientInstruction?.trim()].filter((x): x is string => !!x);
+    const max = d.maxDosePerPeriod;
+    return {
+      ...base,
+      dose,
+      route: conceptText(d.route),
+      // The source's own words for the timing, if any; Paperback words the structure itself, in the sheet's language.
+      frequency: conceptText(d.timing?.code),
+      scheduledTimes: prn ? [] : (d.timing?.repeat?.timeOfDay ?? []).map(hhmm).sort(),
+      prn,
+      prnReason: conceptText(d.asNeededCodeableConcept),
+      start: timing?.boundsStart ?? r.authoredOn ?? null,
+      end: timing?.boundsEnd ?? null,
+      instructions: [...new Set(extra)].join('\n').normalize('NFC') || null,
+      timing,
+      step: dosages.length > 1 ? { index: i + 1, of: dosages.length } : null,
+      rate,
+      maxDose: max?.numerator ? `${qty(max.numerator)} / ${qty(max.denominator) ?? '?'}` : null,
+    };
+  });
+}
+
+const ADMIN_STATUSES = new Set(['completed', 'not-done', 'in-progress', 'stopped']);
+
+/**
+ * A dose record, or null for one that says nothing: entered-in-error
+ * (retracted, never "not given"), or with no time. The time is kept as sent
+ * (with its offset); callers compare instants, never strings.
+ */
+export function toAdministration(a: FhirMedicationAdministration, medications: Map<string, MedicationLike>, practitioners: Map<string, FhirPractitioner>): Administration | null {
+  if (a.status === 'entered-in-error') return null;
   const at = a.effectiveDateTime ?? a.effectivePeriod?.start;
-  if (!at) return null;
+  if (!at || Number.isNaN(Date.parse(at))) return null;
   const q = a.dosage?.dose;
   return {
     orderId: refId(a.request?.reference, 'MedicationRequest'),
     drug: medicationName(a, medications)?.normalize('NFC') ?? 'Medication name not provided by the source',
-    dose: q?.value !== undefined ? `${q.value} ${q.unit ?? ''}`.trim() : a.dosage?.text ?? null,
+    dose: qty(q) ?? a.dosage?.text ?? null,
     at,
     by: practitionerName(a.performer?.[0]?.actor, practitioners),
     status: (ADMIN_STATUSES.has(a.status) ? a.status : 'unknown') as Administration['status'],
+    reason: a.statusReason?.map(conceptText).filter(Boolean).join('; ') || null,
   };
 }
 
+/** SNOMED "no known …" situations: statements that something is absent, never allergies. */
+const ABSENCE_CODES: Record<string, AllergyAbsence> = {
+  '716186003': 'all', // No known allergy
+  '409137002': 'drug', // No known drug allergy
+  '429625007': 'food', // No known food allergy
+  '428607008': 'environment', // No known environmental allergy
+  '428197003': 'insect', // No known insect allergy
+  '716184000': 'latex', // No known latex allergy
+};
+
+/** A status concept's codes, from every coding: a server may put the standard code second. */
+const statusCodes = (c: CodeableConcept | undefined) => new Set((c?.coding ?? []).map((x) => x.code).filter(Boolean));
+
 const isActiveAllergy = (a: FhirAllergy) => {
-  const clinical = a.clinicalStatus?.coding?.[0]?.code;
-  const verification = a.verificationStatus?.coding?.[0]?.code;
-  return clinical !== 'inactive' && clinical !== 'resolved' && verification !== 'refuted' && verification !== 'entered-in-error';
+  const clinical = statusCodes(a.clinicalStatus);
+  const verification = statusCodes(a.verificationStatus);
+  return !clinical.has('inactive') && !clinical.has('resolved') && !verification.has('refuted') && !verification.has('entered-in-error');
 };
 
 export function toAllergyList(items: FhirAllergy[]): AllergyList {
   const active = items.filter(isActiveAllergy);
-  const nka = active.filter((a) => a.code?.coding?.some((c) => c.code && NO_KNOWN_ALLERGY_CODES.has(c.code)));
-  const real = active.filter((a) => !nka.includes(a));
+  const absenceOf = (a: FhirAllergy) => a.code?.coding?.map((c) => (c.code ? ABSENCE_CODES[c.code] : undefined)).find(Boolean);
+  const absent = [...new Set(active.map(absenceOf).filter((x): x is AllergyAbsence => !!x))];
+  const real = active.filter((a) => !absenceOf(a));
   if (real.length > 0) {
     return {
       status: 'recorded',
+      absent,
       items: real.map(
         (a): Allergy => ({
           substance: conceptText(a.code)?.normalize('NFC') ?? 'Substance not named by the source',
@@ -144,11 +248,13 @@ export function toAllergyList(items: FhirAllergy[]): AllergyList {
           severity: a.reaction?.find((r) => r.severity)?.severity ?? null,
           criticality: a.criticality ?? null,
           category: a.category?.[0] ?? null,
+          unconfirmed: statusCodes(a.verificationStatus).has('unconfirmed') || statusCodes(a.verificationStatus).has('presumed'),
+          codes: codesOf(a.code),
         }),
       ),
     };
   }
-  return { status: nka.length > 0 ? 'none-known' : 'not-recorded', items: [] };
+  return { status: absent.length > 0 ? 'none-known' : 'not-recorded', items: [], absent };
 }
 
 export function classifyFlags(flags: FhirFlag[]): { codeStatus: string | null; isolation: string[]; flags: SafetyFlag[] } {

@@ -55,30 +55,50 @@ export const listSchema = z.object({
 const timing = z.object({
   repeat: z.object({
     frequency: z.number().optional(),
+    frequencyMax: z.number().optional(),
     period: z.number().optional(),
+    periodMax: z.number().optional(),
     periodUnit: z.string().optional(),
     timeOfDay: z.array(z.string()).optional(),
+    when: z.array(z.string()).optional(),
+    offset: z.number().optional(),
+    dayOfWeek: z.array(z.string()).optional(),
+    count: z.number().optional(),
     boundsPeriod: period.optional(),
+    boundsDuration: quantity.optional(),
   }).loose().optional(),
   code: codeableConcept.optional(),
 }).loose();
 
+const ratio = z.object({ numerator: quantity.optional(), denominator: quantity.optional() }).loose();
+const range = z.object({ low: quantity.optional(), high: quantity.optional() }).loose();
+
 export const dosageSchema = z.object({
+  sequence: z.number().optional(),
   text: z.string().optional(),
+  additionalInstruction: z.array(codeableConcept).optional(),
+  patientInstruction: z.string().optional(),
   timing: timing.optional(),
   asNeededBoolean: z.boolean().optional(),
   asNeededCodeableConcept: codeableConcept.optional(),
   route: codeableConcept.optional(),
-  doseAndRate: z.array(z.object({ doseQuantity: quantity.optional() }).loose()).optional(),
-  patientInstruction: z.string().optional(),
+  doseAndRate: z.array(z.object({ doseQuantity: quantity.optional(), doseRange: range.optional(), rateQuantity: quantity.optional(), rateRatio: ratio.optional(), rateRange: range.optional() }).loose()).optional(),
+  maxDosePerPeriod: ratio.optional(),
 }).loose();
 
-export const medicationSchema = z.object({ resourceType: z.literal('Medication'), id: z.string().optional(), code: codeableConcept.optional() }).loose();
+export const medicationSchema = z.object({
+  resourceType: z.literal('Medication'),
+  id: z.string().optional(),
+  code: codeableConcept.optional(),
+  ingredient: z.array(z.object({ itemCodeableConcept: codeableConcept.optional(), itemReference: reference.optional() }).loose()).optional(),
+}).loose();
 
 export const medicationRequestSchema = z.object({
   resourceType: z.literal('MedicationRequest'),
   ...base,
   status: z.string(),
+  intent: z.string().optional(),
+  doNotPerform: z.boolean().optional(),
   subject: reference,
   medicationCodeableConcept: codeableConcept.optional(),
   medicationReference: reference.optional(),
@@ -101,7 +121,8 @@ export const medicationAdministrationSchema = z.object({
   effectivePeriod: period.optional(),
   performer: z.array(z.object({ actor: reference }).loose()).optional(),
   request: reference.optional(),
-  dosage: z.object({ text: z.string().optional(), dose: quantity.optional() }).loose().optional(),
+  statusReason: z.array(codeableConcept).optional(),
+  dosage: z.object({ text: z.string().optional(), dose: quantity.optional(), rateQuantity: quantity.optional() }).loose().optional(),
 }).loose();
 
 export const allergySchema = z.object({
