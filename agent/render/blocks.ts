@@ -35,6 +35,10 @@ export interface PatientStamp {
   bed: string;
   /** Barcode payload (the MRN); null when the MRN is unknown. */
   barcode: string | null;
+  /** "MRN" in the sheet's language. */
+  mrnLabel?: string;
+  /** Allergies and code status, repeated in the band of every page: a nurse may hold page 3 alone. */
+  alert?: string | null;
 }
 
 export interface Stamp {

@@ -3,7 +3,8 @@ import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { DocumentSpec, PatientStamp, Stamp } from './blocks.js';
 import { formatDate, formatDateTime, translator, type Translate, type Wording } from './i18n.js';
 import { renderDocumentTemplate } from './templates.js';
-import { censusView, marView, summaryView, wardAllergiesView } from './views.js';
+import type { StandardTimes } from '../model/due-times.js';
+import { allergyShort, censusView, marView, summaryView, wardAllergiesView } from './views.js';
 
 export interface RenderContext {
   t: Translate;
@@ -17,6 +18,8 @@ export interface RenderContext {
   logo?: Buffer | null;
   /** What "as of" means for this document (e.g. reused unchanged: "checked unchanged at …"). */
   asOfNote?: string;
+  /** The site's standard administration times, merged over the built-in ones. */
+  standardTimes?: StandardTimes;
 }
 
 export type DocumentKind = 'census' | 'mar' | 'summary' | 'allergies';
@@ -88,13 +91,16 @@ function bedLabel(snap: WardSnapshot, p: Patient): string {
   return snap.beds.find((b) => b.id === p.bedId)?.label ?? '—';
 }
 
-export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext): PatientStamp {
+export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext, opts: { alert?: boolean } = {}): PatientStamp {
+  const { t } = ctx;
   return {
-    name: p.name ?? `(${ctx.t('unknown')})`,
-    mrn: p.mrn ?? ctx.t('unknown'),
-    birthDate: formatDate(p.birthDate, ctx.timeZone) ?? ctx.t('unknown'),
-    bed: `${ctx.t('census.bed')} ${bedLabel(snap, p)}`,
+    name: p.name ?? `(${t('unknown')})`,
+    mrn: p.mrn ?? t('unknown'),
+    birthDate: formatDate(p.birthDate, ctx.timeZone) ?? t('unknown'),
+    bed: `${t('census.bed')} ${bedLabel(snap, p)}`,
     barcode: p.mrn,
+    mrnLabel: t('census.mrn'),
+    alert: opts.alert ? `${allergyShort(p, ctx)}   ·   ${t('census.codeStatus')}: ${p.codeStatus ?? t('unknown')}` : null,
   };
 }
 
@@ -116,7 +122,7 @@ export function documentSpec(kind: DocumentKind, snap: WardSnapshot, patient: Pa
     size: ctx.size,
     orientation: parsed.orientation,
     stamp: stamp(ctx, snap, title),
-    patient: patient ? patientStamp(snap, patient, ctx) : null,
+    patient: patient ? patientStamp(snap, patient, ctx, { alert: kind === 'mar' || kind === 'summary' }) : null,
     blocks: parsed.blocks,
     // PDF metadata travels into print queues: no names, only the document and a key.
     metaTitle: patient ? `${kind} ${patientKey(patient)}` : `${kind} ${snap.ward.id}`,

@@ -40,7 +40,7 @@ export async function stampForm(blank: Buffer, f: FormDefinition, patient: Patie
   const label = f.label ?? { pages: 'first' as const, x: 10, y: 10, width: 80, height: 26 };
   pages.forEach((page, i) => {
     const { width: pw, height: ph } = page.getSize();
-    const foot = `${marking.text} · ${marking.asOf} · ${patient.name} · MRN ${patient.mrn}`;
+    const foot = `${marking.text} · ${marking.asOf} · ${patient.name} · ${patient.mrnLabel ?? 'MRN'} ${patient.mrn}`;
     page.drawText(fit(font, foot, 7, pw - 20), { x: 10, y: 6, size: 7, font, color: rgb(0, 0, 0) });
     if (label.pages === 'first' && i > 0) return;
     const w = label.width * MM;
@@ -49,7 +49,7 @@ export async function stampForm(blank: Buffer, f: FormDefinition, patient: Patie
     const y = ph - label.y * MM - h;
     page.drawRectangle({ x, y, width: w, height: h, color: rgb(1, 1, 1), borderColor: rgb(0, 0, 0), borderWidth: 1 });
     page.drawText(fit(bold, patient.name, 9, w - 8), { x: x + 4, y: y + h - 12, size: 9, font: bold });
-    page.drawText(fit(font, `MRN ${patient.mrn} · ${patient.birthDate}`, 7.5, w - 8), { x: x + 4, y: y + h - 22, size: 7.5, font });
+    page.drawText(fit(font, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn} · ${patient.birthDate}`, 7.5, w - 8), { x: x + 4, y: y + h - 22, size: 7.5, font });
     page.drawText(fit(font, patient.bed, 7.5, w - 8), { x: x + 4, y: y + h - 31, size: 7.5, font });
     if (patient.barcode && h > 40) drawBarcode(page, patient.barcode, x + 4, y + 3, w - 8, Math.min(16, h - 38));
   });

@@ -40,7 +40,7 @@ export function renderHtmlFragment(spec: DocumentSpec): string {
     `<header class="doc-stamp"><strong>${escapeHtml(s.marking)} — ${escapeHtml(s.documentTitle)}</strong><span>${escapeHtml(s.hospital)} · ${escapeHtml(s.ward)}</span></header>`,
     `<p class="doc-asof">${s.footer.map(escapeHtml).join('<br>')}</p>`,
     s.banner ? `<p class="doc-banner" role="alert">⚠ ${escapeHtml(s.banner)}</p>` : '',
-    p ? `<div class="doc-patient"><strong>${escapeHtml(p.name)}</strong> <span>MRN ${escapeHtml(p.mrn)} · ${escapeHtml(p.birthDate)} · ${escapeHtml(p.bed)}</span></div>` : '',
+    p ? `<div class="doc-patient"><strong>${escapeHtml(p.name)}</strong> <span>${escapeHtml(p.mrnLabel ?? 'MRN')} ${escapeHtml(p.mrn)} · ${escapeHtml(p.birthDate)} · ${escapeHtml(p.bed)}</span>${p.alert ? `<br><span class="doc-alert">${escapeHtml(p.alert)}</span>` : ''}</div>` : '',
     ...spec.blocks.map(block),
     '</article>',
   ].join('\n');
@@ -52,6 +52,7 @@ export const DOCUMENT_CSS = `
 .doc-asof{font-size:.85em;margin:.3em 0}
 .doc-banner{border:2px solid #b00000;color:#b00000;font-weight:bold;padding:.3em}
 .doc-patient{border:2px solid #000;padding:.4em;margin:.4em 0}
+.doc-alert{color:#b00000;font-weight:bold}
 .notice{border:1px solid #000;padding:.3em .6em;margin:.5em 0}.notice-alert{border:3px solid #000}
 .notice h4{margin:.2em 0}.notice-alert h4,.notice-alert p{color:#b00000;font-weight:bold}
 .fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(16em,1fr));gap:.2em 1em}.fields dt{font-size:.8em;color:#333}.fields dd{margin:0 0 .3em}

@@ -9,6 +9,8 @@ const MARGIN = 28;
 const HEADER_H = 34;
 const FOOTER_H = 26;
 const PATIENT_H = 34;
+/** The band's third line: allergies and code status. */
+const PATIENT_ALERT_H = 11;
 const PAD = 3;
 const RULE = 0.8;
 const INK = '#000000';
@@ -36,8 +38,10 @@ interface Ctx {
 }
 
 function contentTop(spec: DocumentSpec, patient: PatientStamp | null): number {
-  return MARGIN + HEADER_H + (spec.stamp.banner ? 18 : 0) + (patient ? PATIENT_H : 0) + 6;
+  return MARGIN + HEADER_H + (spec.stamp.banner ? 18 : 0) + (patient ? bandHeight(patient) : 0) + 6;
 }
+
+const bandHeight = (p: PatientStamp) => PATIENT_H + (p.alert ? PATIENT_ALERT_H : 0);
 
 function newPage(ctx: Ctx, patient: PatientStamp | null = ctx.currentPatient): void {
   ctx.doc.addPage();
@@ -227,11 +231,16 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: 
     y += 18;
   }
   if (patient) {
-    doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, PATIENT_H - 4).stroke();
+    doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, bandHeight(patient) - 4).stroke();
     const textW = w - 180;
     doc.fillColor(INK);
     drawLineAt(doc, fit(doc, patient.name, 'bold', 11, textW), left + 6, y + 3);
-    drawLineAt(doc, fit(doc, `MRN ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
+    drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
+    if (patient.alert) {
+      doc.fillColor(ALERT);
+      drawLineAt(doc, fit(doc, patient.alert, 'bold', SIZE.body, w - 12), left + 6, y + 29);
+      doc.fillColor(INK);
+    }
     if (patient.barcode) drawBarcode(doc, patient.barcode, left + w - 170, y + 3, 164, PATIENT_H - 10);
   }
   // Footer: data age, source and rendering time on every page, and page X of Y.

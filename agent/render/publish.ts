@@ -11,7 +11,7 @@ import { formatDateTime } from './i18n.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import { loadWording, translator, type Language } from './i18n.js';
 import { inThreadRenderer, type RenderedPdf, type Renderer } from './renderer.js';
-import { loadLogo, loadTemplateSettings } from './templates.js';
+import { loadLogo, loadTemplateSettings, standardTimesOf } from './templates.js';
 
 export interface RenderSettings {
   documents: readonly DocumentKind[];
@@ -75,7 +75,7 @@ function templatesFingerprint(templatesDir: string, settings: RenderSettings): s
 }
 
 /** Bump when code changes what a document looks like, so no old rendering is reused. */
-const RENDERER_VERSION = 2;
+const RENDERER_VERSION = 3;
 
 /**
  * Everything a snapshot publishes: the normalized ward as data (for the ward
@@ -143,7 +143,16 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     return Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window ? prev : null;
   };
   // What a render thread builds documents with; `ctx` adds the wording as a function for planning here.
-  const context: DocumentRequest['context'] = { wording, logo: loadLogo(settings.templatesDir, look), templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
+  const context: DocumentRequest['context'] = {
+    wording,
+    logo: loadLogo(settings.templatesDir, look),
+    templatesDir: settings.templatesDir,
+    timeZone: settings.timeZone,
+    hospital: look.hospitalName ?? settings.hospital,
+    size: settings.size ?? look.paper,
+    renderedAt: opts.renderedAt,
+    standardTimes: standardTimesOf(look),
+  };
   const ctx = { ...context, t };
   const planned = planDocuments(snap, settings.documents, ctx);
   const keys = new Map<string, string>();

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseMarkup, TemplateError, type ParsedDocument } from './markup.js';
 import type { Translate } from './i18n.js';
+import { DEFAULT_STANDARD_TIMES, type StandardTimes } from '../model/due-times.js';
 
 export const settingsSchema = z
   .object({
@@ -14,9 +15,17 @@ export const settingsSchema = z
     hospitalName: z.string().min(1).optional(),
     /** A PNG or JPEG in templates/, printed at the top-left of every page. */
     logo: z.string().regex(/^[^/\\][^\\]*\.(png|jpe?g)$/i, 'must be a .png or .jpg path inside templates/').optional(),
+    /**
+     * The ward's standard administration times, for orders that give only a frequency ("2/d", "q8h")
+     * or a meal or time of day (ACM, HS …). Entries here replace the built-in ones of the same key.
+     */
+    standardTimes: z.record(z.string().min(1), z.array(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time HH:MM')).min(1)).optional(),
   })
   .strict();
 export type TemplateSettings = z.infer<typeof settingsSchema>;
+
+/** The standard administration times in force: the site's entries over the built-in table. */
+export const standardTimesOf = (look: TemplateSettings): StandardTimes => ({ ...DEFAULT_STANDARD_TIMES, ...look.standardTimes });
 
 export function loadTemplateSettings(templatesDir: string): TemplateSettings {
   const file = path.join(templatesDir, 'settings.yaml');

@@ -1,6 +1,8 @@
-import type { MedicationOrder, Patient, WardSnapshot } from '../model/ward.js';
+import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.js';
+import type { StandardTimes } from '../model/due-times.js';
 import { ageInYears, patientById, patientsInBedOrder } from '../model/helpers.js';
-import { formatDate, formatDateTime, formatTime, type Translate } from './i18n.js';
+import { formatDate, formatDateTime, type Translate } from './i18n.js';
+import { dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
 
 /**
  * View models: what each template in templates/documents sees. Every value is
@@ -12,18 +14,33 @@ import { formatDate, formatDateTime, formatTime, type Translate } from './i18n.j
 export interface ViewContext {
   t: Translate;
   timeZone: string;
+  /** The site's standard administration times (templates/settings.yaml); the defaults when unset. */
+  standardTimes?: StandardTimes;
 }
 
 const or = (v: string | null | undefined, ctx: ViewContext) => (v && v.trim() ? v : ctx.t('unknown'));
 const bedLabel = (snap: WardSnapshot, p: Patient) => snap.beds.find((b) => b.id === p.bedId)?.label ?? '—';
 
+/** What a "none known" list covers: everything (NKA, or a list stored before kinds were kept), or only some kinds (NKDA). */
+const knownAbsentKinds = (l: AllergyList): string[] | 'all' => (!l.absent || l.absent.length === 0 || l.absent.includes('all') ? 'all' : l.absent);
+
+const kindsWords = (kinds: string[], t: Translate) => kinds.map((k) => t(`allergy.kind.${k}`)).join(', ');
+
+/** An allergy in a line: high criticality and unconfirmed said in words, so they survive a black-and-white copy. */
+const allergyLine = (a: Allergy, t: Translate, withReaction = true) =>
+  [a.criticality === 'high' ? `‼ ${t('allergy.highRisk')}:` : null, a.substance, withReaction && a.reaction ? `(${a.reaction})` : null, a.unconfirmed ? `[${t('allergy.unconfirmed')}]` : null].filter(Boolean).join(' ');
+
 export function allergyView(p: Patient, ctx: ViewContext): { title: string; tone: 'alert' | 'normal'; lines: string[] } {
   const { t } = ctx;
   switch (p.allergies.status) {
     case 'recorded':
-      return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: p.allergies.items.map((a) => [a.substance, a.reaction, a.criticality === 'high' ? 'HIGH RISK' : null].filter(Boolean).join(' — ')) };
-    case 'none-known':
-      return { title: t('allergy.title'), tone: 'normal', lines: [t('allergy.noneKnown')] };
+      // High-risk allergies first: on a long list they must not be the line a nurse misses.
+      return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: [...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t)) };
+    case 'none-known': {
+      const kinds = knownAbsentKinds(p.allergies);
+      if (kinds === 'all') return { title: t('allergy.title'), tone: 'normal', lines: [t('allergy.noneKnown')] };
+      return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: [t('allergy.noneKnownOf', { kinds: kindsWords(kinds, t) })] };
+    }
     case 'not-recorded':
       return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: [t('allergy.notRecorded')] };
     case 'not-pulled':
@@ -31,18 +48,25 @@ export function allergyView(p: Patient, ctx: ViewContext): { title: string; tone
   }
 }
 
-function allergyShort(p: Patient, ctx: ViewContext): string {
+/** The allergy cell of a census row (paper and page). */
+export function allergyShort(p: Patient, ctx: ViewContext): string {
+  const { t } = ctx;
   switch (p.allergies.status) {
     case 'recorded':
-      return `⚠ ${p.allergies.items.map((a) => a.substance).join(', ')}`;
-    case 'none-known':
-      return 'NKA';
+      return `⚠ ${[...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t, false)).join(', ')}`;
+    case 'none-known': {
+      const kinds = knownAbsentKinds(p.allergies);
+      return kinds === 'all' ? t('allergy.nkaShort') : `⚠ ${t('allergy.noneKnownOfShort', { kinds: kindsWords(kinds, t) })}`;
+    }
     case 'not-recorded':
-      return `${ctx.t('allergy.title')}: ${ctx.t('notRecorded')}`;
+      return `⚠ ${t('allergy.title')}: ${t('notRecorded')}`;
     case 'not-pulled':
-      return `${ctx.t('allergy.title')}: ${ctx.t('unknown')}`;
+      return `⚠ ${t('allergy.title')}: ${t('unknown')}`;
   }
 }
+
+/** Nothing more to know about this patient's allergies: no allergy, and the source said none of any kind. */
+export const trulyNoneKnown = (p: Patient) => p.allergies.status === 'none-known' && knownAbsentKinds(p.allergies) === 'all';
 
 /** Drawn from what documents.ts snapshotFor sends: patients without orders or doses. Reading them here needs a change there. */
 export function censusView(snap: WardSnapshot, ctx: ViewContext) {
@@ -64,7 +88,7 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
           codeStatus: or(p.codeStatus, ctx),
           codeStatusTone: p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus) ? 'alert' : '',
           flags: [...p.isolation, allergyShort(p, ctx), ...p.flags.map((f) => f.text)].join('\n'),
-          flagsTone: p.allergies.status !== 'none-known' || p.isolation.length > 0 ? 'alert' : '',
+          flagsTone: !trulyNoneKnown(p) || p.isolation.length > 0 ? 'alert' : '',
         }
       : { empty: true, bed, name: t('census.empty'), mrn: '', ageSex: '', admitted: '', attending: '', diagnosis: '', codeStatus: '', codeStatusTone: '', flags: '', flagsTone: '' };
   const rows = snap.beds.map((b) => row(b.label, b.patientId ? byId.get(b.patientId) : undefined));
@@ -73,48 +97,36 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
   return { ward: snap.ward, patients: snap.patients.length, beds: snap.beds.length, rows };
 }
 
-/** The next 24 h of due times from the snapshot time, rotated so the next due dose comes first. */
-function dueSlots(times: string[], from: Date, tz: string): string[] {
-  const start = formatTime(from.toISOString(), tz);
-  const sorted = [...times].map((x) => (x === '24:00' ? '00:00' : x)).sort();
-  const idx = sorted.findIndex((x) => x >= start);
-  return idx <= 0 ? sorted : [...sorted.slice(idx), ...sorted.slice(0, idx)];
-}
-
 export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
-  const { t } = ctx;
+  const { t, timeZone } = ctx;
   const asOf = new Date(snap.asOf);
-  const lastGiven = (o: MedicationOrder) => {
-    const a = [...p.administrations.items].reverse().find((x) => (x.orderId ? x.orderId === o.id : x.drug === o.drug));
-    if (!a) return p.administrations.status === 'available' ? t('mar.never') : t('unknown');
-    const when = formatDateTime(a.at, ctx.timeZone) ?? a.at;
-    return a.status === 'completed' ? `${when}${a.by ? `\n${a.by}` : ''}` : `${when} — ${t('mar.notDone')}`;
-  };
-  const label = (o: MedicationOrder) =>
-    [o.highAlert ? `⚠ ${t('mar.highAlert')}` : null, o.status === 'on-hold' ? `[${t('mar.onHold')}]` : null, o.drug, [o.dose, o.route].filter(Boolean).join(' · ') || t('unknown'), o.instructions].filter(Boolean).join('\n');
   const scheduledOrders = p.orders.items.filter((o) => !o.prn);
-  const slotCount = Math.max(4, ...scheduledOrders.map((o) => o.scheduledTimes.length));
+  const planned = scheduledOrders.map((o) => ({ o, plan: planFor(o, asOf, timeZone, ctx.standardTimes) }));
+  // As many boxes as doses: a q4h order gets six, the sheet at least four so hand-added doses have room.
+  const slotCount = Math.max(4, ...planned.map(({ plan }) => plan.slots.length));
+  const tone = (o: (typeof scheduledOrders)[number]) => (o.highAlert || o.doNotPerform ? 'alert' : 'strong');
   return {
     allergy: allergyView(p, ctx),
     ordersAvailable: p.orders.status === 'available',
     adminsAvailable: p.administrations.status === 'available',
     hasOrders: p.orders.items.length > 0,
-    from: formatDateTime(snap.asOf, ctx.timeZone) ?? snap.asOf,
-    to: formatDateTime(new Date(asOf.getTime() + 86_400_000).toISOString(), ctx.timeZone) ?? '',
+    from: formatDateTime(snap.asOf, timeZone) ?? snap.asOf,
+    to: formatDateTime(new Date(asOf.getTime() + 86_400_000).toISOString(), timeZone) ?? '',
     slotColumns: Array.from({ length: slotCount }, (_, i) => ({ first: i === 0, width: (44 / slotCount).toFixed(2) })),
-    scheduled: scheduledOrders.map((o) => {
-      const slots = dueSlots(o.scheduledTimes, asOf, ctx.timeZone);
+    scheduled: planned.map(({ o, plan }) => {
+      const slots = slotWords(plan, asOf, timeZone, t);
       return {
-        label: label(o),
-        labelTone: o.highAlert ? 'alert' : 'strong',
-        frequency: or(o.frequency, ctx),
-        lastGiven: lastGiven(o),
-        slots: Array.from({ length: slotCount }, (_, i) => slots[i] ?? (i === 0 && slots.length === 0 ? t('unknown') : '')),
+        label: orderLabel(o, t),
+        labelTone: tone(o),
+        frequency: frequencyWords(o, plan, t, timeZone) ?? t('unknown'),
+        lastGiven: lastGivenWords(o, p, t, timeZone),
+        slots: Array.from({ length: slotCount }, (_, i) => slots[i] ?? ''),
       };
     }),
     prn: p.orders.items
       .filter((o) => o.prn)
-      .map((o) => ({ label: label(o), labelTone: o.highAlert ? 'alert' : 'strong', frequency: [o.frequency, o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'), lastGiven: lastGiven(o) })),
+      .map((o) => ({ label: orderLabel(o, t), labelTone: tone(o), frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'), lastGiven: lastGivenWords(o, p, t, timeZone) })),
+    recentOther: dosesWithoutOrder(p, t, timeZone),
   };
 }
 
@@ -132,12 +144,16 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     diagnosesKnown: p.diagnoses.status === 'available',
     diagnoses: p.diagnoses.items.map((d) => `${d.text}${d.code ? ` (${d.code})` : ''}`).join('; ') || t('summary.none'),
     ordersAvailable: p.orders.status === 'available',
-    orders: p.orders.items.map((o) => ({
-      drug: `${o.highAlert ? `⚠ ${t('mar.highAlert')} ` : ''}${o.drug}\n${[o.dose, o.route].filter(Boolean).join(' · ')}`,
-      tone: o.highAlert ? 'alert' : '',
-      frequency: [o.frequency, o.scheduledTimes.join(' ')].filter(Boolean).join('\n') || t('unknown'),
-      prn: o.prn ? o.prnReason ?? 'PRN' : '',
-    })),
+    orders: p.orders.items.map((o) => {
+      const plan = planFor(o, new Date(snap.asOf), ctx.timeZone, ctx.standardTimes);
+      const due = o.prn ? [] : slotWords(plan, new Date(snap.asOf), ctx.timeZone, t);
+      return {
+        drug: orderLabel(o, t),
+        tone: o.highAlert || o.doNotPerform ? 'alert' : '',
+        frequency: [frequencyWords(o, plan, t, ctx.timeZone), due.join(' ').replace(/\n/g, ' ')].filter(Boolean).join('\n') || t('unknown'),
+        prn: o.prn ? o.prnReason ?? 'PRN' : '',
+      };
+    }),
   };
 }
 
@@ -150,11 +166,12 @@ export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
   const patients = patientsInBedOrder(snap);
   // Allergies: everyone who has one, or whose allergies are unknown — never silently left out.
   const allergyRows = patients
-    .filter((p) => p.allergies.status !== 'none-known')
+    .filter((p) => !trulyNoneKnown(p))
     .map((p) => ({
       bed: bedLabel(snap, p),
       patient: `${p.name ?? t('unknown')} · ${p.mrn ?? t('unknown')}`,
-      allergies: p.allergies.status === 'recorded' ? p.allergies.items.map((a) => `${a.substance}${a.reaction ? ` (${a.reaction})` : ''}`).join('; ') : allergyShort(p, ctx),
+      allergies: p.allergies.status === 'recorded' ? [...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t)).join('; ') : allergyShort(p, ctx),
+      tone: p.allergies.items.some((a) => a.criticality === 'high') ? 'alert' : '',
     }));
   // High-alert drugs grouped by drug, with the beds that have them: one line per drug fits a whole ward.
   const byDrug = new Map<string, string[]>();
@@ -166,7 +183,7 @@ export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
   const unknownOrders = patients.filter((p) => p.orders.status === 'not-pulled').map((p) => bedLabel(snap, p));
   return {
     ward: snap.ward,
-    noneKnown: patients.filter((p) => p.allergies.status === 'none-known').map((p) => bedLabel(snap, p)).join(', ') || '—',
+    noneKnown: patients.filter(trulyNoneKnown).map((p) => bedLabel(snap, p)).join(', ') || '—',
     allergyRows,
     highAlertRows: [...byDrug.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([drug, beds]) => ({ drug, beds: beds.join(', ') })),
     unknownOrders: unknownOrders.join(', '),

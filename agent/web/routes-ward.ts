@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { ageInYears, patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
 import { documentSpec } from '../render/documents.js';
-import { formatDate, formatDateTime } from '../render/i18n.js';
+import { formatDate, formatDateTime, type Translate } from '../render/i18n.js';
 import { renderHtmlFragment } from '../render/html.js';
-import { loadLogo, loadTemplateSettings } from '../render/templates.js';
+import { loadLogo, loadTemplateSettings, standardTimesOf } from '../render/templates.js';
+import { allergyShort, trulyNoneKnown } from '../render/views.js';
 import path from 'node:path';
 import { currentWard, findPatient, searchPatients } from './ward-data.js';
 import { freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
@@ -27,8 +28,7 @@ export function notFound(reply: FastifyReply, what = 'not found') {
   return reply.code(404).type('text/plain; charset=utf-8').send(what);
 }
 
-const flagsOf = (p: Patient, t: (k: string) => string) =>
-  [...p.isolation, p.allergies.status === 'recorded' ? `⚠ ${p.allergies.items.map((a) => a.substance).join(', ')}` : p.allergies.status === 'none-known' ? 'NKA' : `${t('allergy.title')}: ${t('notRecorded')}`, ...p.flags.map((f) => f.text)].join(' · ');
+const flagsOf = (p: Patient, t: Translate, timeZone: string) => [...p.isolation, allergyShort(p, { t, timeZone }), ...p.flags.map((f) => f.text)].join(' · ');
 
 export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get('/', async (req, reply) => {
@@ -58,8 +58,8 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
           href: `/ward/${job.id}/patient/${encodeURIComponent(patientKey(p))}`,
           mrn: p.mrn ?? t('unknown'),
           ageSex: `${ageInYears(p.birthDate, asOf) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
-          flags: flagsOf(p, t),
-          alert: p.allergies.status !== 'none-known' || p.isolation.length > 0,
+          flags: flagsOf(p, t, ctx.config().box.timeZone),
+          alert: !trulyNoneKnown(p) || p.isolation.length > 0,
           codeStatus: p.codeStatus ?? t('unknown'),
           codeAlert: !!p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus),
         }))
@@ -95,7 +95,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const cfg = ctx.config();
     const templatesDir = path.join(cfg.dir, 'templates');
     const look = loadTemplateSettings(templatesDir);
-    const rctx = { t, templatesDir, timeZone: cfg.box.timeZone, hospital: look.hospitalName ?? cfg.box.site.name, size: look.paper, renderedAt: new Date(cur.snapshot.publishedAt ?? cur.ward.asOf), logo: loadLogo(templatesDir, look) };
+    const rctx = { t, templatesDir, timeZone: cfg.box.timeZone, hospital: look.hospitalName ?? cfg.box.site.name, size: look.paper, renderedAt: new Date(cur.snapshot.publishedAt ?? cur.ward.asOf), logo: loadLogo(templatesDir, look), standardTimes: standardTimesOf(look) };
     const key = patientKey(p);
     ctx.audit(req, 'view', `${job.id}/patient/${key}`);
     const docs = cur.documents
