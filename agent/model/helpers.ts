@@ -36,14 +36,33 @@ export function patientById(snapshot: WardSnapshot): Map<string, Patient> {
   return new Map(snapshot.patients.map((p) => [p.id, p]));
 }
 
+/**
+ * Who is in each bed, from each patient's own bed: a bed's single patientId
+ * cannot hold two patients, and a census built from it dropped the second.
+ * Patients whose bed is not on the ward's map (or who have none) are apart.
+ */
+export function bedOccupancy(snapshot: WardSnapshot): { byBed: Map<string, Patient[]>; noBed: Patient[]; conflicts: Set<string> } {
+  const beds = new Set(snapshot.beds.map((b) => b.id));
+  const byBed = new Map<string, Patient[]>();
+  const noBed: Patient[] = [];
+  for (const p of snapshot.patients) {
+    if (p.bedId && beds.has(p.bedId)) (byBed.get(p.bedId) ?? byBed.set(p.bedId, []).get(p.bedId)!).push(p);
+    else noBed.push(p);
+  }
+  const conflicts = new Set([...byBed].filter(([, ps]) => ps.length > 1).map(([id]) => id));
+  return { byBed, noBed, conflicts };
+}
+
 /** Patients in bed order (beds first, then anyone without a bed), for stable paper order. */
 export function patientsInBedOrder(snapshot: WardSnapshot): Patient[] {
   const byId = patientById(snapshot);
   const seen = new Set<string>();
   const out: Patient[] = [];
+  const { byBed } = bedOccupancy(snapshot);
   for (const bed of snapshot.beds) {
-    const p = bed.patientId ? byId.get(bed.patientId) : undefined;
-    if (p && !seen.has(p.id)) {
+    const here = byBed.get(bed.id) ?? (bed.patientId && byId.get(bed.patientId) ? [byId.get(bed.patientId)!] : []);
+    for (const p of here) {
+      if (seen.has(p.id)) continue;
       out.push(p);
       seen.add(p.id);
     }

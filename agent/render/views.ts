@@ -1,6 +1,6 @@
 import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.js';
 import type { StandardTimes } from '../model/due-times.js';
-import { ageInYears, patientById, patientsInBedOrder } from '../model/helpers.js';
+import { ageInYears, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
 import { dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
 
@@ -20,6 +20,22 @@ export interface ViewContext {
 
 const or = (v: string | null | undefined, ctx: ViewContext) => (v && v.trim() ? v : ctx.t('unknown'));
 const bedLabel = (snap: WardSnapshot, p: Patient) => snap.beds.find((b) => b.id === p.bedId)?.label ?? '—';
+
+/**
+ * A bed's label, marked ⚠ when the source places more than one patient in it
+ * (the words go in the wider patient cell: a bed column is too narrow for them).
+ */
+export function markedBedLabel(snap: WardSnapshot, p: Patient, conflicts: Set<string>): string {
+  const bed = snap.beds.find((b) => b.id === p.bedId);
+  if (!bed) return '—';
+  return conflicts.has(bed.id) ? `${bed.label} ⚠` : bed.label;
+}
+
+/** The patient cell's note for a shared bed or no bed, or null. */
+export function placementNote(snap: WardSnapshot, p: Patient, ctx: ViewContext, conflicts: Set<string>): string | null {
+  if (!p.bedId || !snap.beds.some((b) => b.id === p.bedId)) return `⚠ ${ctx.t('census.noBed')}`;
+  return conflicts.has(p.bedId) ? `⚠ ${ctx.t('census.bedConflict')}` : null;
+}
 
 /** What a "none known" list covers: everything (NKA, or a list stored before kinds were kept), or only some kinds (NKDA). */
 const knownAbsentKinds = (l: AllergyList): string[] | 'all' => (!l.absent || l.absent.length === 0 || l.absent.includes('all') ? 'all' : l.absent);
@@ -71,15 +87,16 @@ export const trulyNoneKnown = (p: Patient) => p.allergies.status === 'none-known
 /** Drawn from what documents.ts snapshotFor sends: patients without orders or doses. Reading them here needs a change there. */
 export function censusView(snap: WardSnapshot, ctx: ViewContext) {
   const { t } = ctx;
-  const byId = patientById(snap);
   const asOf = new Date(snap.asOf);
   const sex = (p: Patient) => (p.sex ? t(`sex.${p.sex}`) : '?');
-  const row = (bed: string, p: Patient | undefined) =>
+  const { byBed, noBed, conflicts } = bedOccupancy(snap);
+  const row = (bed: string, p: Patient | undefined, conflict = false) =>
     p
       ? {
           empty: false,
           bed,
-          name: p.name ?? `(${t('unknown')})`,
+          bedTone: conflict ? 'alert' : 'strong',
+          name: [p.name ?? `(${t('unknown')})`, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
           mrn: or(p.mrn, ctx),
           ageSex: `${ageInYears(p.birthDate, asOf) ?? '?'} / ${sex(p)}`,
           admitted: or(formatDate(p.admittedAt, ctx.timeZone), ctx),
@@ -90,11 +107,25 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
           flags: [...p.isolation, allergyShort(p, ctx), ...p.flags.map((f) => f.text)].join('\n'),
           flagsTone: !trulyNoneKnown(p) || p.isolation.length > 0 ? 'alert' : '',
         }
-      : { empty: true, bed, name: t('census.empty'), mrn: '', ageSex: '', admitted: '', attending: '', diagnosis: '', codeStatus: '', codeStatusTone: '', flags: '', flagsTone: '' };
-  const rows = snap.beds.map((b) => row(b.label, b.patientId ? byId.get(b.patientId) : undefined));
-  // Patients with no bed on the ward's map still belong on the census.
-  for (const p of snap.patients) if (!p.bedId || !snap.beds.some((b) => b.id === p.bedId)) rows.push(row('—', p));
-  return { ward: snap.ward, patients: snap.patients.length, beds: snap.beds.length, rows };
+      : { empty: true, bed, bedTone: 'strong', name: t('census.empty'), mrn: '', ageSex: '', admitted: '', attending: '', diagnosis: '', codeStatus: '', codeStatusTone: '', flags: '', flagsTone: '' };
+  // One row per patient the source places in a bed, two for a bed given twice (marked), one per empty bed.
+  const rows = snap.beds.flatMap((b) => {
+    const here = byBed.get(b.id) ?? [];
+    if (here.length === 0) return [row(b.label, undefined)];
+    const conflict = conflicts.has(b.id);
+    return here.map((p) => row(conflict ? `${b.label} ⚠` : b.label, p, conflict));
+  });
+  // Patients with no bed on the ward's map still belong on the census: under their own heading.
+  const unplaced = noBed.map((p) => row('—', p, true));
+  return {
+    ward: snap.ward,
+    patients: snap.patients.length,
+    beds: snap.beds.length,
+    rows,
+    unplaced,
+    conflictBeds: snap.beds.filter((b) => conflicts.has(b.id)).map((b) => b.label).join(', '),
+    unplacedCount: unplaced.length,
+  };
 }
 
 export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
@@ -165,11 +196,12 @@ export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
   const { t } = ctx;
   const patients = patientsInBedOrder(snap);
   // Allergies: everyone who has one, or whose allergies are unknown — never silently left out.
+  const { conflicts } = bedOccupancy(snap);
   const allergyRows = patients
     .filter((p) => !trulyNoneKnown(p))
     .map((p) => ({
-      bed: bedLabel(snap, p),
-      patient: `${p.name ?? t('unknown')} · ${p.mrn ?? t('unknown')}`,
+      bed: markedBedLabel(snap, p, conflicts),
+      patient: [`${p.name ?? t('unknown')} · ${p.mrn ?? t('unknown')}`, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
       allergies: p.allergies.status === 'recorded' ? [...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t)).join('; ') : allergyShort(p, ctx),
       tone: p.allergies.items.some((a) => a.criticality === 'high') ? 'alert' : '',
     }));
