@@ -32,7 +32,8 @@ export type AuditAction =
   | 'user-enabled'
   | 'break-glass-code-set'
   | 'audit-export'
-  | 'demo-outage';
+  | 'demo-outage'
+  | 'census-accepted';
 
 export interface AuditEntry {
   actor: string;

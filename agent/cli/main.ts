@@ -15,6 +15,7 @@ import { computeReadiness } from '../outage/readiness.js';
 import { activeDowntime } from '../outage/downtime.js';
 import { printCommand, printersCommand } from './print-commands.js';
 import { downtimeCommand } from './downtime-command.js';
+import { censusCommand } from './census-command.js';
 import { userCommand } from './user-command.js';
 import { auditCommand } from './audit-command.js';
 import { demoCommand } from './demo-command.js';
@@ -34,6 +35,8 @@ Commands:
   printers [--json]             list printers with their live state
   downtime start --reason R | end | status
                                 declare or end a downtime by hand; show the current one
+  census status JOB | census accept JOB [--snapshot N]
+                                see a census the drop guard held, and publish it once checked
   print JOB/DOC --printer ID [--copies N] [--no-wait]
                                 print a document and wait until the printer reports it done
   user add|passwd|disable|enable|list|break-glass-code
@@ -115,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
           const o = await runJob({ ...agent, log }, jobId, { trigger: 'manual' });
           if (values.json) out(JSON.stringify(o));
           else if (o.status === 'succeeded') out(`${jobId}: snapshot ${o.snapshotId} published — ${o.counts.patients} patients, ${o.counts.documents} documents, ${o.counts.pages} pages in ${(o.durationMs / 1000).toFixed(1)} s${o.warnings.length ? `\nwarnings:\n  ${o.warnings.join('\n  ')}` : ''}`);
+          else if (o.status === 'held') process.stderr.write(`${jobId}: census HELD, not published: ${o.error}\nthe previous snapshot stays current; check with the ward, then: paperback census accept ${jobId} --snapshot ${o.snapshotId}\n`);
           else process.stderr.write(`${jobId}: snapshot failed: ${o.error}\nthe previous snapshot stays current.\n`);
           return o.status === 'succeeded' ? EXIT.ok : EXIT.failed;
         } finally {
@@ -197,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'downtime':
         return await downtimeCommand(configDir, dataDir, args);
+      case 'census':
+        return await censusCommand(configDir, dataDir, args);
       case 'printers':
         return await printersCommand(configDir, dataDir, args);
       case 'print':

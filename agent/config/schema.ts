@@ -284,6 +284,18 @@ export const snapshotJobSchema = z
       })
       .strict()
       .default({ keepLast: 10, maxAgeDays: 7 }),
+    /**
+     * A pull whose census lost more than maxDropPercent of the last good one's patients (from at least
+     * minPatients) is held, not published: the last good snapshot stays current until an admin accepts
+     * the new census. A drop to no patients at all is always held.
+     */
+    censusDropGuard: z
+      .object({
+        maxDropPercent: z.number().min(0).max(100).default(50),
+        minPatients: z.number().int().min(1).default(4),
+      })
+      .strict()
+      .default({ maxDropPercent: 50, minPatients: 4 }),
     /** A snapshot older than this is stale: coloured on the page, readiness fails. */
     maxAgeMinutes: z.number().int().min(1).default(60),
     runTimeoutSeconds: z.number().int().min(1).max(3600).default(300),

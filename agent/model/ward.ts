@@ -185,7 +185,7 @@ export interface Patient {
   administrations: AdministrationList;
 }
 
-export type SnapshotWarningCode = 'census-shrunk' | 'source-warning' | 'partial-data';
+export type SnapshotWarningCode = 'census-shrunk' | 'census-held' | 'source-warning' | 'partial-data';
 
 export interface SnapshotWarning {
   code: SnapshotWarningCode;

@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { ATTENTION_REASONS } from '../print/ipp.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { Db } from '../store/db.js';
-import { currentSnapshot } from '../store/snapshots.js';
+import { currentSnapshot, heldSnapshot } from '../store/snapshots.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -41,6 +41,12 @@ export function computeReadiness(input: { config: LoadedConfig; db: Db; printers
       detail: minutes === null ? 'no snapshot yet' : `data ${minutes} min old (limit ${job.maxAgeMinutes} min)`,
       say: minutes === null ? { key: 'ui.readiness.noSnapshot' } : { key: 'ui.readiness.dataAge', vars: { minutes, limit: job.maxAgeMinutes } },
     });
+    // A held census means the box's newest idea of the ward is in doubt: not ready until someone decides.
+    const held = heldSnapshot(db, job.id);
+    if (held) {
+      const reason = held.warnings.find((w) => w.code === 'census-held')?.message ?? 'the census was held';
+      checks.push({ name: `census:${job.id}`, ok: false, detail: `newest census held (snapshot ${held.id}): ${reason}`, say: { key: 'ui.readiness.censusHeld', vars: { snapshot: held.id, patients: held.counts.patients ?? '?', current: cur?.counts.patients ?? '?' } } });
+    }
   }
   const needed = new Set([...config.jobs.values()].filter((j) => j.enabled && j.downtime.printer).map((j) => j.downtime.printer!));
   for (const id of needed) {

@@ -14,6 +14,7 @@ import {
   listArtifacts,
   failSnapshot,
   finishRun,
+  holdSnapshot,
   markInterrupted,
   publishSnapshot,
   type RunTrigger,
@@ -57,7 +58,8 @@ export interface RunDeps {
 export interface RunOutcome {
   jobId: string;
   runId: number;
-  status: 'succeeded' | 'failed';
+  /** held: pulled and rendered, but the census looked wrong; the previous snapshot stays current (error says why). */
+  status: 'succeeded' | 'failed' | 'held';
   snapshotId: number | null;
   error: string | null;
   /**
@@ -70,6 +72,19 @@ export interface RunOutcome {
   durationMs: number;
   counts: Record<string, number>;
   warnings: string[];
+}
+
+/**
+ * Why a census must be held rather than published: it lost more than the
+ * job allows of the last good census, or every patient. Null when it may go.
+ */
+export function censusDropHold(prevPatients: number | undefined, nowPatients: number, guard: { maxDropPercent: number; minPatients: number }): string | null {
+  if (prevPatients === undefined || prevPatients === 0) return null;
+  if (nowPatients === 0) return `the source returned no patients where the last good census had ${prevPatients}`;
+  if (prevPatients < guard.minPatients) return null;
+  const lost = ((prevPatients - nowPatients) / prevPatients) * 100;
+  if (lost <= guard.maxDropPercent) return null;
+  return `the census fell from ${prevPatients} to ${nowPatients} patients (${Math.round(lost)}% fewer; this job holds a drop of more than ${guard.maxDropPercent}%)`;
 }
 
 /** Flag a census that lost more than `fraction` of its patients since the last good snapshot. */
@@ -206,6 +221,15 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       storeMs: Math.round(performance.now() - t2),
     };
     faultPoint('before-publish');
+    // A census that collapsed is kept whole but not published: a held sheet beats a wrong one.
+    const hold = censusDropHold(prev?.counts.patients, snap.patients.length, job.censusDropGuard);
+    if (hold) {
+      holdSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: [...snap.warnings, { code: 'census-held', message: hold }], now: now() });
+      const ended = now();
+      finishRun(deps.db, runId, { status: 'held', error: hold, snapshotId, now: ended });
+      log.warn({ snapshot: snapshotId, previous: prev?.counts.patients, current: snap.patients.length }, 'census held: the previous snapshot stays current until an admin accepts this one');
+      return { jobId, runId, status: 'held', snapshotId, error: hold, pull, durationMs: ended.getTime() - started.getTime(), counts, warnings: [hold, ...snap.warnings.map((w) => w.message)] };
+    }
     publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: snap.warnings, now: now() });
     faultPoint('after-publish');
     const ended = now();

@@ -50,7 +50,8 @@ export async function runWithRetry(deps: RunDeps & { sleep?: SchedulerDeps['slee
   let outcome: RunOutcome | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     outcome = await runJob(deps, jobId, { trigger: attempt === 1 ? trigger : 'retry', attempt, signal });
-    if (outcome.status === 'succeeded' || attempt === attempts || signal?.aborted) break;
+    // A held census is the source's answer, not a failure: asking again at once would only hold it again.
+    if (outcome.status !== 'failed' || attempt === attempts || signal?.aborted) break;
     const wait = (job?.retry.backoffSeconds ?? 30) * 1000 * 2 ** (attempt - 1);
     deps.log.warn({ job: jobId, attempt, retryInMs: wait }, 'snapshot run failed; will retry');
     await sleep(wait, signal);

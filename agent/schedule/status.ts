@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Db } from '../store/db.js';
 import { lockHolder } from '../store/locks.js';
 import { currentSnapshot, lastRun } from '../store/snapshots.js';
+import { heldCensus } from './held-census.js';
 import { boxOffsetMs } from './scheduler.js';
 import { nextCronTime } from './next.js';
 
@@ -13,6 +14,8 @@ export interface JobStatus {
   running: boolean;
   lastRun: { id: number; status: string; trigger: string; startedAt: string; endedAt: string | null; durationMs: number | null; error: string | null } | null;
   current: { snapshotId: number; asOf: string | null; ageSeconds: number | null; stale: boolean; counts: Record<string, number>; warnings: string[] } | null;
+  /** A newer census the drop guard held instead of publishing; null when none waits. */
+  held: { snapshotId: number; asOf: string | null; patients: number | null; reason: string } | null;
   nextRun: string | null;
 }
 
@@ -20,6 +23,7 @@ export function jobStatuses(config: LoadedConfig, db: Db, now = new Date()): Job
   return [...config.jobs.values()].map((job) => {
     const run = lastRun(db, job.id);
     const cur = currentSnapshot(db, job.id);
+    const held = heldCensus(db, job.id);
     const age = cur?.asOf ? Math.max(0, Math.round((now.getTime() - new Date(cur.asOf).getTime()) / 1000)) : null;
     const next = job.enabled ? nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, now) : null;
     return {
@@ -30,6 +34,7 @@ export function jobStatuses(config: LoadedConfig, db: Db, now = new Date()): Job
       running: lockHolder(db, job.id, now) !== null,
       lastRun: run && { id: run.id, status: run.status, trigger: run.trigger, startedAt: run.startedAt, endedAt: run.endedAt, durationMs: run.durationMs, error: run.error },
       current: cur && { snapshotId: cur.id, asOf: cur.asOf, ageSeconds: age, stale: age === null || age > job.maxAgeMinutes * 60, counts: cur.counts, warnings: cur.warnings.map((w) => w.message) },
+      held: held && { snapshotId: held.held.id, asOf: held.held.asOf, patients: held.held.counts.patients ?? null, reason: held.reason },
       nextRun: next ? new Date(next.getTime() + boxOffsetMs(config.box.box.id, job.id, config.box.schedule.spreadSeconds)).toISOString() : null,
     };
   });

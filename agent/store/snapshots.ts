@@ -3,7 +3,8 @@ import type { BlobStore } from './blobs.js';
 import type { SnapshotWarning } from '../model/ward.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'pre-window' | 'startup';
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+/** `held`: the run pulled and rendered, but its census looked wrong and was not published (see holdSnapshot). */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'held';
 
 export interface RunRow {
   id: number;
@@ -22,7 +23,11 @@ export interface SnapshotRow {
   id: number;
   jobId: string;
   runId: number;
-  status: 'staging' | 'published' | 'failed';
+  /**
+   * staging → published (publishSnapshot), staging → held (holdSnapshot), held → published
+   * (acceptHeldSnapshot), held → failed (a later publish or hold supersedes it), staging → failed.
+   */
+  status: 'staging' | 'published' | 'held' | 'failed';
   asOf: string | null;
   sourceId: string;
   sourceSystem: string | null;
@@ -163,6 +168,45 @@ export function publishSnapshot(db: Db, snapshotId: number, p: { asOf: string; s
     );
     db.prepare(`INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES (?, ?, ?)
       ON CONFLICT(job_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, updated_at = excluded.updated_at`).run(row.jobId, snapshotId, nowIso(p.now));
+    // A census the source now confirms supersedes one that was held.
+    db.prepare(`UPDATE snapshots SET status = 'failed' WHERE job_id = ? AND status = 'held'`).run(row.jobId);
+  }).immediate();
+}
+
+/**
+ * The hold: a complete snapshot whose census looks wrong (a collapse) is kept,
+ * whole, beside the current one, which stays current. One transaction:
+ * staging → held, and an older held snapshot of the job is superseded.
+ */
+export function holdSnapshot(db: Db, snapshotId: number, p: { asOf: string; sourceSystem: string; counts: Record<string, number>; warnings: SnapshotWarning[]; now: Date }): void {
+  db.transaction(() => {
+    const row = db.prepare('SELECT job_id AS jobId, status FROM snapshots WHERE id = ?').get(snapshotId) as { jobId: string; status: string } | undefined;
+    if (!row || row.status !== 'staging') throw new StoreError('only a staging snapshot can be held', { snapshotId, status: row?.status });
+    db.prepare(`UPDATE snapshots SET status = 'failed' WHERE job_id = ? AND status = 'held'`).run(row.jobId);
+    db.prepare(`UPDATE snapshots SET status = 'held', as_of = ?, source_system = ?, counts_json = ?, warnings_json = ? WHERE id = ? AND status = 'staging'`).run(
+      p.asOf, p.sourceSystem, JSON.stringify(p.counts), JSON.stringify(p.warnings), snapshotId,
+    );
+  }).immediate();
+}
+
+/** The job's held snapshot, if its newest census is waiting for someone to accept it. */
+export function heldSnapshot(db: Db, jobId: string): SnapshotRow | null {
+  return toSnap(db.prepare(`SELECT ${SNAP_COLS} FROM snapshots WHERE job_id = ? AND status = 'held' ORDER BY id DESC LIMIT 1`).get(jobId) as RawSnap | undefined);
+}
+
+/**
+ * An admin accepts a held census: held → published, the current pointer moves
+ * to it, in one transaction. Refused unless that very snapshot is still held
+ * (a newer run may have published or held another meanwhile).
+ */
+export function acceptHeldSnapshot(db: Db, jobId: string, snapshotId: number, now: Date): SnapshotRow {
+  return db.transaction(() => {
+    const row = db.prepare('SELECT job_id AS jobId, status FROM snapshots WHERE id = ?').get(snapshotId) as { jobId: string; status: string } | undefined;
+    if (!row || row.jobId !== jobId || row.status !== 'held') throw new StoreError('only a held snapshot of this job can be accepted', { jobId, snapshotId, status: row?.status });
+    db.prepare(`UPDATE snapshots SET status = 'published', published_at = ? WHERE id = ? AND status = 'held'`).run(nowIso(now), snapshotId);
+    db.prepare(`INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT(job_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, updated_at = excluded.updated_at`).run(jobId, snapshotId, nowIso(now));
+    return getSnapshot(db, snapshotId)!;
   }).immediate();
 }
 

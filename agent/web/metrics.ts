@@ -33,6 +33,9 @@ export function metricsRegistry(src: MetricsSources): Registry {
   g('paperback_last_run_success', '1 when the job\'s last run succeeded', ['job'], (m) => {
     for (const j of jobStatuses(src.config(), src.db)) if (j.lastRun) m.set({ job: j.id }, j.lastRun.status === 'succeeded' ? 1 : 0);
   });
+  g('paperback_census_held', '1 while a job\'s newest census is held (not published) by its drop guard, waiting for an admin', ['job'], (m) => {
+    for (const j of jobStatuses(src.config(), src.db)) m.set({ job: j.id }, j.held ? 1 : 0);
+  });
   g('paperback_source_state', 'Current state of each central system (1 for the current state)', ['source', 'state'], (m) => {
     const st = src.outage?.();
     if (!st) return;

@@ -9,6 +9,7 @@ import { jobStatuses, formatAge } from '../schedule/status.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { rememberLang } from './routes-ward.js';
 import { listAudit, verifyAuditChain } from '../audit/log.js';
+import { acceptanceDetail, acceptHeldCensus } from '../schedule/held-census.js';
 
 /** A one-page PDF that says which printer and box it came from, for testing a printer. */
 async function testPage(renderer: Renderer, printerId: string, box: string, now: Date): Promise<Buffer> {
@@ -35,7 +36,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const t = ctx.pages.t(lang);
     const tz = cfg.box.timeZone;
     const at = (iso: string | null | undefined) => (iso ? formatDateTime(iso, tz) ?? iso : '—');
-    const runStatus = (s: string) => (['succeeded', 'failed', 'running', 'interrupted'].includes(s) ? t(`ui.admin.run.${s}`) : s);
+    const runStatus = (s: string) => (['succeeded', 'failed', 'running', 'interrupted', 'held'].includes(s) ? t(`ui.admin.run.${s}`) : s);
     const st = ctx.outage?.status();
     const readiness = ctx.outage?.readiness();
     const transitions = ctx.db.prepare('SELECT at, scope, from_state AS "from", to_state AS "to", cause FROM outage_events ORDER BY id DESC LIMIT 15').all() as { at: string; scope: string; from: string; to: string; cause: string }[];
@@ -52,7 +53,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         title: j.title,
         schedule: j.schedule,
         lastRun: j.lastRun ? `${runStatus(j.lastRun.status)} ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : '—',
-        failed: j.lastRun?.status === 'failed',
+        failed: j.lastRun?.status === 'failed' || j.lastRun?.status === 'held',
+        held: j.held && { snapshot: j.held.snapshotId, text: t('ui.admin.heldBody', { snapshot: j.held.snapshotId, patients: j.held.patients ?? '?', asOf: at(j.held.asOf), reason: j.held.reason, current: j.current?.counts.patients ?? '?' }) },
         current: j.current ? `#${j.current.snapshotId}, ${at(j.current.asOf)} (${formatAge(j.current.ageSeconds)})` : '—',
         // Where the current snapshot's run spent its time, for IT deciding on schedules and hardware.
         cost: j.current?.counts.pullMs !== undefined ? `${t('ui.admin.runCost', { pull: seconds(j.current.counts.pullMs), render: seconds(j.current.counts.renderMs), store: seconds(j.current.counts.storeMs), rendered: j.current.counts.rendered ?? 0, documents: j.current.counts.documents ?? 0 })}${j.current.counts.pulledChangesOnly ? ` · ${t('ui.admin.changesOnly')}` : ''}` : null,
@@ -97,6 +99,22 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     if (!ctx.runNow) return reply.code(503).send('this server does not run jobs');
     ctx.audit(req, 'job-run', job);
     await ctx.runNow(job).catch(() => undefined); // the result shows on the page: last run and its error
+    return reply.redirect('/admin', 303);
+  });
+
+  app.post('/admin/jobs/:job/accept-census', async (req, reply) => {
+    if (!guard(req)) return reply.code(403).send(refused);
+    const job = z.object({ job: z.string() }).parse(req.params).job;
+    const body = z.object({ snapshot: z.coerce.number().int().positive(), _csrf: z.string() }).safeParse(req.body);
+    if (!ctx.config().jobs.has(job)) return reply.code(404).send('no such job');
+    if (!body.success) return reply.code(400).send('which held snapshot to accept is missing');
+    try {
+      const accepted = acceptHeldCensus(ctx.db, job, { snapshotId: body.data.snapshot });
+      ctx.audit(req, 'census-accepted', job, acceptanceDetail(accepted));
+    } catch (err) {
+      // Another run held or published a newer census since the page was drawn: show the page again.
+      return reply.code(409).type('text/plain; charset=utf-8').send(`Not accepted: ${(err as Error).message}. Go back and reload the page.`);
+    }
     return reply.redirect('/admin', 303);
   });
 

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ageInYears, patientKey } from '../model/helpers.js';
+import { ageInYears, bedOccupancy, patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
 import { documentSpec } from '../render/documents.js';
 import { formatDate, formatDateTime, type Translate } from '../render/i18n.js';
 import { renderHtmlFragment } from '../render/html.js';
 import { loadLogo, loadTemplateSettings, standardTimesOf } from '../render/templates.js';
-import { allergyShort, trulyNoneKnown } from '../render/views.js';
+import { allergyShort, markedBedLabel, placementNote, trulyNoneKnown } from '../render/views.js';
+import { heldCensus } from '../schedule/held-census.js';
 import path from 'node:path';
 import { currentWard, findPatient, searchPatients } from './ward-data.js';
 import { freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
@@ -51,9 +52,10 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     // What was searched for can be a name: the audit records only that a search happened.
     ctx.audit(req, 'view', `${job.id}/census`, q ? { search: true } : undefined);
     const asOf = cur ? new Date(cur.ward.asOf) : new Date();
+    const occupancy = cur ? bedOccupancy(cur.ward) : null;
     const rows = cur
       ? searchPatients(cur.ward, q).map((p) => ({
-          bed: cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—',
+          bed: [markedBedLabel(cur.ward, p, occupancy!.conflicts), placementNote(cur.ward, p, { t, timeZone: ctx.config().box.timeZone }, occupancy!.conflicts)].filter(Boolean).join(' '),
           name: p.name ?? `(${t('unknown')})`,
           href: `/ward/${job.id}/patient/${encodeURIComponent(patientKey(p))}`,
           mrn: p.mrn ?? t('unknown'),
@@ -75,7 +77,11 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         rows,
         wardDocs,
         formsHref: `/ward/${job.id}/forms`,
-        emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !b.patientId).map((b) => b.label).join(', '),
+        held: (() => {
+          const h = heldCensus(ctx.db, job.id);
+          return h ? t('ui.heldCensus', { held: h.held.counts.patients ?? '?', current: h.current?.counts.patients ?? '?' }) : '';
+        })(),
+        emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !occupancy!.byBed.has(b.id)).map((b) => b.label).join(', '),
       },
       { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10 }) },
     );

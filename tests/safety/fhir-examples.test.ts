@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -7,7 +6,8 @@ import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-serv
 import { DATASETS, type WardSnapshot } from '../../agent/model/ward.js';
 import { renderSnapshotDocuments } from '../../agent/render/publish.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
-import { REPO, tmpDir } from '../support/fixtures.js';
+import { REPO } from '../support/fixtures.js';
+import { pdfText } from '../support/pdf-text.js';
 
 /**
  * The official FHIR R4 examples (npm hl7.fhir.r4.examples, CC0) placed into a
@@ -85,15 +85,6 @@ let snap: WardSnapshot;
 const texts = new Map<string, string>();
 const pagesOf = new Map<string, string[]>();
 
-/** The PDF's text (pdftotext -raw, whitespace folded) and its pages apart. */
-function pdfText(pdf: Buffer): { text: string; pages: string[] } {
-  const file = path.join(process.env.PB_KEEP_PDF ?? tmpDir('pb-safety-'), `doc-${texts.size}.pdf`);
-  fs.writeFileSync(file, pdf);
-  const raw = execFileSync('pdftotext', ['-raw', file, '-']).toString();
-  const pages = raw.split('\f').filter((p) => p.trim()).map((p) => p.replace(/\s+/g, ' '));
-  return { text: raw.replace(/\s+/g, ' '), pages };
-}
-
 beforeAll(async () => {
   server = await startFhirServer({});
   const allergies = ['AllergyIntolerance-example.json', 'AllergyIntolerance-medication.json', 'AllergyIntolerance-nkla.json', 'AllergyIntolerance-nkda.json'].map(example);
@@ -104,7 +95,7 @@ beforeAll(async () => {
     const docs = await renderSnapshotDocuments(snap, { documents: ['census', 'allergies', 'mar', 'summary'], language, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Test', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
     for (const d of docs) {
       if (!d.content || d.meta.mediaType !== 'application/pdf') continue;
-      const { text, pages } = pdfText(d.content);
+      const { text, pages } = pdfText(d.content, process.env.PB_KEEP_PDF);
       texts.set(`${language}:${d.meta.address}`, text);
       pagesOf.set(`${language}:${d.meta.address}`, pages);
     }
