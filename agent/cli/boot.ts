@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultNameOrder } from '../model/names.js';
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DemoHis } from '../demo/demo-his.js';
@@ -71,7 +72,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
       if (s.kind !== 'hl7') continue;
       const { createHl7Source } = await import('../sources/hl7/index.js');
       const clinical = s.clinical ? sources.get(s.clinical) : undefined;
-      const src = createHl7Source(s, { db, blobs, log: opts.log, configDir: config.dir, timeZone: config.box.timeZone, wardIds: () => config.box.wards.map((w) => w.id), listen: opts.listenHl7 ?? false, clinical });
+      const src = createHl7Source(s, { db, blobs, log: opts.log, configDir: config.dir, timeZone: config.box.timeZone, nameOrder: config.box.names.order ?? defaultNameOrder(config.box.language), wardIds: () => config.box.wards.map((w) => w.id), listen: opts.listenHl7 ?? false, clinical });
       sources.set(s.id, src);
       await src.started;
     }

@@ -23,6 +23,7 @@ import type { Source } from '../sources/types.js';
 import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument } from '../render/publish.js';
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
+import { defaultNameOrder } from '../model/names.js';
 import { runSlots } from './slots.js';
 import path from 'node:path';
 
@@ -155,7 +156,9 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     deps.renderer?.warm();
     const t0 = performance.now();
     pull = 'failed';
-    const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal }), signal);
+    const box = deps.config.box;
+    const nameOrder = box.names.order ?? defaultNameOrder(box.language);
+    const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal, nameOrder }), signal);
     pull = 'succeeded';
     const snap = pulled.snapshot;
     const prev = currentSnapshot(deps.db, jobId);

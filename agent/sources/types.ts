@@ -7,6 +7,8 @@ export interface PullRequest {
   datasets: readonly Dataset[];
   now: Date;
   signal: AbortSignal;
+  /** How to write a name the source sends in parts (site setting); family-first when not given. */
+  nameOrder?: 'family-first' | 'given-first';
 }
 
 export interface PullResult {

@@ -102,6 +102,7 @@ box: { id: t-box }
 wards: [{ id: ward-3a, name: Ward 3A }, { id: ward-5b, name: Ward 5B }]
 timeZone: UTC
 language: en
+names: { order: family-first }
 sources:
   - id: adt
     kind: hl7

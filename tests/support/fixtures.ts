@@ -54,6 +54,8 @@ wards:
 ${wards.map((w) => `  - { id: ${w}, name: "Ward ${w}" }`).join('\n')}
 timeZone: Asia/Ho_Chi_Minh
 language: en
+# English paper in a Vietnamese hospital: names sent in parts are still written family name first.
+names: { order: family-first }
 dataDir: data
 sources:
   - id: his

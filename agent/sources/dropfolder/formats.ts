@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { isHighAlertDrug } from '../../model/high-alert.js';
 import type { MedicationOrder, Patient } from '../../model/ward.js';
+import { composeName, type NameOrder } from '../../model/names.js';
 
 /**
  * Export formats a HIS can drop as files. Column names are fixed and
@@ -19,7 +20,10 @@ export const censusRow = z.object({
   bed: z.string().trim().min(1, 'is required'),
   room: opt,
   mrn: opt,
+  /** The name as the HIS writes it; or, when blank, family_name and given_name, written in the site's order. */
   name: opt,
+  family_name: opt,
+  given_name: opt,
   birth_date: date,
   sex: z.preprocess(blankToNull, z.enum(['male', 'female', 'other', 'M', 'F', 'O']).nullable().optional()).transform((v) => (v === 'M' ? 'male' : v === 'F' ? 'female' : v === 'O' ? 'other' : (v ?? null))),
   admitted_at: dateTime,
@@ -84,13 +88,14 @@ export function parseRows<T>(text: string, kind: 'csv' | 'json', schema: z.ZodTy
 
 const list = (s: string | null) => (s ? s.split(';').map((x) => x.trim()).filter(Boolean) : []);
 
-export function censusToPatients(rows: CensusRow[]): { beds: { id: string; label: string; room: string | null; patientId: string | null }[]; patients: Patient[] } {
+export function censusToPatients(rows: CensusRow[], nameOrder: NameOrder = 'family-first'): { beds: { id: string; label: string; room: string | null; patientId: string | null }[]; patients: Patient[] } {
   const beds = new Map<string, { id: string; label: string; room: string | null; patientId: string | null }>();
   const patients: Patient[] = [];
   for (const [i, r] of rows.entries()) {
     const bed = beds.get(r.bed) ?? { id: `bed-${r.bed}`, label: r.bed, room: r.room, patientId: null };
     beds.set(r.bed, bed);
-    if (!r.mrn && !r.name) continue; // an empty bed
+    const name = r.name?.normalize('NFC') ?? composeName({ family: r.family_name, given: r.given_name ? r.given_name.split(/\s+/) : [] }, nameOrder);
+    if (!r.mrn && !name) continue; // an empty bed
     const id = r.mrn ? `mrn-${r.mrn}` : `row-${i + 1}`;
     bed.patientId = id;
     const allergies = list(r.allergies);
@@ -98,7 +103,7 @@ export function censusToPatients(rows: CensusRow[]): { beds: { id: string; label
     patients.push({
       id,
       mrn: r.mrn,
-      name: r.name?.normalize('NFC') ?? null,
+      name,
       birthDate: r.birth_date,
       sex: r.sex as Patient['sex'],
       bedId: bed.id,

@@ -142,7 +142,7 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
       const dir = path.join(folder.accepted, req.ward.id);
       const census = readOptional(dir, 'census');
       if (!census) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json in ${folder.inbox})`, { retryable: false, code: 'no-census' });
-      const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow));
+      const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow), req.nameOrder);
       // Census from the export; clinical data per patient from FHIR by MRN when configured, else the medications export.
       const clinical = await pullClinicalData(opts.clinical, req, patients);
       if (!clinical && req.datasets.includes('medications')) {

@@ -1,5 +1,6 @@
 import type { Administration, Allergy, AllergyAbsence, AllergyList, MedicationOrder, OrderTiming, Patient, SafetyFlag } from '../../model/ward.js';
 import { isHighAlertDrug } from '../../model/high-alert.js';
+import { composeName, type NameOrder } from '../../model/names.js';
 import type {
   CodeableConcept,
   FhirAllergy,
@@ -29,12 +30,16 @@ export const refId = (ref: string | undefined, type: string): string | null => {
   return m ? m[1]! : null;
 };
 
-export function nameText(names: FhirPatient['name']): string | null {
+/**
+ * The name to print: the official one, else the usual one, else any that is not
+ * old, a nickname or a maiden name; its text when the source wrote one, else its
+ * parts in the site's order.
+ */
+export function nameText(names: FhirPatient['name'], order: NameOrder = 'family-first'): string | null {
   if (!names || names.length === 0) return null;
-  const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use !== 'old') ?? names[0]!;
+  const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use === 'usual') ?? names.find((x) => !['old', 'nickname', 'maiden', 'anonymous'].includes(x.use ?? '')) ?? names[0]!;
   if (n.text?.trim()) return n.text.trim().normalize('NFC');
-  const parts = [...(n.given ?? []), n.family].filter(Boolean).join(' ').trim();
-  return parts ? parts.normalize('NFC') : null;
+  return composeName({ prefix: n.prefix, family: n.family, given: n.given, suffix: n.suffix }, order);
 }
 
 export function mrnOf(p: FhirPatient, mrnSystem?: string): string | null {
@@ -44,11 +49,11 @@ export function mrnOf(p: FhirPatient, mrnSystem?: string): string | null {
   return (bySystem ?? byType ?? ids.find((i) => i.value))?.value ?? null;
 }
 
-export function practitionerName(ref: { reference?: string; display?: string } | undefined, practitioners: Map<string, FhirPractitioner>): string | null {
+export function practitionerName(ref: { reference?: string; display?: string } | undefined, practitioners: Map<string, FhirPractitioner>, order: NameOrder = 'family-first'): string | null {
   if (!ref) return null;
   const id = refId(ref.reference, 'Practitioner');
   const p = id ? practitioners.get(id) : undefined;
-  return (p ? nameText(p.name) : null) ?? ref.display?.trim() ?? null;
+  return (p ? nameText(p.name, order) : null) ?? ref.display?.trim() ?? null;
 }
 
 function hhmm(t: string): string {
@@ -285,22 +290,22 @@ export function latestWeightKg(obs: FhirObservation[]): number | null {
   return w.value;
 }
 
-export function attendingOf(e: FhirEncounter, practitioners: Map<string, FhirPractitioner>): string | null {
+export function attendingOf(e: FhirEncounter, practitioners: Map<string, FhirPractitioner>, order?: NameOrder): string | null {
   const parts = e.participant ?? [];
   const atnd = parts.find((p) => p.type?.some((t) => t.coding?.some((c) => c.code === 'ATND'))) ?? parts[0];
-  return practitionerName(atnd?.individual, practitioners);
+  return practitionerName(atnd?.individual, practitioners, order);
 }
 
-export function basePatient(p: FhirPatient, e: FhirEncounter, bedId: string | null, practitioners: Map<string, FhirPractitioner>, mrnSystem?: string): Patient {
+export function basePatient(p: FhirPatient, e: FhirEncounter, bedId: string | null, practitioners: Map<string, FhirPractitioner>, mrnSystem?: string, order?: NameOrder): Patient {
   return {
     id: p.id,
     mrn: mrnOf(p, mrnSystem),
-    name: nameText(p.name),
+    name: nameText(p.name, order),
     birthDate: p.birthDate ?? null,
     sex: p.gender === 'male' || p.gender === 'female' || p.gender === 'other' ? p.gender : null,
     bedId,
     admittedAt: e.period?.start ?? null,
-    attending: attendingOf(e, practitioners),
+    attending: attendingOf(e, practitioners, order),
     admittingDiagnosis: conceptText(e.reasonCode?.[0]),
     codeStatus: null,
     isolation: [],

@@ -148,7 +148,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
   for (const [pid, e] of byPatient) {
     const locs = (e.location ?? []).filter((l) => l.status !== 'completed');
     const bedRef = locs.map((l) => refId(l.location.reference, 'Location')).find((id): id is string => !!id && bedIds.has(id)) ?? null;
-    const p = basePatient(patients.get(pid)!, e, bedRef, practitioners, ctx.mrnSystem);
+    const p = basePatient(patients.get(pid)!, e, bedRef, practitioners, ctx.mrnSystem, req.nameOrder);
     if (bedRef) {
       const bed = bedById.get(bedRef)!;
       if (bed.patientId) warnings.push(`two patients are placed in bed ${bed.label}`);

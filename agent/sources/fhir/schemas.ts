@@ -11,7 +11,7 @@ const period = z.object({ start: z.string().optional(), end: z.string().optional
 const quantity = z.object({ value: z.number().optional(), unit: z.string().optional(), code: z.string().optional() }).loose();
 const base = { id: z.string().min(1) };
 
-export const humanName = z.object({ use: z.string().optional(), text: z.string().optional(), family: z.string().optional(), given: z.array(z.string()).optional() }).loose();
+export const humanName = z.object({ use: z.string().optional(), text: z.string().optional(), family: z.string().optional(), given: z.array(z.string()).optional(), prefix: z.array(z.string()).optional(), suffix: z.array(z.string()).optional(), period: period.optional() }).loose();
 
 export const patientSchema = z.object({
   resourceType: z.literal('Patient'),

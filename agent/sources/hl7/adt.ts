@@ -1,4 +1,5 @@
 import { Hl7Message, parseHl7DateTime, type Hl7Segment } from '@medplum/core';
+import { composeName } from '../../model/names.js';
 
 /**
  * One ADT event, read from an HL7 v2 message and checked at the boundary:
@@ -77,22 +78,19 @@ function location(seg: Hl7Segment | undefined, field: number): AdtLocation | nul
   return l.pointOfCare || l.room || l.bed ? l : null;
 }
 
+/** XPN: 1 family, 2 given, 3 further given (middle), 4 suffix, 5 prefix; written in the site's order. */
 function personName(seg: Hl7Segment, field: number, order: AdtParseOptions['nameOrder']): string | null {
-  const family = text(seg.getComponent(field, 1));
-  const given = text(seg.getComponent(field, 2));
-  const middle = text(seg.getComponent(field, 3));
-  const parts = order === 'family-first' ? [family, middle, given] : [given, middle, family];
-  const n = parts.filter(Boolean).join(' ').normalize('NFC');
-  return n || null;
+  const c = (i: number) => text(seg.getComponent(field, i));
+  // Family-first keeps the middle name before the given one: Nguyễn^Hồng^Thị is Nguyễn Thị Hồng.
+  const given = (order === 'family-first' ? [c(3), c(2)] : [c(2), c(3)]).filter((x): x is string => !!x);
+  return composeName({ prefix: c(5) ? [c(5)!] : [], family: c(1), given, suffix: c(4) ? [c(4)!] : [] }, order);
 }
 
-/** XCN (PV1-7): 1 id, 2 family, 3 given, 6 prefix ("BS."). */
+/** XCN (PV1-7): 1 id, 2 family, 3 given, 4 further given, 5 suffix, 6 prefix ("BS."). */
 function doctorName(seg: Hl7Segment, field: number, order: AdtParseOptions['nameOrder']): string | null {
-  const family = text(seg.getComponent(field, 2));
-  const given = text(seg.getComponent(field, 3));
-  const prefix = text(seg.getComponent(field, 6));
-  const n = (order === 'family-first' ? [prefix, family, given] : [prefix, given, family]).filter(Boolean).join(' ');
-  return n || null;
+  const c = (i: number) => text(seg.getComponent(field, i));
+  const given = (order === 'family-first' ? [c(4), c(3)] : [c(3), c(4)]).filter((x): x is string => !!x);
+  return composeName({ prefix: c(6) ? [c(6)!] : [], family: c(2), given, suffix: c(5) ? [c(5)!] : [] }, order);
 }
 
 function mrnOf(pid: Hl7Segment): string | null {

@@ -18,6 +18,8 @@ export interface Hl7SourceDeps {
   log: Logger;
   configDir: string;
   timeZone: string;
+  /** How names sent in parts (XPN, XCN) are written: the site's order. */
+  nameOrder?: 'family-first' | 'given-first';
   wardIds: () => string[];
   /** Start the MLLP listener (serve); `run` and the CLI only read the stored census. */
   listen: boolean;
@@ -57,7 +59,7 @@ function toPatient(r: AdtRecord): Patient {
 
 export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Source & { feed: AdtFeed; started: Promise<MllpServer | null> } {
   const now = deps.now ?? (() => new Date());
-  const feed = adtFeed(cfg, { db: deps.db, blobs: deps.blobs, log: deps.log, wardIds: deps.wardIds, timeZone: deps.timeZone, nameOrder: 'family-first', now });
+  const feed = adtFeed(cfg, { db: deps.db, blobs: deps.blobs, log: deps.log, wardIds: deps.wardIds, timeZone: deps.timeZone, nameOrder: deps.nameOrder ?? 'family-first', now });
   const info = { id: cfg.id, system: cfg.name, location: `mllp://${cfg.listen.host}:${cfg.listen.port}` };
   // Messages acknowledged but not applied when the agent last stopped are applied before anything else.
   const started: Promise<MllpServer | null> = deps.listen

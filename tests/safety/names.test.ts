@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-server.js';
+import { initials } from '../../agent/model/helpers.js';
+import { composeName } from '../../agent/model/names.js';
+import { DATASETS } from '../../agent/model/ward.js';
+import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { censusRow, censusToPatients, parseRows } from '../../agent/sources/dropfolder/formats.js';
+import { createFhirSource } from '../../agent/sources/fhir/index.js';
+import { parseAdt } from '../../agent/sources/hl7/adt.js';
+import { REPO } from '../support/fixtures.js';
+import { pdfText } from '../support/pdf-text.js';
+
+/**
+ * Names the source sends in parts are written in the site's order
+ * (names.order; family-first by default for Vietnamese paper), from FHIR,
+ * HL7 XPN and drop-folder rows alike, and read back from the printed census.
+ */
+const NOW = new Date('2026-11-22T03:00:00Z');
+const ref = (type: string, id: string) => ({ reference: `${type}/${id}` });
+
+let server: FhirTestServer;
+beforeAll(async () => {
+  server = await startFhirServer({});
+  const bd = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/location-physical-type', code: 'bd' }] };
+  const patients = [
+    // Parts only: no text.
+    { resourceType: 'Patient', id: 'p1', name: [{ use: 'official', family: 'Nguyễn', given: ['Thị', 'Hồng'] }] },
+    // A nickname written as text must not win over the official name; prefix and suffix kept.
+    { resourceType: 'Patient', id: 'p2', name: [{ use: 'nickname', text: 'Bobby' }, { use: 'official', prefix: ['Dr.'], family: 'Smith', given: ['Robert', 'James'], suffix: ['Jr.'] }] },
+    // Usual before an old name.
+    { resourceType: 'Patient', id: 'p3', name: [{ use: 'old', family: 'Lê', given: ['Mai'] }, { use: 'usual', family: 'Trần', given: ['Thu', 'Hà'] }] },
+  ];
+  await server.load([
+    { resourceType: 'Location', id: 'w', name: 'W', status: 'active' },
+    ...patients.flatMap((p, i) => [
+      p,
+      { resourceType: 'Location', id: `b${i}`, name: `B${i + 1}`, status: 'active', partOf: ref('Location', 'w'), physicalType: bd },
+      { resourceType: 'Encounter', id: `e${i}`, status: 'in-progress', class: { code: 'IMP' }, subject: ref('Patient', p.id), location: [{ location: ref('Location', `b${i}`), status: 'active' }] },
+    ]),
+  ] as never[]);
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+});
+
+async function census(nameOrder: 'family-first' | 'given-first', language: 'vi' | 'en'): Promise<string> {
+  const source = createFhirSource({ id: 'his', kind: 'fhir', baseUrl: server.url, auth: { kind: 'none' }, timeoutMs: 5000, maxResponseBytes: 1e7, maxConcurrency: 2, retries: 0, pageSize: 100, censusShrinkWarning: 0.3, fullPullEveryMinutes: 0 } as never, { configDir: '/tmp', backoffMs: 10 });
+  const { snapshot } = await source.pull({ ward: { id: 'w', name: 'W' }, location: 'Location/w', datasets: DATASETS, now: NOW, signal: AbortSignal.timeout(30_000), nameOrder });
+  const docs = await renderSnapshotDocuments(snapshot, { documents: ['census'], language, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'H', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
+  return pdfText(docs.find((d) => d.meta.address === 'census')!.content!).text;
+}
+
+describe('names in the site order', () => {
+  it('composes FHIR names from their parts in the site order, official then usual, prefixes and suffixes kept', async () => {
+    const vi = await census('family-first', 'vi');
+    expect(vi).toContain('Nguyễn Thị Hồng');
+    expect(vi).toContain('Dr. Smith Robert James Jr.');
+    expect(vi).toContain('Trần Thu Hà');
+    expect(vi).not.toContain('Bobby');
+    expect(vi).not.toContain('Lê Mai');
+    const en = await census('given-first', 'en');
+    expect(en).toContain('Thị Hồng Nguyễn');
+    expect(en).toContain('Dr. Robert James Smith Jr.');
+  });
+
+  it('writes HL7 XPN (family^given^middle^suffix^prefix) in the site order', () => {
+    // The shape of the HL7 v2.5.1 chapter 3 examples, with a Vietnamese name in its parts.
+    const msg = ['MSH|^~\\&|REG|BVDEMO|PAPERBACK|WARD|20261122100000||ADT^A01^ADT_A01|MSG1|P|2.5.1', 'EVN|A01|20261122100000', 'PID|1||BV001^^^BVDEMO^MR||Nguyễn^Hồng^Thị^^BS.||19500304|F', 'PV1|1|I|3A^301^1'].join('\r');
+    const opts = (nameOrder: 'family-first' | 'given-first') => ({ tzOffset: '+0700', nameOrder }) as never;
+    expect(parseAdt(msg, opts('family-first')).name).toBe('BS. Nguyễn Thị Hồng');
+    expect(parseAdt(msg, opts('given-first')).name).toBe('BS. Hồng Thị Nguyễn');
+    const en = msg.replace('Nguyễn^Hồng^Thị^^BS.', 'EVERYMAN^ADAM^A^III^MR');
+    expect(parseAdt(en, opts('given-first')).name).toBe('MR ADAM A EVERYMAN III');
+  });
+
+  it('writes drop-folder rows with family_name and given_name in the site order, and a name column as sent', () => {
+    const rows = parseRows('bed,mrn,name,family_name,given_name\n1,A1,,Phạm,Văn Đức\n2,A2,Lê Thị Thu,,\n', 'csv', censusRow);
+    expect(censusToPatients(rows, 'family-first').patients.map((p) => p.name)).toEqual(['Phạm Văn Đức', 'Lê Thị Thu']);
+    expect(censusToPatients(rows, 'given-first').patients.map((p) => p.name)).toEqual(['Văn Đức Phạm', 'Lê Thị Thu']);
+  });
+
+  it('print-job initials follow the written name', () => {
+    expect(initials(composeName({ family: 'Nguyễn', given: ['Thị', 'Hồng'] }, 'family-first'))).toBe('NTH');
+    expect(initials(composeName({ family: 'Smith', given: ['Robert'] }, 'given-first'))).toBe('RS');
+  });
+});
