@@ -1,4 +1,5 @@
 import { dueTimes, effectiveTiming, localDate, type DuePlan, type StandardTimes } from '../model/due-times.js';
+import { allergyConflicts } from '../model/drug-classes.js';
 import type { Administration, MedicationOrder, OrderTiming, Patient } from '../model/ward.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
 
@@ -54,11 +55,21 @@ export function frequencyWords(o: MedicationOrder, plan: DuePlan | null, t: Tran
   return [ours, theirs, courseWords(o, t, timeZone), plan?.source === 'standard' && plan.slots.length > 0 ? t('mar.standardTimes') : null].filter(Boolean).join('\n') || null;
 }
 
+/** "⚠ CHECK ALLERGY: Penicillin G (penicillins and other beta-lactams)" when the drug shares a class with a recorded allergy. */
+export function allergyCheckWords(o: MedicationOrder, p: Patient, t: Translate): string | null {
+  if (p.allergies.status !== 'recorded') return null;
+  const found = allergyConflicts(o, p.allergies.items);
+  if (found.length === 0) return null;
+  const seen = [...new Map(found.map((c) => [`${c.allergy}|${c.drugClass}`, c])).values()];
+  return `⚠ ${t('mar.checkAllergy', { allergies: seen.map((c) => `${c.allergy} (${t(`drugClass.${c.drugClass}`)})`).join('; ') })}`;
+}
+
 /** The drug cell: warnings first, then the drug, the step, dose · route · rate, the limit and the prescriber's words. */
-export function orderLabel(o: MedicationOrder, t: Translate): string {
+export function orderLabel(o: MedicationOrder, t: Translate, patient?: Patient): string {
   const doseLine = [o.dose, o.route, o.rate ? t('mar.rate', { rate: o.rate }) : null].filter(Boolean).join(' · ') || t('unknown');
   return [
     o.doNotPerform ? `⚠ ${t('mar.doNotGive')}` : null,
+    patient ? allergyCheckWords(o, patient, t) : null,
     o.highAlert ? `⚠ ${t('mar.highAlert')}` : null,
     o.status === 'on-hold' ? `[${t('mar.onHoldNote')}]` : null,
     o.drug,

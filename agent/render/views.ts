@@ -2,7 +2,7 @@ import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.
 import type { StandardTimes } from '../model/due-times.js';
 import { ageInYears, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
-import { dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
+import { allergyCheckWords, dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
 
 /**
  * View models: what each template in templates/documents sees. Every value is
@@ -135,7 +135,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
   const planned = scheduledOrders.map((o) => ({ o, plan: planFor(o, asOf, timeZone, ctx.standardTimes) }));
   // As many boxes as doses: a q4h order gets six, the sheet at least four so hand-added doses have room.
   const slotCount = Math.max(4, ...planned.map(({ plan }) => plan.slots.length));
-  const tone = (o: (typeof scheduledOrders)[number]) => (o.highAlert || o.doNotPerform ? 'alert' : 'strong');
+  const tone = (o: (typeof scheduledOrders)[number]) => (o.highAlert || o.doNotPerform || allergyCheckWords(o, p, t) ? 'alert' : 'strong');
   return {
     allergy: allergyView(p, ctx),
     ordersAvailable: p.orders.status === 'available',
@@ -147,7 +147,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     scheduled: planned.map(({ o, plan }) => {
       const slots = slotWords(plan, asOf, timeZone, t);
       return {
-        label: orderLabel(o, t),
+        label: orderLabel(o, t, p),
         labelTone: tone(o),
         frequency: frequencyWords(o, plan, t, timeZone) ?? t('unknown'),
         lastGiven: lastGivenWords(o, p, t, timeZone),
@@ -156,7 +156,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     }),
     prn: p.orders.items
       .filter((o) => o.prn)
-      .map((o) => ({ label: orderLabel(o, t), labelTone: tone(o), frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'), lastGiven: lastGivenWords(o, p, t, timeZone) })),
+      .map((o) => ({ label: orderLabel(o, t, p), labelTone: tone(o), frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'), lastGiven: lastGivenWords(o, p, t, timeZone) })),
     recentOther: dosesWithoutOrder(p, t, timeZone),
   };
 }
@@ -179,8 +179,8 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
       const plan = planFor(o, new Date(snap.asOf), ctx.timeZone, ctx.standardTimes);
       const due = o.prn ? [] : slotWords(plan, new Date(snap.asOf), ctx.timeZone, t);
       return {
-        drug: orderLabel(o, t),
-        tone: o.highAlert || o.doNotPerform ? 'alert' : '',
+        drug: orderLabel(o, t, p),
+        tone: o.highAlert || o.doNotPerform || allergyCheckWords(o, p, t) ? 'alert' : '',
         frequency: [frequencyWords(o, plan, t, ctx.timeZone), due.join(' ').replace(/\n/g, ' ')].filter(Boolean).join('\n') || t('unknown'),
         prn: o.prn ? o.prnReason ?? 'PRN' : '',
       };

@@ -69,6 +69,12 @@ function awkward(): Record<string, unknown>[] {
     mr('cef', { medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '2180', display: 'Cefazolin' }] } }),
     mr('mondays', { medicationCodeableConcept: { text: 'Methotrexate 10 mg tablet' } }, { timing: { repeat: { frequency: 1, period: 1, periodUnit: 'wk', dayOfWeek: ['mon'] } }, doseAndRate: [{ doseQuantity: { value: 10, unit: 'mg' } }] }),
     mr('kcl', { medicationCodeableConcept: { text: 'Potassium chloride 40 mmol in 1 L' } }, { timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } }, doseAndRate: [{ rateQuantity: { value: 100, unit: 'mL/h' } }], maxDosePerPeriod: { numerator: { value: 80, unit: 'mmol' }, denominator: { value: 1, unit: 'd' } } }),
+    // Shares a class with her sulfonamide allergy; paracetamol shares none with her aspirin allergy.
+    mr('cotrim', { medicationCodeableConcept: { text: 'Co-trimoxazole 960 mg tablet' } }),
+    mr('pcm', { medicationCodeableConcept: { text: 'Paracetamol 500 mg tablet' } }),
+    { resourceType: 'AllergyIntolerance', id: 'asa', patient: subject, clinicalStatus: active, criticality: 'high', code: { text: 'Aspirin' } },
+    // A coding-only order for Peter (penicillin allergy, unconfirmed): found by its ATC code.
+    { resourceType: 'MedicationRequest', id: 'amox', status: 'active', intent: 'order', subject: ref('Patient', 'example'), medicationCodeableConcept: { coding: [{ system: 'http://www.whocc.no/atc', code: 'J01CA04', display: 'Amoxil 500' }] }, dosageInstruction: [{ timing: { repeat: { frequency: 3, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: 500, unit: 'mg' } }] }] },
     // Given 20 hours ago at UTC−10: later than a dose given at 06:00Z, though the string sorts before it.
     { resourceType: 'MedicationAdministration', id: 'cef-late', status: 'completed', subject, request: ref('MedicationRequest', 'cef'), medicationCodeableConcept: { text: 'Cefazolin' }, effectiveDateTime: '2026-11-24T21:00:00-10:00' },
     { resourceType: 'MedicationAdministration', id: 'cef-early', status: 'completed', subject, request: ref('MedicationRequest', 'cef'), medicationCodeableConcept: { text: 'Cefazolin' }, effectiveDateTime: '2026-11-24T09:00:00Z' },
@@ -233,10 +239,19 @@ describe('FHIR R4 examples on paper (pdftotext)', () => {
     for (const page of pagesOf.get(`vi:mar/${key('mom')}`)!) expect(page).toContain('không dị ứng thuốc đã biết; dị ứng khác chưa ghi nhận');
   });
 
+  it('flags an order whose drug shares a class with a recorded allergy, by name or by ATC code, and not one that does not', () => {
+    const hand = doc(`mar/${key('hand1')}`);
+    expect(row(hand, 'CHECK ALLERGY: Sulfamethoxazole (sulfonamides)', 'Methotrexate')).toContain('Co-trimoxazole 960 mg tablet');
+    expect(row(hand, 'Paracetamol 500 mg tablet', 'Potassium')).not.toContain('CHECK ALLERGY');
+    expect(doc(`mar/${key('example')}`)).toMatch(/CHECK ALLERGY: Penicillin G \(penicillins and other beta-lactams\) Amoxil 500/);
+    expect(doc(`summary/${key('hand1')}`)).toContain('CHECK ALLERGY: Sulfamethoxazole');
+    expect(doc(`mar/${key('hand1')}`, 'vi')).toContain('KIỂM TRA DỊ ỨNG: Sulfamethoxazole (sulfonamid)');
+  });
+
   it('says none of its own English on a Vietnamese sheet', () => {
     for (const [k, text] of texts) {
       if (!k.startsWith('vi:')) continue;
-      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status']) {
+      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY']) {
         expect(text, `${k} says "${ours}"`).not.toContain(ours);
       }
     }
