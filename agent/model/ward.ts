@@ -179,6 +179,10 @@ export interface Patient {
   isolation: string[];
   flags: SafetyFlag[];
   weightKg: number | null;
+  /** When the weight was measured, if the source says; an old weight must say it is old. */
+  weightAt?: string | null;
+  heightCm?: number | null;
+  heightAt?: string | null;
   diagnoses: { status: DatasetStatus; items: Diagnosis[] };
   allergies: AllergyList;
   orders: OrderList;

@@ -4,7 +4,7 @@ import type { DocumentSpec, PatientStamp, Stamp } from './blocks.js';
 import { formatDate, formatDateTime, translator, type Translate, type Wording } from './i18n.js';
 import { renderDocumentTemplate } from './templates.js';
 import type { StandardTimes } from '../model/due-times.js';
-import { allergyShort, censusView, marView, summaryView, wardAllergiesView } from './views.js';
+import { allergyShort, bodyWords, censusView, marView, summaryView, wardAllergiesView } from './views.js';
 
 export interface RenderContext {
   t: Translate;
@@ -100,7 +100,9 @@ export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext,
     bed: `${t('census.bed')} ${bedLabel(snap, p)}`,
     barcode: p.mrn,
     mrnLabel: t('census.mrn'),
-    alert: opts.alert ? `${allergyShort(p, ctx)}   ·   ${t('census.codeStatus')}: ${p.codeStatus ?? t('unknown')}` : null,
+    alert: opts.alert
+      ? [allergyShort(p, ctx), `${t('census.codeStatus')}: ${p.codeStatus ?? t('unknown')}`, ...Object.values(bodyWords(p, ctx, new Date(snap.asOf))).filter(Boolean)].join('   ·   ')
+      : null,
   };
 }
 

@@ -191,6 +191,19 @@ function fit(doc: Doc, text: string, font: 'body' | 'bold', size: number, width:
   return `${text.slice(0, lo)}…`;
 }
 
+/**
+ * Fit text to a width by shrinking it first (down to `minSize`), and cutting it
+ * with … only if even that is too wide: a name or an allergy list is better
+ * small than cut.
+ */
+function shrinkToFit(doc: Doc, text: string, font: 'body' | 'bold', size: number, minSize: number, width: number): { text: string; size: number } {
+  doc.font(font).fontSize(size);
+  const w = doc.widthOfString(text);
+  if (w <= width) return { text, size };
+  const smaller = Math.max(minSize, Math.floor(((size * width) / w) * 10) / 10);
+  return { text: fit(doc, text, font, smaller, width), size: smaller };
+}
+
 /** pdfkit's opened image (its types leave openImage out); image() draws one without opening it again. */
 type Logo = { width: number; height: number };
 
@@ -209,19 +222,21 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: 
     doc.image(logo as unknown as PDFKit.Mixins.ImageSrc, left + 3, MARGIN + 3, { fit: [38, 14], align: 'center', valign: 'center' });
     titleX = left + 48;
   }
-  const titleText = fit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, w - 12 - (titleX - left));
-  doc.font('bold').fontSize(12).fillColor('#ffffff');
-  drawLineAt(doc, titleText, titleX, MARGIN + 4);
-  const room = w - 30 - doc.widthOfString(titleText) - (titleX - left);
+  // Names shrink to fit before anything is cut: a long hospital or ward name stays whole on paper.
+  const title = shrinkToFit(doc, `${s.marking} — ${s.documentTitle}`, 'bold', 12, 8, w - 12 - (titleX - left));
+  doc.font('bold').fontSize(title.size).fillColor('#ffffff');
+  drawLineAt(doc, title.text, titleX, MARGIN + 4 + (12 - title.size) / 2);
+  const room = w - 30 - doc.widthOfString(title.text) - (titleX - left);
   if (room > 60) {
-    const hospital = fit(doc, s.hospital, 'bold', 8.5, room);
-    doc.font('bold').fontSize(8.5);
-    drawLineAt(doc, hospital, left + w - 6 - doc.widthOfString(hospital), MARGIN + 6);
+    const hospital = shrinkToFit(doc, s.hospital, 'bold', 8.5, 5, room);
+    doc.font('bold').fontSize(hospital.size);
+    drawLineAt(doc, hospital.text, left + w - 6 - doc.widthOfString(hospital.text), MARGIN + 6 + (8.5 - hospital.size) / 2);
   }
-  doc.font('bold').fontSize(SIZE.small + 0.5).fillColor(INK);
-  const ward = fit(doc, `${room > 60 ? '' : `${s.hospital} · `}${s.ward}`, 'bold', SIZE.small + 0.5, w / 2);
-  drawLineAt(doc, ward, left, MARGIN + 23);
-  const wardW = doc.widthOfString(ward);
+  doc.fillColor(INK);
+  const ward = shrinkToFit(doc, `${room > 60 ? '' : `${s.hospital} · `}${s.ward}`, 'bold', SIZE.small + 0.5, 5, w / 2);
+  doc.font('bold').fontSize(ward.size);
+  drawLineAt(doc, ward.text, left, MARGIN + 23);
+  const wardW = doc.widthOfString(ward.text);
   drawLineAt(doc, fit(doc, ` · ${s.footer[0] ?? ''}`, 'body', SIZE.small + 0.5, w - wardW), left + wardW, MARGIN + 23);
   let y = MARGIN + HEADER_H;
   if (s.banner) {
@@ -234,11 +249,15 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: 
     doc.lineWidth(1.2).strokeColor(INK).rect(left, y, w, bandHeight(patient) - 4).stroke();
     const textW = w - 180;
     doc.fillColor(INK);
-    drawLineAt(doc, fit(doc, patient.name, 'bold', 11, textW), left + 6, y + 3);
+    const name = shrinkToFit(doc, patient.name, 'bold', 11, 7, textW);
+    doc.font('bold').fontSize(name.size);
+    drawLineAt(doc, name.text, left + 6, y + 3 + (11 - name.size) / 2);
     drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
     if (patient.alert) {
       doc.fillColor(ALERT);
-      drawLineAt(doc, fit(doc, patient.alert, 'bold', SIZE.body, w - 12), left + 6, y + 29);
+      const alert = shrinkToFit(doc, patient.alert, 'bold', SIZE.body, 5.5, w - 12);
+      doc.font('bold').fontSize(alert.size);
+      drawLineAt(doc, alert.text, left + 6, y + 29);
       doc.fillColor(INK);
     }
     if (patient.barcode) drawBarcode(doc, patient.barcode, left + w - 170, y + 3, 164, PATIENT_H - 10);

@@ -81,6 +81,24 @@ export function allergyShort(p: Patient, ctx: ViewContext): string {
   }
 }
 
+/** A measurement older than this says it is old: doses by weight need a recent one. */
+const OLD_MEASURE_DAYS = 7;
+
+/** "Weight 52 kg (20/11/2026)", "Height 160 cm (OLD: 02/01/2026)"; null for each one the source did not send. */
+export function bodyWords(p: Patient, ctx: ViewContext, asOf: Date): { weight: string | null; height: string | null } {
+  const { t } = ctx;
+  const when = (at: string | null | undefined) => {
+    if (!at) return '';
+    const date = formatDate(at, ctx.timeZone) ?? at;
+    const old = asOf.getTime() - Date.parse(at) > OLD_MEASURE_DAYS * 86_400_000;
+    return ` (${old ? t('body.old', { date }) : date})`;
+  };
+  return {
+    weight: p.weightKg != null ? `${t('body.weight', { value: p.weightKg })}${when(p.weightAt)}` : null,
+    height: p.heightCm != null ? `${t('body.height', { value: p.heightCm })}${when(p.heightAt)}` : null,
+  };
+}
+
 /** Nothing more to know about this patient's allergies: no allergy, and the source said none of any kind. */
 export const trulyNoneKnown = (p: Patient) => p.allergies.status === 'none-known' && knownAbsentKinds(p.allergies) === 'all';
 
@@ -128,6 +146,10 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
   };
 }
 
+/** Blank record rows under each PRN order, and blank rows for orders written by hand: a MAR lasts a shift. */
+const PRN_RECORD_ROWS = 3;
+const HANDWRITTEN_ROWS = 3;
+
 export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
   const { t, timeZone } = ctx;
   const asOf = new Date(snap.asOf);
@@ -156,7 +178,16 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     }),
     prn: p.orders.items
       .filter((o) => o.prn)
-      .map((o) => ({ label: orderLabel(o, t, p), labelTone: tone(o), frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'), lastGiven: lastGivenWords(o, p, t, timeZone) })),
+      .map((o) => ({
+        label: orderLabel(o, t, p),
+        labelTone: tone(o),
+        frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'),
+        lastGiven: lastGivenWords(o, p, t, timeZone),
+        // Room to record several doses over a shift, each row naming the drug it belongs to.
+        records: Array.from({ length: PRN_RECORD_ROWS }, () => `↳ ${shortDrug(o.drug)}`),
+      })),
+    // Orders written by hand during the downtime have rows to go in.
+    handwrittenRows: Array.from({ length: HANDWRITTEN_ROWS }, (_, i) => i),
     recentOther: dosesWithoutOrder(p, t, timeZone),
   };
 }
@@ -166,7 +197,10 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
   return {
     allergy: allergyView(p, ctx),
     codeStatus: or(p.codeStatus, ctx),
-    weight: p.weightKg !== null ? `${p.weightKg} kg` : t('unknown'),
+    weight: (() => {
+      const b = bodyWords(p, ctx, new Date(snap.asOf));
+      return [b.weight, b.height].filter(Boolean).join(' · ') || t('unknown');
+    })(),
     admitted: or(formatDateTime(p.admittedAt, ctx.timeZone), ctx),
     attending: or(p.attending, ctx),
     diagnosis: or(p.admittingDiagnosis, ctx),

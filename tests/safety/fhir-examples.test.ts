@@ -75,6 +75,9 @@ function awkward(): Record<string, unknown>[] {
     { resourceType: 'AllergyIntolerance', id: 'asa', patient: subject, clinicalStatus: active, criticality: 'high', code: { text: 'Aspirin' } },
     // A coding-only order for Peter (penicillin allergy, unconfirmed): found by its ATC code.
     { resourceType: 'MedicationRequest', id: 'amox', status: 'active', intent: 'order', subject: ref('Patient', 'example'), medicationCodeableConcept: { coding: [{ system: 'http://www.whocc.no/atc', code: 'J01CA04', display: 'Amoxil 500' }] }, dosageInstruction: [{ timing: { repeat: { frequency: 3, period: 1, periodUnit: 'd' } }, doseAndRate: [{ doseQuantity: { value: 500, unit: 'mg' } }] }] },
+    // Weighed 20 days ago (old for a dose by weight), measured yesterday.
+    { resourceType: 'Observation', id: 'wt', status: 'final', subject, code: { coding: [{ system: 'http://loinc.org', code: '29463-7' }] }, effectiveDateTime: '2026-11-05T08:00:00+07:00', valueQuantity: { value: 70, unit: 'kg', code: 'kg' } },
+    { resourceType: 'Observation', id: 'ht', status: 'final', subject, code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] }, effectiveDateTime: '2026-11-24T08:00:00+07:00', valueQuantity: { value: 1.75, unit: 'm', code: 'm' } },
     // Given 20 hours ago at UTC−10: later than a dose given at 06:00Z, though the string sorts before it.
     { resourceType: 'MedicationAdministration', id: 'cef-late', status: 'completed', subject, request: ref('MedicationRequest', 'cef'), medicationCodeableConcept: { text: 'Cefazolin' }, effectiveDateTime: '2026-11-24T21:00:00-10:00' },
     { resourceType: 'MedicationAdministration', id: 'cef-early', status: 'completed', subject, request: ref('MedicationRequest', 'cef'), medicationCodeableConcept: { text: 'Cefazolin' }, effectiveDateTime: '2026-11-24T09:00:00Z' },
@@ -248,10 +251,30 @@ describe('FHIR R4 examples on paper (pdftotext)', () => {
     expect(doc(`mar/${key('hand1')}`, 'vi')).toContain('KIỂM TRA DỊ ỨNG: Sulfamethoxazole (sulfonamid)');
   });
 
+  it('lasts a shift: weight and height in every band (an old weight says so), record rows under each PRN, rows for handwritten orders', () => {
+    for (const page of pagesOf.get(`en:mar/${key('hand1')}`)!) {
+      expect(page).toContain('Weight 70 kg (OLD, measured 05/11/2026)');
+      expect(page).toContain('Height 175 cm (24/11/2026)');
+    }
+    const mar = doc(`mar/${key('pat1')}`);
+    expect(mar.split('↳ Lorazepam').length - 1).toBe(3);
+    expect(mar.split('Order written during the downtime:').length - 1).toBe(3);
+  });
+
+  it('shrinks a long ward or hospital name to fit rather than cut it', async () => {
+    const long = 'Khoa Hồi sức tích cực và Chống độc — Trung tâm Cấp cứu A9 — Intensive Care and Poison Control, Emergency Centre A9';
+    const docs = await renderSnapshotDocuments({ ...snap, ward: { id: 'ward-x', name: long } }, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Hữu nghị Việt Đức — Viet Duc University Hospital, Hà Nội', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
+    const { pages } = pdfText(docs.find((d) => d.meta.address === 'census')!.content!);
+    for (const page of pages) {
+      expect(page).toContain(`${long} ·`);
+      expect(page).toContain('Bệnh viện Hữu nghị Việt Đức — Viet Duc University Hospital, Hà Nội');
+    }
+  });
+
   it('says none of its own English on a Vietnamese sheet', () => {
     for (const [k, text] of texts) {
       if (!k.startsWith('vi:')) continue;
-      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY']) {
+      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY', 'Weight', 'Height', 'Order written']) {
         expect(text, `${k} says "${ours}"`).not.toContain(ours);
       }
     }

@@ -9,7 +9,7 @@ export type Resource = { resourceType: string; id?: string };
 /** One patient's resources of each clinical type. */
 export type ClinicalResources = Record<ClinicalType, Resource[]>;
 /** What the clinical searches put on a patient's sheets. */
-export type ClinicalFields = Partial<Pick<Patient, 'orders' | 'administrations' | 'allergies' | 'diagnoses' | 'codeStatus' | 'isolation' | 'flags' | 'weightKg'>>;
+export type ClinicalFields = Partial<Pick<Patient, 'orders' | 'administrations' | 'allergies' | 'diagnoses' | 'codeStatus' | 'isolation' | 'flags' | 'weightKg' | 'weightAt' | 'heightCm' | 'heightAt'>>;
 
 /**
  * One patient as the last pull left her: her resources, and what they

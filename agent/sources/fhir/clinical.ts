@@ -1,7 +1,7 @@
 import type { Dataset, Patient } from '../../model/ward.js';
 import type { PullRequest } from '../types.js';
 import type { FhirClient } from './client.js';
-import { classifyFlags, isActualOrder, latestWeightKg, refId, toAdministration, toAllergyList, toDiagnoses, toOrders } from './normalize.js';
+import { classifyFlags, isActualOrder, latestHeight, latestWeight, refId, toAdministration, toAllergyList, toDiagnoses, toOrders } from './normalize.js';
 import { practitionerSchema, type CodeableConcept, type FhirPractitioner, type ResourceOf } from './schemas.js';
 import { searchMany } from './search-many.js';
 import { CLINICAL_TYPES, pack, unpack, type ClinicalFields, type ClinicalMemory, type ClinicalResources, type ClinicalType, type PatientRecall, type Resource } from './clinical-memory.js';
@@ -33,7 +33,8 @@ function searchClinical(client: FhirClient, req: PullRequest, patientIds: string
           return found;
         })
       : Promise.resolve(NONE);
-  const weight = { code: 'http://loinc.org|29463-7' };
+  // Body weight and height (LOINC), for doses by weight and the patient band.
+  const weight = { code: 'http://loinc.org|29463-7,http://loinc.org|8302-2' };
   const diagnoses = { category: 'encounter-diagnosis' };
   return Promise.all([
     go('medications', 'MedicationRequest', 'subject', { status: 'active,on-hold', _include: 'MedicationRequest:medication' }, { _include: 'MedicationRequest:medication' }),
@@ -182,7 +183,9 @@ export async function fetchClinical(
     if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
     if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
     if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[]));
-    f.weightKg = latestWeightKg(res.Observation as ResourceOf<'Observation'>[]);
+    const weight = latestWeight(res.Observation as ResourceOf<'Observation'>[]);
+    const height = latestHeight(res.Observation as ResourceOf<'Observation'>[]);
+    Object.assign(f, { weightKg: weight?.value ?? null, weightAt: weight?.at ?? null, heightCm: height?.value ?? null, heightAt: height?.at ?? null });
     return f;
   };
   const fields = new Map<string, ClinicalFields>();

@@ -278,17 +278,29 @@ export function classifyFlags(flags: FhirFlag[]): { codeStatus: string | null; i
   return { codeStatus, isolation, flags: out };
 }
 
-export function latestWeightKg(obs: FhirObservation[]): number | null {
-  const weights = obs
-    .filter((o) => o.status !== 'entered-in-error' && o.code.coding?.some((c) => c.code === '29463-7') && o.valueQuantity?.value !== undefined)
-    .sort((a, b) => (b.effectiveDateTime ?? '').localeCompare(a.effectiveDateTime ?? ''));
-  const w = weights[0]?.valueQuantity;
-  if (!w || w.value === undefined) return null;
-  const unit = (w.code ?? w.unit ?? 'kg').toLowerCase();
-  if (unit === 'g') return w.value / 1000;
-  if (unit === '[lb_av]' || unit === 'lb' || unit === 'lbs') return Math.round(w.value * 0.45359237 * 10) / 10;
-  return w.value;
+/** The newest valid measurement of a LOINC code, in the unit asked for, with when it was taken. */
+function latestMeasure(obs: FhirObservation[], loinc: string, convert: (value: number, unit: string) => number | null): { value: number; at: string | null } | null {
+  const valid = obs
+    .filter((o) => !['entered-in-error', 'cancelled', 'preliminary'].includes(o.status) && o.code.coding?.some((c) => c.code === loinc) && o.valueQuantity?.value !== undefined)
+    .sort((a, b) => Date.parse(b.effectiveDateTime ?? '') - Date.parse(a.effectiveDateTime ?? '') || 0);
+  for (const o of valid) {
+    const q = o.valueQuantity!;
+    const value = convert(q.value!, (q.code ?? q.unit ?? '').toLowerCase());
+    if (value !== null) return { value: Math.round(value * 10) / 10, at: o.effectiveDateTime ?? null };
+  }
+  return null;
 }
+
+export function latestWeight(obs: FhirObservation[]): { value: number; at: string | null } | null {
+  return latestMeasure(obs, '29463-7', (v, unit) => (unit === 'g' ? v / 1000 : ['[lb_av]', 'lb', 'lbs'].includes(unit) ? v * 0.45359237 : unit === 'kg' || unit === '' ? v : null));
+}
+
+export function latestHeight(obs: FhirObservation[]): { value: number; at: string | null } | null {
+  return latestMeasure(obs, '8302-2', (v, unit) => (unit === 'cm' || unit === '' ? v : unit === 'm' ? v * 100 : unit === 'mm' ? v / 10 : ['[in_i]', 'in'].includes(unit) ? v * 2.54 : null));
+}
+
+/** Kept for callers that want the number alone. */
+export const latestWeightKg = (obs: FhirObservation[]): number | null => latestWeight(obs)?.value ?? null;
 
 export function attendingOf(e: FhirEncounter, practitioners: Map<string, FhirPractitioner>, order?: NameOrder): string | null {
   const parts = e.participant ?? [];
