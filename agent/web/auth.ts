@@ -16,7 +16,9 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'pb_session';
 
 /** Reachable without a session: health, monitoring without patient data, the login page itself. */
-const PUBLIC = new Set(['/healthz', '/static/style.css', '/login', '/break-glass', '/api/readiness', '/api/status', '/metrics']);
+/** An open page's banner poll: no patient data, and it must not keep an unattended session alive. */
+export const LIVE_ROUTE = '/api/live/:job';
+const PUBLIC = new Set([LIVE_ROUTE, '/healthz', '/static/style.css', '/static/live.js', '/login', '/break-glass', '/api/readiness', '/api/status', '/metrics']);
 
 /** Routes only an admin may use (jobs, printers, downtime control, audit). */
 const isAdminRoute = (url: string) => url === '/admin' || url.startsWith('/admin/') || url.startsWith('/api/admin') || url === '/api/jobs/:job/run' || url.startsWith('/audit') || url === '/api/audit';
@@ -47,6 +49,7 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
 
   app.addHook('onRequest', async (req, reply) => {
     const route = req.routeOptions.url;
+    if (route === LIVE_ROUTE) return;
     const token = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
     const found = lookupSession(ctx.db, token, policy(), now());
     if (found.ok) req.session = found.session;

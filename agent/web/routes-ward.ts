@@ -10,7 +10,9 @@ import { allergyShort, markedBedLabel, placementNote, trulyNoneKnown } from '../
 import { heldCensus } from '../schedule/held-census.js';
 import path from 'node:path';
 import { currentWard, findPatient, searchPatients } from './ward-data.js';
-import { freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
+import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
+import { LIVE_ROUTE } from './auth.js';
+import { currentSnapshot } from '../store/snapshots.js';
 
 const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
@@ -30,6 +32,8 @@ export function notFound(reply: FastifyReply, what = 'not found') {
 }
 
 const flagsOf = (p: Patient, t: Translate, timeZone: string) => [...p.isolation, allergyShort(p, { t, timeZone }), ...p.flags.map((f) => f.text)].join(' · ');
+
+const liveUrl = (job: string, lang: string) => `/api/live/${job}?lang=${lang}`;
 
 export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get('/', async (req, reply) => {
@@ -83,7 +87,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         })(),
         emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !occupancy!.byBed.has(b.id)).map((b) => b.label).join(', '),
       },
-      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10 }) },
+      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10, live: liveUrl(job.id, lang) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
@@ -122,9 +126,21 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         summaryHtml: renderHtmlFragment(documentSpec('summary', cur.ward, p, rctx)),
         marHtml: renderHtmlFragment(documentSpec('mar', cur.ward, p, rctx)),
       },
-      { lang, title: p.name ?? key, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes) }) },
+      { lang, title: p.name ?? key, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes), live: liveUrl(job.id, lang) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+
+  // The banner and the data's age for an open page (templates/web/live.js): the same words the page was drawn with.
+  app.get(LIVE_ROUTE, async (req, reply) => {
+    const params = jobParam.safeParse(req.params);
+    const query = searchQuery.safeParse(req.query);
+    if (!params.success || !query.success) return reply.code(400).send({ error: 'bad request' });
+    const job = ctx.config().jobs.get(params.data.job);
+    if (!job) return reply.code(404).send({ error: 'no such ward' });
+    const lang = query.data.lang ?? langOf(req, ctx);
+    const cur = currentSnapshot(ctx.db, job.id);
+    return reply.header('cache-control', 'no-store').send({ banner: bannerFor(ctx, lang), freshness: freshnessFor(ctx, lang, cur, job.maxAgeMinutes) });
   });
 
   app.get('/ward/:job/forms', async (req, reply) => {
@@ -147,7 +163,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         patients: searchPatients(cur.ward, '').map((p) => ({ key: patientKey(p), name: p.name ?? patientKey(p), bed: cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—', selected: patientKey(p) === chosen })),
         stamped: chosen ? cur.documents.filter((d) => d.address.startsWith('form/') && d.patientKey === chosen).map((d) => link(d.address, d.title)) : [],
       },
-      { lang, title: ctx.pages.t(lang)('ui.forms.title'), layout: layoutFor(req, ctx, lang, 'forms', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes) }) },
+      { lang, title: ctx.pages.t(lang)('ui.forms.title'), layout: layoutFor(req, ctx, lang, 'forms', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes), live: liveUrl(job.id, lang) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });

@@ -56,7 +56,8 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    reply.header('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    // One script of our own (live.js, the banner of an open page) and its polls to this box; nothing else.
+    reply.header('content-security-policy', "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     reply.header('cross-origin-opener-policy', 'same-origin');
     reply.header('cross-origin-resource-policy', 'same-origin');
     reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
@@ -75,6 +76,8 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
 
   const css = `${fs.readFileSync(path.join(templatesDir, 'web', 'style.css'), 'utf8')}\n${DOCUMENT_CSS}`;
   app.get('/static/style.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=300').send(css));
+  const liveJs = fs.readFileSync(path.join(templatesDir, 'web', 'live.js'), 'utf8');
+  app.get('/static/live.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=300').send(liveJs));
 
   app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: deps.outage?.status() ?? null, readiness: deps.outage?.readiness() ?? null }));
   app.get('/api/readiness', async (_req, reply) => {

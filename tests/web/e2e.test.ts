@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     // A nurse does not get the IT page in her menu.
     expect(await page.locator('nav a[href="/admin"]').count()).toBe(0);
     expect(await page.locator('.signout .who').innerText()).toBe(NURSE.username);
-    expect(await page.locator('.banner').innerText()).toContain('HIS đang hoạt động');
+    expect(await page.locator('#pb-banner').innerText()).toContain('HIS đang hoạt động');
     expect(await page.locator('.freshness').innerText()).toMatch(/Dữ liệu tính đến .* — cũ/);
     expect(await axe(page)).toEqual([]);
     await page.fill('#q', 'nguyen hong');
@@ -188,16 +188,27 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.close();
   });
 
-  it('shows the downtime banner when the HIS stops answering', async () => {
+  it('shows the downtime banner when the HIS stops answering, on a page left open too', async () => {
+    // A page opened while the HIS is up, then left alone on the nurses' station PC.
+    const open = await signedInPage(NURSE);
+    await open.goto(`${base}/ward/ward-1?lang=vi`);
+    expect(await open.locator('#pb-banner').getAttribute('class')).toContain('banner-online');
+    await open.evaluate(() => ((window as unknown as { leftOpen: boolean }).leftOpen = true));
     await his.down();
     try {
       for (let i = 0; i < 4; i++) {
         await new Promise((r) => setTimeout(r, 600));
         await monitor.tick();
       }
+      // Within 15 s and without a reload (the page's own state survives), it says DOWNTIME, never "HIS online".
+      await open.waitForFunction(() => document.getElementById('pb-banner')?.className.includes('banner-down'), null, { timeout: 15_000 });
+      expect(await open.evaluate(() => (window as unknown as { leftOpen?: boolean }).leftOpen)).toBe(true);
+      expect(await open.locator('#pb-banner').innerText()).toMatch(/HIS NGỪNG HOẠT ĐỘNG từ \d\d\/\d\d\/\d{4} \d\d:\d\d/);
+      expect(await open.locator('#pb-freshness').innerText()).toMatch(/\d\d\/\d\d\/\d{4}/);
+      await open.close();
       const page = await signedInPage(NURSE);
       await page.goto(`${base}/ward/ward-1?lang=vi`);
-      const banner = page.locator('.banner');
+      const banner = page.locator('#pb-banner');
       expect(await banner.getAttribute('class')).toContain('banner-down');
       expect(await banner.innerText()).toMatch(/HIS NGỪNG HOẠT ĐỘNG từ \d\d\/\d\d\/\d{4} \d\d:\d\d/);
       expect(await banner.getAttribute('role')).toBe('alert');
