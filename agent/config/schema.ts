@@ -193,6 +193,8 @@ export const boxConfigSchema = z
     wards: z.array(z.object({ id, name: z.string().min(1) }).strict()).min(1),
     timeZone: timeZone.default('Asia/Ho_Chi_Minh'),
     language: z.enum(['vi', 'en']).default('vi'),
+    /** The language of paper when it differs from the page's (a bilingual ward); `language` when unset. */
+    paperLanguage: z.enum(['vi', 'en']).optional(),
     /** How names the source sends in parts are written: family-first (Vietnamese; the default with language vi) or given-first. */
     names: z.object({ order: z.enum(['family-first', 'given-first']).optional() }).strict().default({}),
     /** Relative paths are resolved against the config folder. */

@@ -184,7 +184,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     };
     const rendered = await renderSnapshotDocuments(
       snap,
-      { documents: job.documents, forms: job.forms, language: deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
+      { documents: job.documents, forms: job.forms, language: deps.config.box.paperLanguage ?? deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
       {
         renderedAt: now(),
         signal,

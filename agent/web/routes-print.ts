@@ -6,6 +6,7 @@ import { formatDateTime } from '../render/i18n.js';
 import { escapeHtml } from '../render/html.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { notFound, rememberLang } from './routes-ward.js';
+import { documentTitle } from './ward-data.js';
 
 const printBody = z.object({ address: z.string().min(3).max(200), printer: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), copies: z.coerce.number().int().min(1).max(10).default(1), _csrf: z.string().optional() }).strict();
 
@@ -32,11 +33,13 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const chosen = defaultPrinter(ctx, doc.jobId);
     const printers = [...ctx.config().printers.values()].map((p) => {
       const st = ctx.printers?.get(p.id);
-      return { id: p.id, name: p.name, location: p.location ?? '', selected: p.id === chosen, state: !st ? '' : !st.reachable ? 'unreachable' : `${st.state}${st.reasons.length ? ` (${st.reasons.join(', ')})` : ''}` };
+      // The state in the page's words; the printer's own reasons as it said them.
+      const state = !st ? '' : !st.reachable ? t('ui.printer.unreachable') : `${['idle', 'processing', 'stopped'].includes(st.state) ? t(`ui.readiness.printer.${st.state}`) : st.state}${st.reasons.length ? ` (${st.reasons.join(', ')})` : ''}`;
+      return { id: p.id, name: p.name, location: p.location ?? '', selected: p.id === chosen, state };
     });
     const html = ctx.pages.render(
       'print',
-      { back: doc.artifact.patientKey ? `/ward/${doc.jobId}/patient/${doc.artifact.patientKey}` : `/ward/${doc.jobId}`, docTitle: doc.artifact.title, patient: doc.artifact.patientKey ? `MRN ${doc.artifact.patientKey}` : '', address: `${doc.jobId}/${doc.address}`, printers, copies: 1, csrf: csrfToken(req, reply) },
+      { back: doc.artifact.patientKey ? `/ward/${doc.jobId}/patient/${doc.artifact.patientKey}` : `/ward/${doc.jobId}`, docTitle: documentTitle(doc.artifact, t), patient: doc.artifact.patientKey ? `${t('census.mrn')} ${doc.artifact.patientKey}` : '', address: `${doc.jobId}/${doc.address}`, printers, copies: 1, csrf: csrfToken(req, reply) },
       { lang, title: t('ui.print'), layout: layoutFor(req, ctx, lang, 'census') },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
@@ -107,7 +110,7 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
         stateText: t(`ui.state.${j.state}`),
         error: j.state === 'completed' ? '' : j.error ?? '',
         waiting: !done,
-        events: j.events.map((e) => ({ at: formatDateTime(e.at, tz) ?? e.at, state: e.state, printer: e.printerId ?? '', detail: e.detail ?? '' })),
+        events: j.events.map((e) => ({ at: formatDateTime(e.at, tz) ?? e.at, state: t(`ui.state.${e.state}`), printer: e.printerId ?? '', detail: e.detail ?? '' })),
         back: rest[0] && ['mar', 'summary', 'form'].includes(rest[0]) ? `/ward/${jobId}/patient/${rest.at(-1)}` : `/ward/${jobId}`,
       },
       // Plain HTML keeps working without JavaScript: the page refreshes itself until the printer has answered.

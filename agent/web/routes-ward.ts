@@ -9,7 +9,7 @@ import { loadLogo, loadTemplateSettings, standardTimesOf } from '../render/templ
 import { allergyShort, markedBedLabel, placementNote, trulyNoneKnown } from '../render/views.js';
 import { heldCensus } from '../schedule/held-census.js';
 import path from 'node:path';
-import { currentWard, findPatient, searchPatients } from './ward-data.js';
+import { currentWard, documentTitle, findPatient, searchPatients } from './ward-data.js';
 import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
 import { LIVE_ROUTE } from './auth.js';
 import { currentSnapshot } from '../store/snapshots.js';
@@ -70,7 +70,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
           codeAlert: !!p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus),
         }))
       : [];
-    const wardDocs = (cur?.documents ?? []).filter((d) => d.address === 'census' || d.address === 'allergies').map((d) => ({ title: d.title, view: `/documents/${job.id}/${d.address}.pdf` }));
+    const wardDocs = (cur?.documents ?? []).filter((d) => d.address === 'census' || d.address === 'allergies').map((d) => ({ title: documentTitle(d, t), view: `/documents/${job.id}/${d.address}.pdf` }));
     const html = ctx.pages.render(
       'census',
       {
@@ -110,7 +110,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     ctx.audit(req, 'view', `${job.id}/patient/${key}`);
     const docs = cur.documents
       .filter((d) => d.patientKey === key)
-      .map((d) => ({ title: d.title, kept: d.asOf && d.asOf !== cur.ward.asOf ? t('ui.unchangedSince', { time: formatDateTime(d.asOf, cfg.box.timeZone) ?? d.asOf }) : null, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));
+      .map((d) => ({ title: documentTitle(d, t), kept: d.asOf && d.asOf !== cur.ward.asOf ? t('ui.unchangedSince', { time: formatDateTime(d.asOf, cfg.box.timeZone) ?? d.asOf }) : null, view: `/documents/${job.id}/${d.address}.pdf`, download: `/documents/${job.id}/${d.address}.pdf?download=1`, print: `/print?doc=${encodeURIComponent(`${job.id}/${d.address}`)}` }));
     const bed = cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—';
     const html = ctx.pages.render(
       'patient',
