@@ -11,6 +11,8 @@ export interface Column {
   /** Relative width; the table spreads the page width in these proportions. */
   width: number;
   align?: 'left' | 'center' | 'right';
+  /** Each line of a cell stays whole: shrunk to fit, never broken (bed labels). */
+  nowrap?: boolean;
 }
 
 export interface Cell {

@@ -19,7 +19,7 @@ function block(b: Block): string {
     case 'table': {
       const head = `<thead><tr>${b.columns.map((c) => `<th scope="col"${c.align && c.align !== 'left' ? ` style="text-align:${c.align}"` : ''}>${escapeHtml(c.label)}</th>`).join('')}</tr></thead>`;
       const rows = b.rows.length
-        ? b.rows.map((r) => `<tr${cls(r.tone)}>${r.cells.map((c, i) => `<td${cls(c.tone)}${b.columns[i]?.align === 'center' ? ' style="text-align:center"' : ''}>${lines(c.text)}</td>`).join('')}</tr>`).join('')
+        ? b.rows.map((r) => `<tr${cls(r.tone)}>${r.cells.map((c, i) => `<td${b.columns[i]?.nowrap ? cls(c.tone).replace(/^ class="(.*)"$/, ' class="$1 nowrap"').replace(/^$/, ' class="nowrap"') : cls(c.tone)}${b.columns[i]?.align === 'center' ? ' style="text-align:center"' : ''}>${lines(c.text)}</td>`).join('')}</tr>`).join('')
         : `<tr><td colspan="${b.columns.length}" class="tone-strong">${escapeHtml(b.empty ?? '')}</td></tr>`;
       return `<div class="table-wrap"><table>${head}<tbody>${rows}</tbody></table></div>`;
     }
@@ -56,7 +56,7 @@ export const DOCUMENT_CSS = `
 .notice{border:1px solid #000;padding:.3em .6em;margin:.5em 0}.notice-alert{border:3px solid #000}
 .notice h4{margin:.2em 0}.notice-alert h4,.notice-alert p{color:#b00000;font-weight:bold}
 .fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(16em,1fr));gap:.2em 1em}.fields dt{font-size:.8em;color:#333}.fields dd{margin:0 0 .3em}
-.table-wrap{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.3em 0 .8em}th{background:#d9d9d9;text-align:left}
+.table-wrap{overflow-x:auto}td.nowrap{white-space:nowrap}table{border-collapse:collapse;width:100%;margin:.3em 0 .8em}th{background:#d9d9d9;text-align:left}
 th,td{border:1px solid #000;padding:.25em .35em;vertical-align:top}
 .tone-alert{color:#b00000;font-weight:bold}.tone-strong{font-weight:bold}.tone-muted{color:#444}
 `;

@@ -13,6 +13,7 @@ import type { Block, Cell, Column, Tone } from './blocks.js';
  *     <fields><field label="…" tone="…">…</field>…</fields>
  *     <table empty="…"><column width="6" align="left|center|right">Label</column>…
  *       <row tone="…" min-height="24"><cell tone="…">…</cell>…</row>…</table>
+ *     <column nowrap="true"> keeps each line of its cells whole (shrunk to fit, never broken): bed labels.
  *     <page-break/>
  *   </document>
  *
@@ -154,7 +155,9 @@ export function parseMarkup(xml: string, file: string): ParsedDocument {
           if (k.tag === 'column') {
             const align = k.attrs.align;
             if (align && !['left', 'center', 'right'].includes(align)) fail(`<column> align="${align}" must be left, center or right`);
-            columns.push({ label: textOf(k), width: num(k.attrs.width, '<column> width', 1)!, align: align as Column['align'] });
+            const nowrap = k.attrs.nowrap;
+            if (nowrap && nowrap !== 'true' && nowrap !== 'false') fail(`<column> nowrap="${nowrap}" must be true or false`);
+            columns.push({ label: textOf(k), width: num(k.attrs.width, '<column> width', 1)!, align: align as Column['align'], nowrap: nowrap === 'true' });
           } else if (k.tag === 'row') {
             const cells = k.children
               .filter((c) => c.tag !== '#text')

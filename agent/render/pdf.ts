@@ -133,10 +133,22 @@ function columnXs(ctx: Ctx, cols: Column[]): { x: number; w: number }[] {
 type Cell = { text: string; tone?: Tone };
 type RowOpts = { header?: boolean; tone?: Tone; minHeight?: number };
 
-function rowHeight(ctx: Ctx, xs: { x: number; w: number }[], cells: Cell[], opts: RowOpts): number {
+function rowHeight(ctx: Ctx, xs: { x: number; w: number }[], cells: Cell[], opts: RowOpts, cols?: Column[]): number {
   const size = opts.header ? SIZE.small + 0.5 : SIZE.body;
-  const heights = cells.map((c, i) => textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, opts.header ? 'bold' : fontFor(c.tone ?? opts.tone), size));
+  const heights = cells.map((c, i) =>
+    cols?.[i]?.nowrap && !opts.header ? c.text.split('\n').length * (ctx.doc.font('body').fontSize(size).currentLineHeight(true) + 1) : textHeight(ctx.doc, c.text, xs[i]!.w - 2 * PAD, opts.header ? 'bold' : fontFor(c.tone ?? opts.tone), size),
+  );
   return Math.max(opts.minHeight ?? 0, ...heights) + 2 * PAD;
+}
+
+/** A cell of a nowrap column: each line shrunk to the width, never broken mid-label. */
+function drawWholeLines(doc: Doc, text: string, x: number, y: number, width: number, font: 'body' | 'bold', size: number): void {
+  const step = doc.font(font).fontSize(size).currentLineHeight(true) + 1;
+  text.split('\n').forEach((line, i) => {
+    const fitted = shrinkToFit(doc, line, font, size, 4.5, width);
+    doc.font(font).fontSize(fitted.size);
+    drawLineAt(doc, fitted.text, x, y + i * step + (size - fitted.size) / 2);
+  });
 }
 
 function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells: Cell[], opts: RowOpts, height?: number): void {
@@ -148,7 +160,8 @@ function drawRow(ctx: Ctx, cols: Column[], xs: { x: number; w: number }[], cells
   cells.forEach((c, i) => {
     const tone = c.tone ?? opts.tone;
     doc.font(opts.header ? 'bold' : fontFor(tone)).fontSize(size).fillColor(opts.header ? INK : colorFor(tone));
-    drawTextBox(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, cols[i]?.align ?? 'left');
+    if (cols[i]?.nowrap && !opts.header) drawWholeLines(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, fontFor(tone), size);
+    else drawTextBox(doc, c.text, xs[i]!.x + PAD, y + PAD, xs[i]!.w - 2 * PAD, cols[i]?.align ?? 'left');
   });
   doc.lineWidth(RULE).strokeColor(INK);
   for (const { x, w } of xs) doc.rect(x, y, w, h).stroke();
@@ -159,7 +172,7 @@ function drawTable(ctx: Ctx, b: Extract<Block, { type: 'table' }>): void {
   const xs = columnXs(ctx, b.columns);
   const header = b.columns.map((c) => ({ text: c.label }));
   const headerH = rowHeight(ctx, xs, header, { header: true });
-  const heights = b.rows.map((r) => rowHeight(ctx, xs, r.cells, { tone: r.tone, minHeight: r.minHeight }));
+  const heights = b.rows.map((r) => rowHeight(ctx, xs, r.cells, { tone: r.tone, minHeight: r.minHeight }, b.columns));
   ensure(ctx, headerH + (heights[0] ?? 16));
   drawRow(ctx, b.columns, xs, header, { header: true }, headerH);
   if (b.rows.length === 0 && b.empty) {
