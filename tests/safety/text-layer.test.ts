@@ -64,5 +64,7 @@ describe('the text layer', () => {
     for (const heading of ['Giường', 'Bệnh nhân', 'Cách ly / dị ứng / cảnh báo', 'Danh sách bệnh nhân khoa']) expect(census).toContain(heading);
     const allergies = pdfText(docs.find((d) => d.meta.address === 'allergies')!.content!).text;
     expect(allergies).toContain('Danh sách dị ứng và thuốc nguy cơ cao');
+    // The shipped templates carry no demo mark: only the demo's own site and source names say "Demo".
+    for (const d of docs) if (d.content && d.meta.mediaType === 'application/pdf') expect(pdfText(d.content).text).not.toMatch(/\bdemo\b/i);
   }, 60_000);
 });
