@@ -193,6 +193,8 @@ export const boxConfigSchema = z
     wards: z.array(z.object({ id, name: z.string().min(1) }).strict()).min(1),
     timeZone: timeZone.default('Asia/Ho_Chi_Minh'),
     language: z.enum(['vi', 'en']).default('vi'),
+    /** The site's own high-alert medications, added to the built-in ISMP list: ATC code prefixes and name fragments. */
+    highAlert: z.object({ atc: z.array(z.string().regex(/^[A-Z][0-9A-Z]{0,6}$/i, 'an ATC code or its prefix, e.g. B01AB')).default([]), names: z.array(z.string().min(3)).default([]) }).strict().default({ atc: [], names: [] }),
     /** The language of paper when it differs from the page's (a bilingual ward); `language` when unset. */
     paperLanguage: z.enum(['vi', 'en']).optional(),
     /** How names the source sends in parts are written: family-first (Vietnamese; the default with language vi) or given-first. */

@@ -22,6 +22,13 @@ export function initials(name: string | null): string {
     .slice(0, 4);
 }
 
+/** The age to print: "51", or "~51" when the birth date is only a year or a month. */
+export function ageLabel(birthDate: string | null, at: Date): string | null {
+  const age = ageInYears(birthDate, at);
+  if (age === null) return null;
+  return /^\d{4}-\d{2}-\d{2}$/.test(birthDate!) ? String(age) : `~${age}`;
+}
+
 /** Whole years between birth date and a reference moment; null when unknown. */
 export function ageInYears(birthDate: string | null, at: Date): number | null {
   if (!birthDate || !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(birthDate)) return null;

@@ -162,6 +162,8 @@ export interface AdministrationList {
 export interface Diagnosis {
   text: string;
   code: string | null;
+  /** Provisional or differential: printed as such. */
+  provisional?: boolean;
 }
 
 export interface Patient {
@@ -169,7 +171,10 @@ export interface Patient {
   id: string;
   mrn: string | null;
   name: string | null;
+  /** As sent: YYYY, YYYY-MM or YYYY-MM-DD; a partial date is printed as given, with an approximate age. */
   birthDate: string | null;
+  /** The source records the patient as deceased (when, if it says). */
+  deceased?: { at: string | null } | null;
   sex: Sex | null;
   bedId: string | null;
   admittedAt: string | null;
@@ -195,6 +200,8 @@ export interface SnapshotWarning {
   code: SnapshotWarningCode;
   /** Plain words, printed on paper. Never contains patient data. */
   message: string;
+  /** The same in the sheet's language: a wording key (templates/i18n) and its values, when Paperback wrote it. */
+  say?: { key: string; vars?: Record<string, string | number> };
 }
 
 export interface WardSnapshot {

@@ -94,7 +94,7 @@ function bedLabel(snap: WardSnapshot, p: Patient): string {
 export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext, opts: { alert?: boolean } = {}): PatientStamp {
   const { t } = ctx;
   return {
-    name: p.name ?? `(${t('unknown')})`,
+    name: `${p.name ?? `(${t('unknown')})`}${p.deceased ? ` — † ${t('patient.deceased')}` : ''}`,
     mrn: p.mrn ?? t('unknown'),
     birthDate: formatDate(p.birthDate, ctx.timeZone) ?? t('unknown'),
     bed: `${t('census.bed')} ${bedLabel(snap, p)}`,

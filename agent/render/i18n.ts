@@ -83,6 +83,9 @@ export function formatDate(iso: string | null, timeZone: string): string | null 
     const [y, m, d] = iso.split('-');
     return `${d}/${m}/${y}`;
   }
+  // A partial date is printed as given: "1974" is not 01/01/1974.
+  if (/^\d{4}$/.test(iso)) return iso;
+  if (/^\d{4}-\d{2}$/.test(iso)) return `${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
   return formatDateTime(iso, timeZone)?.slice(0, 10) ?? null;
 }
 

@@ -1,6 +1,6 @@
 import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.js';
 import type { StandardTimes } from '../model/due-times.js';
-import { ageInYears, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
+import { ageLabel, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
 import { allergyCheckWords, dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
 
@@ -114,9 +114,9 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
           empty: false,
           bed,
           bedTone: conflict ? 'alert' : 'strong',
-          name: [p.name ?? `(${t('unknown')})`, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
+          name: [p.name ?? `(${t('unknown')})`, p.deceased ? `† ${t('patient.deceased')}` : null, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
           mrn: or(p.mrn, ctx),
-          ageSex: `${ageInYears(p.birthDate, asOf) ?? '?'} / ${sex(p)}`,
+          ageSex: `${ageLabel(p.birthDate, asOf) ?? '?'} / ${sex(p)}`,
           admitted: or(formatDate(p.admittedAt, ctx.timeZone), ctx),
           attending: or(p.attending, ctx),
           diagnosis: or(p.admittingDiagnosis, ctx),
@@ -142,6 +142,8 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
     rows,
     unplaced,
     conflictBeds: snap.beds.filter((b) => conflicts.has(b.id)).map((b) => b.label).join(', '),
+    // What the source could not give, said on the census itself: an entry it could not read is not silently left out.
+    partial: snap.warnings.filter((w) => w.code === 'partial-data').map((w) => (w.say ? t(w.say.key, w.say.vars) : w.message)),
     unplacedCount: unplaced.length,
   };
 }
@@ -207,7 +209,7 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     flags: [...p.isolation, ...p.flags.map((f) => f.text)].join('; ') || t('summary.none'),
     flagsTone: p.isolation.length ? 'alert' : '',
     diagnosesKnown: p.diagnoses.status === 'available',
-    diagnoses: p.diagnoses.items.map((d) => `${d.text}${d.code ? ` (${d.code})` : ''}`).join('; ') || t('summary.none'),
+    diagnoses: p.diagnoses.items.map((d) => `${d.text}${d.code ? ` (${d.code})` : ''}${d.provisional ? ` [${t('summary.provisional')}]` : ''}`).join('; ') || t('summary.none'),
     ordersAvailable: p.orders.status === 'available',
     orders: p.orders.items.map((o) => {
       const plan = planFor(o, new Date(snap.asOf), ctx.timeZone, ctx.standardTimes);

@@ -24,6 +24,7 @@ import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument }
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
 import { defaultNameOrder } from '../model/names.js';
+import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';
 import { runSlots } from './slots.js';
 import path from 'node:path';
 
@@ -86,6 +87,12 @@ export function censusDropHold(prevPatients: number | undefined, nowPatients: nu
   const lost = ((prevPatients - nowPatients) / prevPatients) * 100;
   if (lost <= guard.maxDropPercent) return null;
   return `the census fell from ${prevPatients} to ${nowPatients} patients (${Math.round(lost)}% fewer; this job holds a drop of more than ${guard.maxDropPercent}%)`;
+}
+
+/** The site's own high-alert list (paperback.yaml highAlert) on top of what the source and the built-in list said. */
+function markSiteHighAlert(snap: WardSnapshot, extra: HighAlertExtra): void {
+  if (!extra.atc?.length && !extra.names?.length) return;
+  for (const p of snap.patients) for (const o of p.orders.items) if (!o.highAlert && onSiteHighAlertList(o.drug, o.codes ?? [], extra)) o.highAlert = true;
 }
 
 /** Flag a census that lost more than `fraction` of its patients since the last good snapshot. */
@@ -161,6 +168,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal, nameOrder }), signal);
     pull = 'succeeded';
     const snap = pulled.snapshot;
+    markSiteHighAlert(snap, box.highAlert);
     const prev = currentSnapshot(deps.db, jobId);
     const fraction = (deps.config.box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
     const shrink = censusShrinkWarning(prev?.counts.patients, snap.patients.length, fraction);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ageInYears, bedOccupancy, patientKey } from '../model/helpers.js';
+import { ageLabel, bedOccupancy, patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
 import { documentSpec } from '../render/documents.js';
 import { formatDate, formatDateTime, type Translate } from '../render/i18n.js';
@@ -63,7 +63,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
           name: p.name ?? `(${t('unknown')})`,
           href: `/ward/${job.id}/patient/${encodeURIComponent(patientKey(p))}`,
           mrn: p.mrn ?? t('unknown'),
-          ageSex: `${ageInYears(p.birthDate, asOf) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
+          ageSex: `${ageLabel(p.birthDate, asOf) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
           flags: flagsOf(p, t, ctx.config().box.timeZone),
           alert: !trulyNoneKnown(p) || p.isolation.length > 0,
           codeStatus: p.codeStatus ?? t('unknown'),
@@ -120,7 +120,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         bed,
         mrn: p.mrn ?? t('unknown'),
         birthDate: formatDate(p.birthDate, cfg.box.timeZone) ?? t('unknown'),
-        ageSex: `${ageInYears(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
+        ageSex: `${ageLabel(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
         docs,
         // The same templates as the PDFs, drawn as HTML: screen and paper agree.
         summaryHtml: renderHtmlFragment(documentSpec('summary', cur.ward, p, rctx)),

@@ -75,3 +75,15 @@ describe('drug classes', () => {
     expect(allergyConflicts(order({ drug: 'Vancomycin 1 g' }), [allergy])).toEqual([]);
   });
 });
+
+describe('high-alert', () => {
+  it('finds high-alert drugs by ATC class or RxNorm ingredient whatever their name, and by the site list', async () => {
+    const { isHighAlertDrug, onSiteHighAlertList } = await import('../../agent/model/high-alert.js');
+    expect(isHighAlertDrug('Clexane 40', ['http://www.whocc.no/atc|B01AB05'])).toBe(true);
+    expect(isHighAlertDrug('Lantus', ['http://www.nlm.nih.gov/research/umls/rxnorm|274783'])).toBe(true);
+    expect(isHighAlertDrug('Paracetamol 500 mg', ['http://www.whocc.no/atc|N02BE01'])).toBe(false);
+    expect(onSiteHighAlertList('Vancomycin 1 g', [], { names: ['vancomycin'] })).toBe(true);
+    expect(onSiteHighAlertList('Brand X', ['http://www.whocc.no/atc|J01XA01'], { atc: ['J01XA'] })).toBe(true);
+    expect(onSiteHighAlertList('Paracetamol', [], { atc: ['J01XA'], names: ['vancomycin'] })).toBe(false);
+  });
+});

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { DATASETS, type WardSnapshot } from '../../agent/model/ward.js';
+import { patientKey } from '../../agent/model/helpers.js';
 import { renderSnapshotDocuments } from '../../agent/render/publish.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
 import { REPO } from '../support/fixtures.js';
@@ -60,7 +61,22 @@ function awkward(): Record<string, unknown>[] {
     resourceType: 'MedicationRequest', id, status: 'active', intent: 'order', subject, dosageInstruction: [dosage], ...extra,
   });
   return [
-    { resourceType: 'Patient', id: 'hand1', name: [{ use: 'official', family: 'Awkward', given: ['Hand'] }], identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: 'HAND-1' }] },
+    // Born in December 1974 (no day), deceased on the record; her citizen ID listed first must never be her MRN.
+    {
+      resourceType: 'Patient', id: 'hand1', name: [{ use: 'official', family: 'Awkward', given: ['Hand'] }], birthDate: '1974-12', deceasedBoolean: true,
+      identifier: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'NI' }] }, system: 'urn:vn:cccd', value: '001074009999' }, { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: 'HAND-1' }],
+    },
+    // Coded only by ATC, under a brand name no name list knows: high-alert by class.
+    mr('clexane', { medicationCodeableConcept: { coding: [{ system: 'http://www.whocc.no/atc', code: 'B01AB05', display: 'Clexane 40' }] } }),
+    ...(['confirmed', 'provisional', 'refuted', 'entered-in-error'] as const).map((v, i) => ({
+      resourceType: 'Condition', id: `cond-${v}`, subject,
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: i % 2 ? 'problem-list-item' : 'encounter-diagnosis' }] }],
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: v }] },
+      code: { text: ['Community-acquired pneumonia', 'Suspected tuberculosis', 'Refutoma', 'Erroritis'][i] },
+    })),
+    { resourceType: 'Flag', id: 'flag-past', status: 'active', subject, period: { start: '2026-11-01', end: '2026-11-20' }, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'safety' }] }], code: { text: 'Contact isolation (lifted)' } },
+    { resourceType: 'Flag', id: 'flag-now', status: 'active', subject, period: { start: '2026-11-20' }, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'clinical' }] }], code: { text: 'High fall risk' } },
     mr('dnp', { doNotPerform: true, medicationCodeableConcept: { text: 'Ibuprofen 400 mg tablet' } }),
     mr('proposal', { intent: 'proposal', medicationCodeableConcept: { text: 'Proposalmycin 1 g' } }),
     mr('plan', { intent: 'plan', medicationCodeableConcept: { text: 'Planazepam 5 mg' } }),
@@ -99,7 +115,7 @@ beforeAll(async () => {
   const allergies = ['AllergyIntolerance-example.json', 'AllergyIntolerance-medication.json', 'AllergyIntolerance-nkla.json', 'AllergyIntolerance-nkda.json'].map(example);
   await server.load([...ward(), example('Patient-pat1.json'), example('Patient-example.json'), example('Patient-mom.json'), example('Medication-med0316.json'), ...examplesOfPat1(), ...allergies, ...awkward()] as never[]);
   const source = createFhirSource({ id: 'his', kind: 'fhir', name: 'Examples', baseUrl: server.url, auth: { kind: 'none' }, timeoutMs: 5000, maxResponseBytes: 20e6, maxConcurrency: 2, retries: 0, pageSize: 200, censusShrinkWarning: 0.3, fullPullEveryMinutes: 0 } as never, { configDir: '/tmp', backoffMs: 10 });
-  ({ snapshot: snap } = await source.pull({ ward: { id: 'ward-x', name: 'Ward X' }, location: 'Location/ward-x', datasets: DATASETS, now: NOW, signal: AbortSignal.timeout(60_000) }));
+  ({ snapshot: snap } = await source.pull({ ward: { id: 'ward-x', name: 'Ward X' }, location: 'Location/ward-x', datasets: DATASETS, now: NOW, signal: AbortSignal.timeout(60_000), nameOrder: 'given-first' }));
   for (const language of ['en', 'vi'] as const) {
     const docs = await renderSnapshotDocuments(snap, { documents: ['census', 'allergies', 'mar', 'summary'], language, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Test', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
     for (const d of docs) {
@@ -119,7 +135,7 @@ const doc = (address: string, lang = 'en') => {
   if (!t) throw new Error(`no document ${lang}:${address} (have ${[...texts.keys()].join(', ')})`);
   return t;
 };
-const key = (pid: string) => snap.patients.find((p) => p.id === pid)!.mrn!.replace(/[^A-Za-z0-9._-]/g, '_');
+const key = (pid: string) => patientKey(snap.patients.find((p) => p.id === pid)!);
 /** A row of the MAR: from its drug's name to the next row's start (rows print in reading order). */
 function row(text: string, start: string, next: string | null): string {
   const i = text.indexOf(start);
@@ -271,10 +287,54 @@ describe('FHIR R4 examples on paper (pdftotext)', () => {
     }
   });
 
+  it('never prints a national ID or SSN as the MRN or in the barcode', () => {
+    // Eve Everywoman's only identifier is a US SSN.
+    const mom = doc(`mar/${key('mom')}`);
+    expect(mom).not.toContain('444222222');
+    expect(mom).toContain('Eve Everywoman MRN unknown');
+    expect(doc('census')).not.toContain('444222222');
+    const hand = doc(`mar/${key('hand1')}`);
+    expect(hand).toContain('MRN HAND-1');
+    expect(hand).not.toContain('001074009999');
+  });
+
+  it('prints a partial birth date as given with an approximate age, and marks a deceased patient', () => {
+    expect(doc(`mar/${key('hand1')}`)).toContain('Hand Awkward — † DECEASED MRN HAND-1 · 12/1974');
+    expect(doc('census')).toMatch(/Hand Awkward † DECEASED HAND-1 ~51 \//);
+  });
+
+  it('lists current diagnoses from the encounter and the problem list, marks provisional ones, drops refuted and retracted ones', () => {
+    const summary = doc(`summary/${key('hand1')}`);
+    expect(summary).toContain('Community-acquired pneumonia');
+    expect(summary).toContain('Suspected tuberculosis [provisional]');
+    expect(summary).not.toContain('Refutoma');
+    expect(summary).not.toContain('Erroritis');
+  });
+
+  it('shows only flags within their period, and finds high-alert drugs by ATC class', () => {
+    const census = doc('census');
+    expect(census).toContain('High fall risk');
+    expect(census).not.toContain('Contact isolation (lifted)');
+    expect(row(doc(`mar/${key('hand1')}`), 'Clexane 40', 'Co-trimoxazole')).not.toBe('');
+    expect(doc(`mar/${key('hand1')}`)).toMatch(/HIGH-ALERT Clexane 40/);
+  });
+
+  it('prints a List census with an unreadable entry, naming the entry instead of failing the ward', async () => {
+    await server.load([{ resourceType: 'List', id: 'unit-x', status: 'current', mode: 'working', entry: [{ item: ref('Patient', 'pat1') }, { item: ref('Patient', 'hand1') }, { item: ref('Patient', 'ghost') }] }] as never[]);
+    const source = createFhirSource({ id: 'his', kind: 'fhir', name: 'Examples', baseUrl: server.url, auth: { kind: 'none' }, timeoutMs: 5000, maxResponseBytes: 20e6, maxConcurrency: 2, retries: 0, pageSize: 200, censusShrinkWarning: 0.3, fullPullEveryMinutes: 0 } as never, { configDir: '/tmp', backoffMs: 10 });
+    const { snapshot } = await source.pull({ ward: { id: 'ward-x', name: 'Ward X' }, location: 'List/unit-x', datasets: DATASETS, now: NOW, signal: AbortSignal.timeout(60_000), nameOrder: 'given-first' });
+    expect(snapshot.patients.map((p) => p.id).sort()).toEqual(['hand1', 'pat1']);
+    const docs = await renderSnapshotDocuments(snapshot, { documents: ['census'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Test', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
+    const census = pdfText(docs.find((d) => d.meta.address === 'census')!.content!).text;
+    expect(census).toContain("The ward's patient list names Patient/ghost, which the HIS could not return: that patient is NOT on this census");
+    expect(census).toContain('Duck Donald');
+    expect(census).toContain('Hand Awkward');
+  });
+
   it('says none of its own English on a Vietnamese sheet', () => {
     for (const [k, text] of texts) {
       if (!k.startsWith('vi:')) continue;
-      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY', 'Weight', 'Height', 'Order written']) {
+      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY', 'Weight', 'Height', 'Order written', 'DECEASED', 'provisional']) {
         expect(text, `${k} says "${ours}"`).not.toContain(ours);
       }
     }

@@ -35,7 +35,7 @@ function searchClinical(client: FhirClient, req: PullRequest, patientIds: string
       : Promise.resolve(NONE);
   // Body weight and height (LOINC), for doses by weight and the patient band.
   const weight = { code: 'http://loinc.org|29463-7,http://loinc.org|8302-2' };
-  const diagnoses = { category: 'encounter-diagnosis' };
+  const diagnoses = { category: 'encounter-diagnosis,problem-list-item' };
   return Promise.all([
     go('medications', 'MedicationRequest', 'subject', { status: 'active,on-hold', _include: 'MedicationRequest:medication' }, { _include: 'MedicationRequest:medication' }),
     go('administrations', 'MedicationAdministration', 'subject', { 'effective-time': `ge${since24h}` }, {}),
@@ -182,7 +182,7 @@ export async function fetchClinical(
     }
     if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
     if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
-    if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[]));
+    if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[], req.now));
     const weight = latestWeight(res.Observation as ResourceOf<'Observation'>[]);
     const height = latestHeight(res.Observation as ResourceOf<'Observation'>[]);
     Object.assign(f, { weightKg: weight?.value ?? null, weightAt: weight?.at ?? null, heightCm: height?.value ?? null, heightAt: height?.at ?? null });

@@ -1,4 +1,4 @@
-import type { Administration, Allergy, AllergyAbsence, AllergyList, MedicationOrder, OrderTiming, Patient, SafetyFlag } from '../../model/ward.js';
+import type { Administration, Allergy, AllergyAbsence, AllergyList, Diagnosis, MedicationOrder, OrderTiming, Patient, SafetyFlag } from '../../model/ward.js';
 import { isHighAlertDrug } from '../../model/high-alert.js';
 import { composeName, type NameOrder } from '../../model/names.js';
 import type {
@@ -42,11 +42,23 @@ export function nameText(names: FhirPatient['name'], order: NameOrder = 'family-
   return composeName({ prefix: n.prefix, family: n.family, given: n.given, suffix: n.suffix }, order);
 }
 
+/** Identifier types (HL7 v2 table 0203) that are a person's national, insurance or travel number, never a hospital's MRN. */
+const NOT_MRN_TYPES = new Set(['SS', 'SB', 'NI', 'NN', 'NNxxx', 'PPN', 'DL', 'TAX', 'CZ', 'HC', 'JHN', 'MA', 'MC', 'MCN', 'NH', 'BC', 'PEN', 'PRC']);
+/** Systems of such numbers: US SSN (by URL or OID), national IDs, passports, Vietnamese citizen ID (CCCD/CMND) and health insurance (BHYT). */
+const NOT_MRN_SYSTEM = /ssn|2\.16\.840\.1\.113883\.4\.1$|national|passport|cccd|cmnd|bhyt|insurance|medicare|medicaid/i;
+
+/**
+ * The MRN printed and put in the barcode: the source's configured system, else
+ * an identifier typed MR, else the first that is not a national, insurance or
+ * travel number. Never an SSN or a citizen ID: a barcode scanned at a bedside
+ * must not carry one, and staff must not match on it.
+ */
 export function mrnOf(p: FhirPatient, mrnSystem?: string): string | null {
-  const ids = p.identifier ?? [];
-  const bySystem = mrnSystem ? ids.find((i) => i.system === mrnSystem && i.value) : undefined;
-  const byType = ids.find((i) => i.type?.coding?.some((c) => c.code === 'MR') && i.value);
-  return (bySystem ?? byType ?? ids.find((i) => i.value))?.value ?? null;
+  const ids = (p.identifier ?? []).filter((i) => i.value && (i as { use?: string }).use !== 'old');
+  const bySystem = mrnSystem ? ids.find((i) => i.system === mrnSystem) : undefined;
+  const byType = ids.find((i) => i.type?.coding?.some((c) => c.code === 'MR'));
+  const other = ids.find((i) => !i.type?.coding?.some((c) => c.code && NOT_MRN_TYPES.has(c.code)) && !NOT_MRN_SYSTEM.test(i.system ?? ''));
+  return (bySystem ?? byType ?? other)?.value ?? null;
 }
 
 export function practitionerName(ref: { reference?: string; display?: string } | undefined, practitioners: Map<string, FhirPractitioner>, order: NameOrder = 'family-first'): string | null {
@@ -159,7 +171,7 @@ export function toOrders(r: FhirMedicationRequest, medications: Map<string, Medi
     id: r.id,
     drug,
     orderedBy: practitionerName(r.requester, practitioners),
-    highAlert: ext ?? isHighAlertDrug(drug),
+    highAlert: ext ?? isHighAlertDrug(drug, codes),
     status: r.status === 'active' ? ('active' as const) : ('on-hold' as const),
     doNotPerform: r.doNotPerform === true,
     codes,
@@ -262,11 +274,14 @@ export function toAllergyList(items: FhirAllergy[]): AllergyList {
   return { status: absent.length > 0 ? 'none-known' : 'not-recorded', items: [], absent };
 }
 
-export function classifyFlags(flags: FhirFlag[]): { codeStatus: string | null; isolation: string[]; flags: SafetyFlag[] } {
+export function classifyFlags(flags: FhirFlag[], now: Date = new Date()): { codeStatus: string | null; isolation: string[]; flags: SafetyFlag[] } {
   let codeStatus: string | null = null;
   const isolation: string[] = [];
   const out: SafetyFlag[] = [];
   for (const f of flags) {
+    // A flag outside its period is not current (an isolation lifted yesterday, a precaution from next week).
+    const p = (f as { period?: { start?: string; end?: string } }).period;
+    if ((p?.end && Date.parse(p.end) < now.getTime()) || (p?.start && Date.parse(p.start) > now.getTime())) continue;
     if (f.status !== 'active') continue;
     const text = conceptText(f.code);
     if (!text) continue;
@@ -314,6 +329,7 @@ export function basePatient(p: FhirPatient, e: FhirEncounter, bedId: string | nu
     mrn: mrnOf(p, mrnSystem),
     name: nameText(p.name, order),
     birthDate: p.birthDate ?? null,
+    deceased: p.deceasedDateTime ? { at: p.deceasedDateTime } : p.deceasedBoolean ? { at: null } : null,
     sex: p.gender === 'male' || p.gender === 'female' || p.gender === 'other' ? p.gender : null,
     bedId,
     admittedAt: e.period?.start ?? null,
@@ -330,8 +346,24 @@ export function basePatient(p: FhirPatient, e: FhirEncounter, bedId: string | nu
   };
 }
 
-export function toDiagnoses(conds: FhirCondition[]) {
-  return conds
-    .filter((c) => !['inactive', 'resolved', 'remission'].includes(c.clinicalStatus?.coding?.[0]?.code ?? ''))
-    .map((c) => ({ text: conceptText(c.code) ?? 'Diagnosis not named by the source', code: c.code?.coding?.find((x) => x.code)?.code ?? null }));
+/**
+ * Current diagnoses from encounter diagnoses and the problem list: never one
+ * refuted or entered in error, never inactive, resolved or in remission;
+ * provisional and differential ones are marked.
+ */
+export function toDiagnoses(conds: FhirCondition[]): Diagnosis[] {
+  const out: Diagnosis[] = [];
+  const seen = new Set<string>();
+  for (const c of conds) {
+    const clinical = statusCodes(c.clinicalStatus);
+    const verification = statusCodes((c as { verificationStatus?: CodeableConcept }).verificationStatus);
+    if (['inactive', 'resolved', 'remission'].some((x) => clinical.has(x)) || verification.has('refuted') || verification.has('entered-in-error')) continue;
+    const d: Diagnosis = { text: conceptText(c.code)?.normalize('NFC') ?? 'Diagnosis not named by the source', code: c.code?.coding?.find((x) => x.code)?.code ?? null, provisional: verification.has('provisional') || verification.has('differential') || verification.has('unconfirmed') };
+    // The same diagnosis from the encounter and the problem list is one line.
+    const key = `${d.code ?? ''}|${d.text.toLowerCase()}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
 }

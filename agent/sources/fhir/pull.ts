@@ -1,4 +1,4 @@
-import type { Bed, Patient, WardSnapshot } from '../../model/ward.js';
+import type { Bed, Patient, SnapshotWarning, WardSnapshot } from '../../model/ward.js';
 import { compareLabels } from '../../model/helpers.js';
 import { SourceError } from '../http.js';
 import type { FhirClient } from './client.js';
@@ -139,7 +139,11 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
   if (fetched.status === 'rejected') throw fetched.reason;
   for (const p of fetched.value?.matches ?? []) patients.set(p.id, p);
   const lost = patientIds.filter((id) => !patients.has(id));
-  if (lost.length > 0) throw new SourceError(`${lost.length} patient(s) on the census could not be read from the server (an encounter points to a missing Patient)`, { retryable: false, code: 'missing-patient' });
+  // An encounter pointing nowhere is a broken census: the run fails and the last good one stays. A patient
+  // list is the ward's own: its other patients print, and the census names the entry it could not read.
+  if (lost.length > 0 && !listId) throw new SourceError(`${lost.length} patient(s) on the census could not be read from the server (an encounter points to a missing Patient)`, { retryable: false, code: 'missing-patient' });
+  const unreadable: SnapshotWarning[] = lost.map((id) => ({ code: 'partial-data', message: `the patient list names Patient/${id}, which the server could not return: that entry is not on this census`, say: { key: 'warning.listEntryMissing', vars: { ref: `Patient/${id}` } } }));
+  for (const id of lost) byPatient.delete(id);
   if (clinicalAnswer.status === 'rejected') throw clinicalAnswer.reason;
   const clinical = clinicalAnswer.value;
   const practitioners = clinical.practitioners;
@@ -163,7 +167,7 @@ export async function pullWardFromFhir(ctx: FhirPullContext, req: PullRequest): 
     source: ctx.source,
     beds,
     patients: out,
-    warnings: [...new Set(warnings)].map((message) => ({ code: 'source-warning' as const, message })),
+    warnings: [...unreadable, ...[...new Set(warnings)].map((message) => ({ code: 'source-warning' as const, message }))],
   };
   return { snapshot, changesOnly: clinical.mode === 'changes' };
 }

@@ -19,6 +19,8 @@ export const patientSchema = z.object({
   identifier: z.array(z.object({ system: z.string().optional(), value: z.string().optional(), type: codeableConcept.optional() }).loose()).optional(),
   name: z.array(humanName).optional(),
   birthDate: z.string().optional(),
+  deceasedBoolean: z.boolean().optional(),
+  deceasedDateTime: z.string().optional(),
   gender: z.enum(['male', 'female', 'other', 'unknown']).optional(),
 }).loose();
 
@@ -142,6 +144,7 @@ export const conditionSchema = z.object({
   ...base,
   subject: reference,
   clinicalStatus: codeableConcept.optional(),
+  verificationStatus: codeableConcept.optional(),
   category: z.array(codeableConcept).optional(),
   code: codeableConcept.optional(),
 }).loose();
@@ -153,6 +156,7 @@ export const flagSchema = z.object({
   subject: reference,
   category: z.array(codeableConcept).optional(),
   code: codeableConcept,
+  period: period.optional(),
 }).loose();
 
 export const observationSchema = z.object({
