@@ -8,7 +8,10 @@ import { runJob } from '../../agent/schedule/run.js';
 import { currentSnapshot, getArtifact, heldSnapshot, lastRun } from '../../agent/store/snapshots.js';
 import { metricsRegistry } from '../../agent/web/metrics.js';
 import { buildWebServer } from '../../agent/web/server.js';
-import { jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createDropFolderSource } from '../../agent/sources/dropfolder/index.js';
+import { jobYaml, openTestAgent, runCli, startHis, tmpDir, waitFor, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { pdfText } from '../support/pdf-text.js';
 import { ADMIN, NURSE, addTestUsers, signIn } from '../support/web.js';
 
@@ -121,6 +124,36 @@ describe('a census that collapses is held, not published', () => {
       b.db.close();
     }
   }, 120_000);
+});
+
+describe('every patient a drop-folder export places on the ward is on the printed census', () => {
+  it('prints both rows an export gives one bed, the bed marked', async () => {
+    const folder = tmpDir('pb-drop-');
+    const dir = writeConfigDir(tmpDir(), {
+      baseUrl: 'http://127.0.0.1:9/fhir',
+      wards: ['ward-12'],
+      jobs: { 'ward-12': jobYaml('ward-12').replace('source: his', 'source: export').replace('Location/ward-12', 'ward-12') + 'datasets: [census]\n' },
+      extraSource: `  - id: export\n    kind: dropfolder\n    folder: ${folder}\n`,
+    });
+    const a = openTestAgent(dir);
+    const src = createDropFolderSource({ id: 'export', name: 'HIS export', folder }, { configDir: dir, log: a.log });
+    a.sources.set('export', src);
+    try {
+      await src.ready;
+      fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), 'bed,mrn,name,family_name,given_name\n12A,BV001,Nguyễn Thị Hồng,,\n12A,BV002,,Trần,Văn Nam\n12B,,,,\n');
+      await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0, 8000);
+      const o = await runJob({ ...a, now: () => NOW }, 'ward-12', { trigger: 'manual' });
+      expect(o.status, o.error ?? '').toBe('succeeded');
+      const census = censusText(a, 'ward-12');
+      expect(census).toContain('Nguyễn Thị Hồng');
+      expect(census).toContain('Trần Văn Nam');
+      expect(census).toContain('2 patients in 2 beds');
+      expect(census).toContain('Beds the source gives to more than one patient: 12A');
+    } finally {
+      await src.close!();
+      a.db.close();
+    }
+  }, 60_000);
 });
 
 describe('every patient the source places on the ward is on the printed census', () => {

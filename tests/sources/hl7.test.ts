@@ -297,8 +297,10 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       const r = await send(port, [
         adt({ id: 'E1', type: 'A01', minute: 0, mrn, name: 'Lê^Tám^Văn', bed: '3A^401^1' }),
         adt({ id: 'E2', type: 'A01', minute: 1, mrn: 'BV-NOT-IN-FHIR', name: 'Phạm^Hà^Thu', bed: '3A^401^2', al1: ['LTX^Latex'] }),
+        // The feed puts a second patient in Lê Văn Tám's bed: both must print, the bed marked.
+        adt({ id: 'E3', type: 'A01', minute: 2, mrn: 'BV-SAME-BED', name: 'Đỗ^Bình^An', bed: '3A^401^1' }),
       ]);
-      expect(r.acks.map((x) => x.code)).toEqual(['AA', 'AA']);
+      expect(r.acks.map((x) => x.code)).toEqual(['AA', 'AA', 'AA']);
       const out = await runJob({ ...a, log: memoryLogger().log }, 'ward-3a', { trigger: 'manual' });
       expect(out.status, out.error).toBe('succeeded');
       const cur = currentSnapshot(a.db, 'ward-3a')!;
@@ -309,7 +311,7 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       const unknown = ward.patients.find((p) => p.mrn === 'BV-NOT-IN-FHIR')!;
       expect(unknown.orders.status).toBe('not-pulled');
       expect(unknown.allergies.status).toBe('recorded');
-      expect(ward.warnings.map((w) => w.message)).toContain('1 patient(s) on the census were not found on the clinical server by MRN: their medication lists are not on this snapshot');
+      expect(ward.warnings.map((w) => w.message)).toContain('2 patient(s) on the census were not found on the clinical server by MRN: their medication lists are not on this snapshot');
       // On paper: the census from ADT, the MAR with the FHIR drugs, and the missing list said out loud.
       const text = (address: string) => {
         const f = path.join(tmpDir(), 'doc.pdf');
@@ -319,6 +321,8 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       const censusText = text('census');
       expect(censusText).toContain('Lê Văn Tám');
       expect(censusText).toContain('401-1');
+      expect(censusText).toContain('Đỗ An Bình');
+      expect(censusText.replace(/\s+/g, ' ')).toContain('Beds the source gives to more than one patient: 401-1');
       expect(text(`mar/${mrn}`)).toContain(withMeds.orders.items[0]!.drug.split(' ')[0]!);
       expect(text('mar/BV-NOT-IN-FHIR').replace(/\s+/g, ' ')).toContain('MEDICATION LIST UNAVAILABLE');
     } finally {
