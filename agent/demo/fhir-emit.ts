@@ -30,18 +30,18 @@ function simpleDose(dose: string | null): { value: number; unit: string } | null
  * its own language. Only a frequency the demo cannot structure travels as text.
  */
 function timing(o: ModelPatient['orders']['items'][number]) {
-  const n = o.scheduledTimes.length;
-  const every = o.frequency ? /every (\d+) hours/.exec(o.frequency) : null;
-  if (n === 0 && every) return { repeat: { frequency: 1, period: Number(every[1]), periodUnit: 'h' as const } };
-  if (n === 0 && o.frequency?.startsWith('at night')) return { repeat: { when: ['NIGHT' as const] } };
-  if (n === 0) return o.frequency ? { code: { text: o.frequency } } : undefined;
+  const t = o.timing;
+  const times = o.scheduledTimes.map((x) => (x === '24:00' ? '00:00:00' : `${x}:00`));
+  const bounds = o.start || o.end ? { boundsPeriod: { ...(o.start ? { start: o.start } : {}), ...(o.end ? { end: o.end } : {}) } } : {};
+  if (!t) return o.frequency ? { code: { text: o.frequency } } : undefined;
   return {
     repeat: {
-      frequency: n,
-      period: 1,
-      periodUnit: 'd' as const,
-      timeOfDay: o.scheduledTimes.map((t) => (t === '24:00' ? '00:00:00' : `${t}:00`)),
-      ...(o.start || o.end ? { boundsPeriod: { ...(o.start ? { start: o.start } : {}), ...(o.end ? { end: o.end } : {}) } } : {}),
+      ...(t.frequency !== null ? { frequency: t.frequency } : {}),
+      ...(t.period !== null ? { period: t.period } : {}),
+      ...(t.periodUnit ? { periodUnit: t.periodUnit } : {}),
+      ...(t.when.length ? { when: t.when as 'NIGHT'[] } : {}),
+      ...(times.length ? { timeOfDay: times } : {}),
+      ...bounds,
     },
   };
 }

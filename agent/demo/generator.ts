@@ -1,4 +1,4 @@
-import type { Administration, Bed, MedicationOrder, Patient, WardSnapshot } from '../model/ward.js';
+import type { Administration, Bed, MedicationOrder, OrderTiming, Patient, WardSnapshot } from '../model/ward.js';
 import { isHighAlertDrug } from '../model/high-alert.js';
 import * as C from './catalog.js';
 
@@ -66,6 +66,16 @@ function isoMinus(now: Date, ms: number): string {
   return new Date(now.getTime() - ms).toISOString();
 }
 
+/** The order's timing as an EHR that codes its orders holds it; free text only where the catalog has nothing structured. */
+function timingOf(def: C.DrugDef): OrderTiming | null {
+  const base: OrderTiming = { code: null, frequency: null, frequencyMax: null, period: null, periodMax: null, periodUnit: null, when: [], offsetMinutes: null, dayOfWeek: [], count: null, boundsStart: null, boundsEnd: null, boundsDuration: null };
+  if (def.times.length > 0) return { ...base, frequency: def.times.length, period: 1, periodUnit: 'd' };
+  const every = /every (\d+) hours/.exec(def.frequency);
+  if (every) return { ...base, frequency: 1, period: Number(every[1]), periodUnit: 'h' };
+  if (def.frequency.startsWith('at night')) return { ...base, when: ['NIGHT'] };
+  return null;
+}
+
 /** Build one order, varying the drug slightly so 40 orders for one patient stay distinct. */
 function makeOrder(r: Rng, def: C.DrugDef, id: string, now: Date, variant: number): MedicationOrder {
   const prn = def.times.length === 0 && !!def.prnReason;
@@ -74,7 +84,8 @@ function makeOrder(r: Rng, def: C.DrugDef, id: string, now: Date, variant: numbe
     drug: variant > 0 ? `${def.drug} (${variant + 1})` : def.drug,
     dose: def.dose,
     route: def.route,
-    frequency: def.frequency,
+    frequency: timingOf(def) ? null : def.frequency,
+    timing: timingOf(def),
     scheduledTimes: [...def.times],
     prn,
     prnReason: def.prnReason ?? null,
