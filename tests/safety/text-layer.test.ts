@@ -54,6 +54,25 @@ describe('the text layer', () => {
     expect(checked).toBe(2 * (2 + 2 * snap.patients.length));
   }, 120_000);
 
+  it("reads back, on each patient's MAR and summary, her name and every drug, dose and allergy drawn", async () => {
+    const snap = ward();
+    const docs = await renderSnapshotDocuments(snap, { documents: ['mar', 'summary'], language: 'vi', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'H', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
+    // Compared without whitespace: how a cell wraps is layout, which letters come out is the text layer.
+    const squash = (x: string) => x.replace(/\s+/g, '');
+    let compared = 0;
+    for (const p of snap.patients) {
+      for (const kind of ['mar', 'summary']) {
+        const d = docs.find((x) => x.meta.address === `${kind}/${p.mrn}`)!;
+        const text = squash(pdfText(d.content!).text);
+        for (const s of [p.name!, ...p.orders.items.flatMap((o) => [o.drug, o.dose ?? '']), ...p.allergies.items.map((a) => a.substance)].filter(Boolean)) {
+          expect(text, `${kind}/${p.mrn}: ${s}`).toContain(squash(s));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
+  }, 120_000);
+
   it('reads back every patient name, bed label and Vietnamese heading of the census as drawn', async () => {
     const snap = ward();
     const docs = await renderSnapshotDocuments(snap, { documents: ['census', 'allergies'], language: 'vi', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'H', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
