@@ -102,6 +102,41 @@ describe('drop-folder source', () => {
     expect(lines.join('\n')).not.toContain('Nguyễn Thị Hồng');
   });
 
+  it('quarantines an empty, blank, binary or mis-encoded census, and a broken JSON one, without quoting patient data', async () => {
+    const { a, src, lines } = setup();
+    await ready(src);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
+    await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0, 8000);
+    const drop = async (name: string, content: Buffer | string) => {
+      const before = fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).length;
+      fs.writeFileSync(path.join(src.folder.inbox, name), content);
+      await waitFor(() => fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).length === before + 1, 8000);
+    };
+    await drop('ward-12.census.csv', '');
+    await drop('ward-12.census.csv', '  \n\t\n  ');
+    await drop('ward-12.census.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]));
+    await drop('ward-12.census.csv', Buffer.from('bed,mrn,name\n12A,BV001,Nguy\xe1n Th\xed H\xf4ng\n', 'latin1'));
+    await drop('ward-12.census.json', '[{"bed": "12A", "mrn": "BV001", "name": "Nguyễn Thị Hồng" "sex": "F"}]');
+    const reasons = fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).map((f) => fs.readFileSync(path.join(src.folder.quarantine, f), 'utf8'));
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/the file is empty \(0 bytes\)/),
+        expect.stringMatching(/the file holds only whitespace/),
+        expect.stringMatching(/the file is binary/),
+        expect.stringMatching(/not UTF-8 text/),
+        expect.stringMatching(/not valid JSON \(at line 1, column \d+\)/),
+      ]),
+    );
+    // Neither the reason files nor the log quote the export's text.
+    expect(reasons.join('\n')).not.toMatch(/Nguy|Hồng|BV001/);
+    expect(lines.join('\n')).not.toMatch(/Nguy|Hồng/);
+    // The good census stays: the ward is not emptied by garbage.
+    const o = await runJob(a, 'ward-12', { trigger: 'manual' });
+    expect(o.status).toBe('succeeded');
+    expect(o.counts.patients).toBe(3);
+  });
+
   it('fails the run with the reason when a required export is missing', async () => {
     const { a, src } = setup();
     await ready(src);

@@ -73,7 +73,7 @@ export function parseRows<T>(text: string, kind: 'csv' | 'json', schema: z.ZodTy
   try {
     raw = kind === 'csv' ? (parse(text.replace(/^\uFEFF/, ''), { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true }) as unknown[]) : (JSON.parse(text) as unknown[]);
   } catch (err) {
-    throw new ExportFormatError(`not valid ${kind.toUpperCase()}: ${(err as Error).message.split('\n')[0]}`);
+    throw new ExportFormatError(`not valid ${kind.toUpperCase()}${whereParseFailed(err, text)}`);
   }
   if (!Array.isArray(raw)) throw new ExportFormatError('JSON export must be an array of rows');
   return raw.map((r, i) => {
@@ -84,6 +84,39 @@ export function parseRows<T>(text: string, kind: 'csv' | 'json', schema: z.ZodTy
     }
     return res.data;
   });
+}
+
+/**
+ * Where a parse failed, without quoting the file: JSON.parse and csv-parse put
+ * the text around the error in their messages, and an export's text is patient
+ * data that must not reach a log or a .reason file.
+ */
+function whereParseFailed(err: unknown, text: string): string {
+  const e = err as { message?: string; lines?: number; code?: string };
+  if (typeof e.lines === 'number') return ` (${e.code ?? 'parse error'} at line ${e.lines})`;
+  const pos = /position (\d+)/.exec(e.message ?? '');
+  if (pos) {
+    const before = text.slice(0, Number(pos[1]));
+    return ` (at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')})`;
+  }
+  return /Unexpected end/i.test(e.message ?? '') ? ' (it ends too early)' : '';
+}
+
+/**
+ * What no HIS export is: empty, only whitespace, or not UTF-8 text (a binary file,
+ * a wrong encoding). Refused before parsing, so garbage never becomes a census.
+ */
+export function assertExportText(content: Buffer): string {
+  if (content.length === 0) throw new ExportFormatError('the file is empty (0 bytes)');
+  if (content.includes(0)) throw new ExportFormatError('the file is binary, not a CSV or JSON export (it contains NUL bytes)');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(content);
+  } catch {
+    throw new ExportFormatError('the file is not UTF-8 text: export it as UTF-8 (CSV UTF-8 in Excel)');
+  }
+  if (text.replace(/^\uFEFF/, '').trim() === '') throw new ExportFormatError('the file holds only whitespace');
+  return text;
 }
 
 const list = (s: string | null) => (s ? s.split(';').map((x) => x.trim()).filter(Boolean) : []);

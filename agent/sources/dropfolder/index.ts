@@ -7,7 +7,7 @@ import type { WardSnapshot } from '../../model/ward.js';
 import { SourceError } from '../http.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
 import { pullClinicalData, withClinicalSystem } from '../clinical.js';
-import { censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
+import { assertExportText, censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
 
 /**
  * A folder the HIS exports into. Files arrive in inbox/ named
@@ -60,12 +60,19 @@ export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted'
     const { ward, kind, ext, sidecar } = m.groups as { ward: string; kind: string; ext: string; sidecar?: string };
     if (sidecar) {
       if (ext !== 'pdf') throw new ExportFormatError('only PDF reports take a .json sidecar');
-      const res = sidecarSchema.safeParse(JSON.parse(content.toString('utf8')));
+      let json: unknown;
+      try {
+        json = JSON.parse(assertExportText(content));
+      } catch (err) {
+        if (err instanceof ExportFormatError) throw err;
+        throw new ExportFormatError('sidecar: not valid JSON');
+      }
+      const res = sidecarSchema.safeParse(json);
       if (!res.success) throw new ExportFormatError(`sidecar: ${res.error.issues[0]!.path.join('.')} ${res.error.issues[0]!.message}`);
     } else if (ext === 'pdf') {
       if (content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('not a PDF file (no %PDF- header)');
-    } else if (kind === 'census') parseRows(content.toString('utf8'), ext as 'csv' | 'json', censusRow);
-    else if (kind === 'medications') parseRows(content.toString('utf8'), ext as 'csv' | 'json', medicationRow);
+    } else if (kind === 'census') parseRows(assertExportText(content), ext as 'csv' | 'json', censusRow);
+    else if (kind === 'medications') parseRows(assertExportText(content), ext as 'csv' | 'json', medicationRow);
     else throw new ExportFormatError(`unknown export "${kind}" (census and medications are CSV/JSON; reports are PDF)`);
     const dir = path.join(f.accepted, ward);
     fs.mkdirSync(dir, { recursive: true });
@@ -75,7 +82,8 @@ export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted'
     log.info({ file: base, ward, kind }, 'drop-folder file accepted');
     return 'accepted';
   } catch (err) {
-    quarantine(f, file, err instanceof ExportFormatError || err instanceof SyntaxError ? err.message : `could not read: ${(err as Error).message}`, log);
+    // Our own messages name rows and columns, never the file's text; anything else is reported by its kind only.
+    quarantine(f, file, err instanceof ExportFormatError ? err.message : `could not read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`, log);
     return 'quarantined';
   }
 }
