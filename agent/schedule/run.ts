@@ -24,6 +24,7 @@ import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument }
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from './faults.js';
 import { defaultNameOrder } from '../model/names.js';
+import { boundWard, CUT_MARK } from '../model/bounds.js';
 import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';
 import { runSlots } from './slots.js';
 import path from 'node:path';
@@ -168,6 +169,10 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal, nameOrder }), signal);
     pull = 'succeeded';
     const snap = pulled.snapshot;
+    // Every source's ward, bounded before anything is drawn: an over-long value is cut, an impossible date unknown.
+    const bounded = boundWard(snap);
+    if (bounded.cut) snap.warnings.push({ code: 'partial-data', message: `${bounded.cut} value(s) from the source were too long for paper and are cut, marked ${CUT_MARK}`, say: { key: 'warning.valuesCut', vars: { n: bounded.cut, mark: CUT_MARK } } });
+    if (bounded.implausible) snap.warnings.push({ code: 'partial-data', message: `${bounded.implausible} date(s) from the source cannot be real and are shown as unknown`, say: { key: 'warning.implausibleDates', vars: { n: bounded.implausible } } });
     markSiteHighAlert(snap, box.highAlert);
     const prev = currentSnapshot(deps.db, jobId);
     const fraction = (deps.config.box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
