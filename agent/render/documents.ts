@@ -3,6 +3,7 @@ import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { DocumentSpec, PatientStamp, Stamp } from './blocks.js';
 import { formatDate, formatDateTime, translator, type Translate, type Wording } from './i18n.js';
 import { renderDocumentTemplate } from './templates.js';
+import { coverDocument, MISSING_MARK } from './coverage.js';
 import type { StandardTimes } from '../model/due-times.js';
 import { allergyShort, bodyWords, censusView, marView, summaryView, wardAllergiesView } from './views.js';
 
@@ -120,15 +121,19 @@ export function documentSpec(kind: DocumentKind, snap: WardSnapshot, patient: Pa
     kind === 'census' ? censusView(snap, ctx) : kind === 'allergies' ? wardAllergiesView(snap, ctx) : kind === 'mar' ? marView(snap, patient!, ctx) : summaryView(snap, patient!, ctx);
   const parsed = renderDocumentTemplate(ctx.templatesDir, TEMPLATE_FOR[kind], view, t);
   const title = { census: t('census.title'), allergies: t('wardAllergies.title'), mar: t('mar.title'), summary: t('summary.title') }[kind];
-  return {
-    size: ctx.size,
-    orientation: parsed.orientation,
-    stamp: stamp(ctx, snap, title),
-    patient: patient ? patientStamp(snap, patient, ctx, { alert: kind === 'mar' || kind === 'summary' }) : null,
-    blocks: parsed.blocks,
-    // PDF metadata travels into print queues: no names, only the document and a key.
-    metaTitle: patient ? `${kind} ${patientKey(patient)}` : `${kind} ${snap.ward.id}`,
-  };
+  // Nothing the font cannot draw reaches the page as an empty box: it is marked, and the sheet says so.
+  return coverDocument(
+    {
+      size: ctx.size,
+      orientation: parsed.orientation,
+      stamp: stamp(ctx, snap, title),
+      patient: patient ? patientStamp(snap, patient, ctx, { alert: kind === 'mar' || kind === 'summary' }) : null,
+      blocks: parsed.blocks,
+      // PDF metadata travels into print queues: no names, only the document and a key.
+      metaTitle: patient ? `${kind} ${patientKey(patient)}` : `${kind} ${snap.ward.id}`,
+    },
+    (n) => t('warning.unprintable', { n, mark: MISSING_MARK }),
+  );
 }
 
 /** Kept for callers that want the census alone (bench, tests). */

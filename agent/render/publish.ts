@@ -12,6 +12,7 @@ import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import { loadWording, translator, type Language } from './i18n.js';
 import { inThreadRenderer, type RenderedPdf, type Renderer } from './renderer.js';
 import { loadLogo, loadTemplateSettings, standardTimesOf } from './templates.js';
+import { coverText } from './coverage.js';
 
 export interface RenderSettings {
   documents: readonly DocumentKind[];
@@ -211,6 +212,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
         pending.push(blankArtifact);
         for (const p of patientsInBedOrder(snap)) {
           const stamp = patientStamp(snap, p, ctx);
+          stamp.name = coverText(stamp.name).text; // the label's font has no CJK or Thai either
           await rendering({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () =>
             renderer.form(blank, f, stamp, { text: t('marking'), asOf }),
           );

@@ -30,6 +30,9 @@ beforeAll(async () => {
     { resourceType: 'Patient', id: 'p2', name: [{ use: 'nickname', text: 'Bobby' }, { use: 'official', prefix: ['Dr.'], family: 'Smith', given: ['Robert', 'James'], suffix: ['Jr.'] }] },
     // Usual before an old name.
     { resourceType: 'Patient', id: 'p3', name: [{ use: 'old', family: 'Lê', given: ['Mai'] }, { use: 'usual', family: 'Trần', given: ['Thu', 'Hà'] }] },
+    // Scripts the sheet's font does not have.
+    { resourceType: 'Patient', id: 'p4', name: [{ use: 'official', text: '山田 太郎 (Yamada Taro)' }] },
+    { resourceType: 'Patient', id: 'p5', name: [{ use: 'official', text: 'Иван Петров' }] },
   ];
   await server.load([
     { resourceType: 'Location', id: 'w', name: 'W', status: 'active' },
@@ -62,6 +65,14 @@ describe('names in the site order', () => {
     const en = await census('given-first', 'en');
     expect(en).toContain('Thị Hồng Nguyễn');
     expect(en).toContain('Dr. Robert James Smith Jr.');
+  });
+
+  it('never prints an empty box for a script the font lacks: it marks the characters and says so on the sheet', async () => {
+    const vi = await census('family-first', 'en');
+    expect(vi).toContain('\uFFFD\uFFFD \uFFFD\uFFFD (Yamada Taro)');
+    expect(vi).toContain('4 character(s) on this sheet are in a script this box has no font for');
+    // Cyrillic is in the font: printed as sent.
+    expect(vi).toContain('Иван Петров');
   });
 
   it('writes HL7 XPN (family^given^middle^suffix^prefix) in the site order', () => {

@@ -1,0 +1,81 @@
+import fontkit from '@pdf-lib/fontkit';
+import type { Block, DocumentSpec } from './blocks.js';
+import { FONT_FILES } from './font-files.js';
+
+/**
+ * Characters the sheet's font cannot draw (DejaVu Sans has Latin with all of
+ * Vietnamese, Greek and Cyrillic, but no CJK or Thai) would print as empty
+ * boxes: a name that looks present but cannot be read. They are replaced by
+ * a visible mark, and the document says at its top that some text could not
+ * be printed, so the reader checks the chart instead of trusting a blank.
+ * A fallback font for those scripts is not yet embedded (see the hazard log).
+ */
+export const MISSING_MARK = '\uFFFD';
+
+let font: { hasGlyphForCodePoint(cp: number): boolean } | null = null;
+const known = new Map<number, boolean>();
+
+function drawable(cp: number): boolean {
+  // ASCII and Vietnamese are the bulk of every sheet: answered without asking the font.
+  if (cp < 0x250 || (cp >= 0x1ea0 && cp <= 0x1ef9)) return true;
+  let ok = known.get(cp);
+  if (ok === undefined) {
+    font ??= fontkit.create(FONT_FILES.body) as unknown as { hasGlyphForCodePoint(cp: number): boolean };
+    // Whitespace and joiners are laid out, not drawn.
+    ok = font.hasGlyphForCodePoint(cp) || /\s|\u200b|\u200c|\u200d|\ufeff/u.test(String.fromCodePoint(cp));
+    known.set(cp, ok);
+  }
+  return ok;
+}
+
+/** The text with every character the font lacks replaced by the mark, and how many were. */
+export function coverText(text: string): { text: string; missing: number } {
+  let missing = 0;
+  let out = '';
+  for (const ch of text) {
+    if (drawable(ch.codePointAt(0)!)) out += ch;
+    else {
+      missing++;
+      out += MISSING_MARK;
+    }
+  }
+  return missing ? { text: out, missing } : { text, missing: 0 };
+}
+
+function coverBlock(b: Block, count: (n: number) => void): Block {
+  const c = (s: string) => {
+    const r = coverText(s);
+    count(r.missing);
+    return r.text;
+  };
+  switch (b.type) {
+    case 'heading':
+      return { ...b, text: c(b.text) };
+    case 'text':
+      return { ...b, text: c(b.text) };
+    case 'notice':
+      return { ...b, title: c(b.title), lines: b.lines.map(c) };
+    case 'fields':
+      return { ...b, items: b.items.map((i) => ({ ...i, label: c(i.label), value: c(i.value) })) };
+    case 'table':
+      return { ...b, columns: b.columns.map((col) => ({ ...col, label: c(col.label) })), rows: b.rows.map((r) => ({ ...r, cells: r.cells.map((cell) => ({ ...cell, text: c(cell.text) })) })), empty: b.empty === undefined ? undefined : c(b.empty) };
+    case 'page-break':
+      return b.patient ? { ...b, patient: { ...b.patient, name: c(b.patient.name), alert: b.patient.alert == null ? b.patient.alert : c(b.patient.alert) } } : b;
+  }
+}
+
+/** The document with nothing the font cannot draw, and a notice first when anything was replaced. */
+export function coverDocument(spec: DocumentSpec, notice: (count: number) => string): DocumentSpec {
+  let missing = 0;
+  const count = (n: number) => (missing += n);
+  const blocks = spec.blocks.map((b) => coverBlock(b, count));
+  const cover = (s: string) => {
+    const r = coverText(s);
+    missing += r.missing;
+    return r.text;
+  };
+  const patient = spec.patient && { ...spec.patient, name: cover(spec.patient.name), alert: spec.patient.alert == null ? spec.patient.alert : cover(spec.patient.alert) };
+  const stamp = { ...spec.stamp, hospital: cover(spec.stamp.hospital), ward: cover(spec.stamp.ward) };
+  if (missing === 0) return spec;
+  return { ...spec, stamp, patient, blocks: [{ type: 'notice', tone: 'alert', title: `⚠ ${MISSING_MARK}`, lines: [notice(missing)] }, ...blocks] };
+}
