@@ -1,6 +1,6 @@
 import fontkit from '@pdf-lib/fontkit';
 import type { Block, DocumentSpec } from './blocks.js';
-import { FONT_FILES } from './font-files.js';
+import { FALLBACK_FILES, FONT_FILES } from './font-files.js';
 
 /**
  * Characters the sheet's font cannot draw (DejaVu Sans has Latin with all of
@@ -8,11 +8,14 @@ import { FONT_FILES } from './font-files.js';
  * boxes: a name that looks present but cannot be read. They are replaced by
  * a visible mark, and the document says at its top that some text could not
  * be printed, so the reader checks the chart instead of trusting a blank.
- * A fallback font for those scripts is not yet embedded (see the hazard log).
+ * With Debian's fallback fonts installed (font-files.ts), CJK and Thai are
+ * drawn with them and only what no font has is marked.
  */
 export const MISSING_MARK = '\uFFFD';
 
-let font: { hasGlyphForCodePoint(cp: number): boolean } | null = null;
+type Coverage = { hasGlyphForCodePoint(cp: number): boolean };
+/** The sheet's font, then the fallbacks a document may draw with (font-files.ts). */
+let fonts: Coverage[] | null = null;
 const known = new Map<number, boolean>();
 
 function drawable(cp: number): boolean {
@@ -20,9 +23,9 @@ function drawable(cp: number): boolean {
   if (cp < 0x250 || (cp >= 0x1ea0 && cp <= 0x1ef9)) return true;
   let ok = known.get(cp);
   if (ok === undefined) {
-    font ??= fontkit.create(FONT_FILES.body) as unknown as { hasGlyphForCodePoint(cp: number): boolean };
+    fonts ??= [FONT_FILES.body, ...FALLBACK_FILES.map((f) => f.file)].map((f) => fontkit.create(f) as unknown as Coverage);
     // Whitespace and joiners are laid out, not drawn.
-    ok = font.hasGlyphForCodePoint(cp) || /\s|\u200b|\u200c|\u200d|\ufeff/u.test(String.fromCodePoint(cp));
+    ok = fonts.some((f) => f.hasGlyphForCodePoint(cp)) || /\s|\u200b|\u200c|\u200d|\ufeff/u.test(String.fromCodePoint(cp));
     known.set(cp, ok);
   }
   return ok;

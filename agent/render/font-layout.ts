@@ -29,7 +29,10 @@ interface EmbeddedFontLike {
   unicode: number[][];
   subset: { includeGlyph(gid: number): number };
   /** fontkit's font: its cmap says which characters a glyph draws. */
-  font: { _cmapProcessor: { codePointsForGlyph(gid: number): number[] } };
+  font: { _cmapProcessor: { codePointsForGlyph(gid: number): number[] }; hasGlyphForCodePoint(cp: number): boolean };
+  /** Fonts for scripts this one lacks (CJK, Thai), this document's own, in order (fonts.ts). */
+  fallbacks?: EmbeddedFontLike[];
+  id: string;
   layoutRun(text: string, features?: unknown): LayoutRun;
   layoutCached(text: string): LayoutRun;
   layout(text: string, features?: unknown, onlyWidth?: boolean): LayoutRun;
@@ -59,7 +62,62 @@ function eachPiece(font: EmbeddedFontLike, text: string, visit: (run: LayoutRun)
   if (last < text.length) visit(font.layoutCached(text.slice(last)));
 }
 
+/** A stretch of text and the font that draws it. */
+export interface FontRun<F> {
+  font: F;
+  text: string;
+}
+
+const coverage = new WeakMap<object, Map<number, boolean>>();
+function has(font: EmbeddedFontLike, cp: number): boolean {
+  let m = coverage.get(font.font);
+  if (!m) coverage.set(font.font, (m = new Map()));
+  let ok = m.get(cp);
+  if (ok === undefined) m.set(cp, (ok = font.font.hasGlyphForCodePoint(cp)));
+  return ok;
+}
+
+/** Latin with all of Vietnamese: every sheet's bulk, which DejaVu has. */
+const plain = (cp: number) => cp < 0x250 || (cp >= 0x1ea0 && cp <= 0x1ef9) || (cp >= 0x2000 && cp <= 0x206f);
+
+/**
+ * The text cut where a character needs a fallback font (a Chinese or Thai
+ * name on a Vietnamese sheet), or null when the font draws it all. Spaces go
+ * with the stretch they follow; what no font has stays with this one (and was
+ * marked before drawing: coverage.ts).
+ */
+export function fontRuns<F extends EmbeddedFontLike>(font: F, text: string): FontRun<F>[] | null {
+  const fallbacks = font.fallbacks as F[] | undefined;
+  if (!fallbacks?.length) return null;
+  let needed = false;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (!plain(cp) && !has(font, cp)) {
+      needed = true;
+      break;
+    }
+  }
+  if (!needed) return null;
+  const runs: FontRun<F>[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const last = runs[runs.length - 1];
+    let f: F = font;
+    if (cp === 32 || cp === 9) f = last?.font ?? font;
+    else if (!plain(cp) && !has(font, cp)) f = fallbacks.find((fb) => has(fb, cp)) ?? font;
+    if (last && last.font === f) last.text += ch;
+    else runs.push({ font: f, text: ch });
+  }
+  return runs;
+}
+
 function widthOf(font: EmbeddedFontLike, text: string): number {
+  const runs = fontRuns(font, text);
+  if (runs) return runs.reduce((w, r) => w + (r.font === font ? primaryWidth(font, r.text) : r.font.widthOfString(r.text, 1000)), 0);
+  return primaryWidth(font, text);
+}
+
+function primaryWidth(font: EmbeddedFontLike, text: string): number {
   const cache = font.layoutCache;
   let widths = cache ? widthsOf.get(cache) : undefined;
   if (cache && !widths) widthsOf.set(cache, (widths = new Map()));

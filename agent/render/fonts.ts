@@ -1,5 +1,5 @@
 import PDFDocument from 'pdfkit';
-import { FONT_FILES as FONTS } from './font-files.js';
+import { FALLBACK_FILES, FONT_FILES as FONTS } from './font-files.js';
 import { patchFontLayout } from './font-layout.js';
 import { patchStreams } from './streams.js';
 
@@ -256,7 +256,7 @@ function patchSubsetter(subset: object): void {
   proto.__paperbackCached = true;
 }
 
-let shared: { make: (doc: Doc, which: Which) => unknown } | null = null;
+let shared: { make: (doc: Doc, which: string) => unknown; fallbacks: string[] } | null = null;
 
 /**
  * The layout cache is shared so a drug name is shaped once, not once per
@@ -266,39 +266,54 @@ let shared: { make: (doc: Doc, which: Which) => unknown } | null = null;
 const DOCUMENTS_PER_LAYOUT_CACHE = 400;
 let documentsOnCache = 0;
 
-/** Register 'body' and 'bold' on a new document, backed by the process's one parse of each. */
+/**
+ * Register 'body' and 'bold' on a new document, backed by the process's one
+ * parse of each, and the fallback fonts for scripts they lack (CJK, Thai),
+ * which a document embeds only if it draws with them.
+ */
 export function useSharedFonts(doc: Doc): void {
   if (!shared) {
     const probe = new PDFDocument({ autoFirstPage: false }) as unknown as Doc & PdfkitInternals;
     patchStreams((probe as unknown as { ref(): object }).ref());
-    const parsed = {} as Record<Which, { font: unknown; layoutCache: object }>;
+    const parsed: Record<string, { font: unknown; layoutCache: object }> = {};
     let EmbeddedFont: EmbeddedFontCtor | null = null;
-    for (const which of ['body', 'bold'] as const) {
-      probe.registerFont(which, FONTS[which]);
+    const files: [string, Buffer][] = [...(['body', 'bold'] as const).map((w): [string, Buffer] => [w, FONTS[w]]), ...FALLBACK_FILES.map((f): [string, Buffer] => [f.name, f.file])];
+    for (const [which, file] of files) {
+      probe.registerFont(which, file);
       probe.font(which);
       EmbeddedFont = probe._font.constructor;
       patchSubsetter(probe._font.subset);
-      fontFiles.set(probe._font.font as object, FONTS[which]);
+      fontFiles.set(probe._font.font as object, file);
       parsed[which] = { font: probe._font.font, layoutCache: Object.create(null) as object };
     }
     const ctor = EmbeddedFont!;
     patchFontLayout(ctor.prototype);
     shared = {
+      fallbacks: FALLBACK_FILES.map((f) => f.name),
       make(d, which) {
         if (which === 'body' && ++documentsOnCache > DOCUMENTS_PER_LAYOUT_CACHE) {
           documentsOnCache = 1;
-          for (const w of ['body', 'bold'] as const) parsed[w].layoutCache = Object.create(null) as object;
+          for (const w of Object.keys(parsed)) parsed[w]!.layoutCache = Object.create(null) as object;
         }
         const internals = d as unknown as PdfkitInternals;
-        const f = new ctor(d, parsed[which].font, `F${++internals._fontCount}`);
-        f.layoutCache = parsed[which].layoutCache;
+        const f = new ctor(d, parsed[which]!.font, `F${++internals._fontCount}`);
+        f.layoutCache = parsed[which]!.layoutCache;
         return f;
       },
     };
   }
   const internals = doc as unknown as PdfkitInternals;
-  for (const which of ['body', 'bold'] as const) {
+  const primary = (['body', 'bold'] as const).map((which) => {
     internals._registeredFonts[which] = { src: FONTS[which], family: undefined };
-    internals._fontFamilies[which] = shared.make(doc, which);
-  }
+    const f = shared!.make(doc, which) as { fallbacks?: unknown[] };
+    internals._fontFamilies[which] = f;
+    return f;
+  });
+  // Made after the two main fonts, so their ids (F1, F2) are what they always were.
+  const fallbacks = shared.fallbacks.map((name) => {
+    const f = shared!.make(doc, name);
+    internals._fontFamilies[name] = f;
+    return f;
+  });
+  for (const f of primary) f.fallbacks = fallbacks;
 }

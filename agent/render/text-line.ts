@@ -1,5 +1,6 @@
 import LineBreaker from 'linebreak';
 import { pdfNumber as num } from './streams.js';
+import { fontRuns, type FontRun } from './font-layout.js';
 
 /**
  * Text in a table cell or field, laid out and drawn straight into the page's
@@ -28,6 +29,7 @@ interface EmbeddedFont {
   ascender: number;
   encode(text: string): [string[], Position[]];
   ref(): unknown;
+  fallbacks?: EmbeddedFont[];
 }
 interface DocInternals {
   _font: EmbeddedFont;
@@ -92,8 +94,25 @@ export function textBoxHeight(doc: Doc, text: string, width: number): number {
   return lines ? Math.max(1, lines.length) * lineStep(doc) : doc.heightOfString(text || ' ', { width, lineGap: 1 });
 }
 
-/** One line's text operators at its baseline, glyph runs split where kerning or a mark's offset says (as pdfkit's _fragment). */
-function lineOperators(font: EmbeddedFont, size: number, text: string, x: number, baseline: number, out: string[]): void {
+/**
+ * One line's text operators at its baseline. A line with a name in a script
+ * the font lacks is drawn a stretch at a time, each in the font that has it.
+ */
+function lineOperators(font: EmbeddedFont, size: number, text: string, x: number, baseline: number, out: string[], use: (f: EmbeddedFont) => void): void {
+  const runs = fontRuns(font as never, text) as FontRun<EmbeddedFont>[] | null;
+  if (!runs) {
+    runOperators(font, size, text, x, baseline, out);
+    return;
+  }
+  let cx = x;
+  for (const r of runs) {
+    use(r.font);
+    cx = runOperators(r.font, size, r.text, cx, baseline, out);
+  }
+}
+
+/** One font's text operators from x at the baseline, glyph runs split where kerning or a mark's offset says (as pdfkit's _fragment); returns where it ends. */
+function runOperators(font: EmbeddedFont, size: number, text: string, x: number, baseline: number, out: string[]): number {
   const [encoded, positions] = font.encode(text);
   const scale = size / 1000;
   // A run is a glyph string and the kerning after its last glyph; runs joined make one TJ array.
@@ -132,6 +151,7 @@ function lineOperators(font: EmbeddedFont, size: number, text: string, x: number
   }
   if (glyphs) endRun(positions[positions.length - 1]!);
   endArray();
+  return cx;
 }
 
 /** The operators that put `lines` (drawn `step` apart from y, aligned in `width`) on the page with the current font, size and colour. */
@@ -148,7 +168,9 @@ function drawLines(doc: Doc, lines: string[], x: number, y: number, width: numbe
     if (!line) return;
     // As pdfkit aligns: trailing spaces count when centring, not when aligning right.
     const room = align === 'left' ? 0 : width - doc.widthOfString(align === 'right' ? line.replace(/\s+$/, '') : line);
-    lineOperators(font, size, line, x + (align === 'right' ? room : align === 'center' ? room / 2 : 0), pageHeight - (y + i * step) - ascent, out);
+    lineOperators(font, size, line, x + (align === 'right' ? room : align === 'center' ? room / 2 : 0), pageHeight - (y + i * step) - ascent, out, (f) => {
+      if (d.page.fonts[f.id] == null) d.page.fonts[f.id] = f.ref();
+    });
   });
   out.push('ET', 'Q');
   d.addContent(out.join('\n'));
