@@ -79,6 +79,15 @@ function has(font: EmbeddedFontLike, cp: number): boolean {
 
 /** Latin with all of Vietnamese: every sheet's bulk, which DejaVu has. */
 const plain = (cp: number) => cp < 0x250 || (cp >= 0x1ea0 && cp <= 0x1ef9) || (cp >= 0x2000 && cp <= 0x206f);
+/** Any character outside that: only then is coverage asked, one native scan per text. */
+const NOT_PLAIN = /[^\u0000-\u024f\u1ea0-\u1ef9\u2000-\u206f]/;
+
+/** A text's width in this font alone, piece by piece as pdfkit measures it. */
+function piecesWidth(font: EmbeddedFontLike, text: string): number {
+  let width = 0;
+  eachPiece(font, text, (run) => (width += run.advanceWidth));
+  return width;
+}
 
 /**
  * The text cut where a character needs a fallback font (a Chinese or Thai
@@ -88,7 +97,7 @@ const plain = (cp: number) => cp < 0x250 || (cp >= 0x1ea0 && cp <= 0x1ef9) || (c
  */
 export function fontRuns<F extends EmbeddedFontLike>(font: F, text: string): FontRun<F>[] | null {
   const fallbacks = font.fallbacks as F[] | undefined;
-  if (!fallbacks?.length) return null;
+  if (!fallbacks?.length || !NOT_PLAIN.test(text)) return null;
   let needed = false;
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
@@ -112,19 +121,16 @@ export function fontRuns<F extends EmbeddedFontLike>(font: F, text: string): Fon
 }
 
 function widthOf(font: EmbeddedFontLike, text: string): number {
-  const runs = fontRuns(font, text);
-  if (runs) return runs.reduce((w, r) => w + (r.font === font ? primaryWidth(font, r.text) : r.font.widthOfString(r.text, 1000)), 0);
-  return primaryWidth(font, text);
-}
-
-function primaryWidth(font: EmbeddedFontLike, text: string): number {
   const cache = font.layoutCache;
   let widths = cache ? widthsOf.get(cache) : undefined;
   if (cache && !widths) widthsOf.set(cache, (widths = new Map()));
   const known = widths?.get(text);
   if (known !== undefined) return known;
   let width = 0;
-  eachPiece(font, text, (run) => (width += run.advanceWidth));
+  // Stretches in a fallback font are measured in it (the cache above holds the sum, like any width).
+  const runs = fontRuns(font, text);
+  if (runs) for (const r of runs) width += r.font === font ? piecesWidth(font, r.text) : r.font.widthOfString(r.text, 1000);
+  else width = piecesWidth(font, text);
   if (widths) {
     if (widths.size >= MAX_WIDTHS) widths.clear();
     widths.set(text, width);
