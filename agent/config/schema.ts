@@ -75,6 +75,8 @@ const fhirSource = z
     pageSize: z.number().int().min(1).max(1000).default(1000),
     /** Fraction of the previous census that may disappear before the snapshot is flagged. */
     censusShrinkWarning: z.number().min(0).max(1).default(0.3),
+    /** The identifier system of the hospital's MRN (e.g. urn:oid:1.2.704…); without it, an identifier typed MR. */
+    mrnSystem: z.string().min(1).optional(),
     /**
      * Between full pulls, ask only for clinical resources changed since the
      * last pull (_lastUpdated). A full pull at least this often also catches

@@ -43,8 +43,11 @@ const knownAbsentKinds = (l: AllergyList): string[] | 'all' => (!l.absent || l.a
 const kindsWords = (kinds: string[], t: Translate) => kinds.map((k) => t(`allergy.kind.${k}`)).join(', ');
 
 /** An allergy in a line: high criticality and unconfirmed said in words, so they survive a black-and-white copy. */
-const allergyLine = (a: Allergy, t: Translate, withReaction = true) =>
-  [a.criticality === 'high' ? `‼ ${t('allergy.highRisk')}:` : null, a.substance, withReaction && a.reaction ? `(${a.reaction})` : null, a.unconfirmed ? `[${t('allergy.unconfirmed')}]` : null].filter(Boolean).join(' ');
+const allergyLine = (a: Allergy, t: Translate, full = true) => {
+  // On a patient's own sheets: the category and a criticality other than high (which leads the line) too.
+  const about = full ? [a.category ? t(`allergy.category.${a.category}`) : null, a.criticality && a.criticality !== 'high' ? t(`allergy.criticality.${a.criticality}`) : null].filter(Boolean).join(', ') : '';
+  return [a.criticality === 'high' ? `‼ ${t('allergy.highRisk')}:` : null, a.substance, full && a.reaction ? `(${a.reaction})` : null, about ? `— ${about}` : null, a.unconfirmed ? `[${t('allergy.unconfirmed')}]` : null].filter(Boolean).join(' ');
+};
 
 export function allergyView(p: Patient, ctx: ViewContext): { title: string; tone: 'alert' | 'normal'; lines: string[] } {
   const { t } = ctx;

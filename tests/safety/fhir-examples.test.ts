@@ -240,6 +240,9 @@ describe('FHIR R4 examples on paper (pdftotext)', () => {
     const ex = doc(`mar/${key('example')}`);
     expect(ex).toMatch(/HIGH RISK: Cashew nuts/);
     expect(ex).toMatch(/Penicillin G[^;]*\[unconfirmed\]/);
+    // Category and criticality as the source gave them.
+    expect(ex).toMatch(/Cashew nuts \(Anaphylactic reaction, Urticaria\) — food/);
+    expect(hand).toMatch(/Sulfamethoxazole — low criticality/);
     expect(ex).not.toContain('No Known Latex Allergy');
     const mom = doc(`mar/${key('mom')}`);
     expect(mom).toContain('No known drug allergies recorded by the source; other allergies NOT RECORDED');
@@ -334,7 +337,7 @@ describe('FHIR R4 examples on paper (pdftotext)', () => {
   it('says none of its own English on a Vietnamese sheet', () => {
     for (const [k, text] of texts) {
       if (!k.startsWith('vi:')) continue;
-      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY', 'Weight', 'Height', 'Order written', 'DECEASED', 'provisional']) {
+      for (const ours of ['DO NOT GIVE', 'ON HOLD', 'HIGH RISK', 'HIGH-ALERT', 'Instruction 1 of', 'once a day', 'times a week', 'ward standard times', 'not due', 'running since', 'unconfirmed', 'NKA', 'MRN', 'Code status', 'CHECK ALLERGY', 'Weight', 'Height', 'Order written', 'DECEASED', 'provisional', 'low criticality']) {
         expect(text, `${k} says "${ours}"`).not.toContain(ours);
       }
     }

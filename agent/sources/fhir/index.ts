@@ -56,7 +56,7 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
     info,
     async pull(req) {
       const before = client.requestCount();
-      const { snapshot, changesOnly } = await pullWardFromFhir({ client, source: info, memory }, req);
+      const { snapshot, changesOnly } = await pullWardFromFhir({ client, source: info, memory, mrnSystem: cfg.mrnSystem }, req);
       return { snapshot, changesOnly, requests: client.requestCount() - before };
     },
     async pullPatients(req, patients) {
