@@ -145,6 +145,7 @@ export async function main(argv: string[]): Promise<number> {
               out(`  schedule:  ${j.schedule}; next run ${j.nextRun ?? 'none'}`);
               out(`  last run:  ${j.lastRun ? `${j.lastRun.status} at ${j.lastRun.endedAt ?? j.lastRun.startedAt}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : 'never'}`);
               out(`  current:   ${j.current ? `snapshot ${j.current.snapshotId}, data as of ${j.current.asOf} (${formatAge(j.current.ageSeconds)} old${j.current.stale ? ', STALE' : ''}), ${j.current.counts.patients ?? '?'} patients` : 'none yet'}`);
+              if (j.held) out(`  HELD:      snapshot ${j.held.snapshotId} (${j.held.patients ?? '?'} patients) was not published: ${j.held.reason}; once the ward confirms it: paperback census accept ${j.id} --snapshot ${j.held.snapshotId}`);
             }
           }
           return EXIT.ok;
