@@ -117,7 +117,10 @@ describe('one language per sheet and page', () => {
         for (const [who, url] of pages) {
           const res = await who.fetch(`${url}${url.includes('?') ? '&' : '?'}lang=${language}`);
           expect(res.status, url).toBe(200);
-          expect(foreignIn(visibleText(await res.text()), language), `${language}:${url}`).toEqual([]);
+          const text = visibleText(await res.text());
+          expect(foreignIn(text, language), `${language}:${url}`).toEqual([]);
+          // Labels too short for the phrase scan, which a Vietnamese page must still not show in English.
+          if (language === 'vi') expect(text, `vi:${url}`).not.toMatch(/\bMRN\b/);
         }
         const login = await (await fetch(`${base}/login?lang=${language}`, { headers: { cookie: `lang=${language}` } })).text();
         expect(foreignIn(visibleText(login), language), `${language}:/login`).toEqual([]);
