@@ -62,6 +62,8 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     reply.header('cross-origin-resource-policy', 'same-origin');
     reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
     if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+    // Nothing this box serves may sit in a shared or browser cache unless it says so itself (the static files).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
   app.setErrorHandler((e, req, reply) => {
@@ -79,7 +81,12 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const liveJs = fs.readFileSync(path.join(templatesDir, 'web', 'live.js'), 'utf8');
   app.get('/static/live.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=300').send(liveJs));
 
-  app.get('/api/status', async () => ({ box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: deps.outage?.status() ?? null, readiness: deps.outage?.readiness() ?? null }));
+  // Public for monitoring: without a session it says that a downtime runs and since when, not who declared it or why.
+  app.get('/api/status', async (req) => {
+    const outage = deps.outage?.status() ?? null;
+    const shown = outage && !req.session && outage.downtime ? { ...outage, downtime: { id: outage.downtime.id, kind: outage.downtime.kind, startedAt: outage.downtime.startedAt, endedAt: outage.downtime.endedAt } } : outage;
+    return { box: deps.config().box.box.id, jobs: jobStatuses(deps.config(), deps.db), outage: shown, readiness: deps.outage?.readiness() ?? null };
+  });
   app.get('/api/readiness', async (_req, reply) => {
     if (!deps.outage) return reply.code(503).send({ error: 'the outage monitor is not running' });
     const r = deps.outage.readiness();
