@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../agent/demo/fhir-server.js';
@@ -59,6 +60,20 @@ describe('the paperback command', () => {
     expect(output()).toMatch(/mar\.hbs/);
     expect(output()).not.toMatch(/source state changed/);
   });
+
+  it('serve that cannot open its web port stops everything and exits non-zero, instead of running without a ward page', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: jobsRunByHand(['ward-1']) });
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(['--config', dir, 'serve', '--host', '127.0.0.1', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/EADDRINUSE/);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
 
   it('status before any run says so, and --json is machine-readable', async () => {
     const res = await runCli(['--config', dir, 'status', '--json']);

@@ -89,21 +89,43 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (config.box.auth.demoAccounts) await ensureDemoAccounts(agent.db, log);
   const sessionSweep = setInterval(() => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }), 10 * 60_000);
   sessionSweep.unref();
-  const app = await buildWebServer({
-    config: () => config,
-    db: agent.db,
-    blobs: agent.blobs,
-    log,
-    renderer: agent.renderer,
-    runNow: (id) => scheduler.runNow(id),
-    outage: monitor,
-    printers: printerStates,
-    kickPrinter: () => printer.kick(),
-    demoOutage: agent.demo.size > 0 ? { down: () => demoOutageRequested(agent.db), set: (down) => requestDemoOutage(agent.db, down) } : undefined,
-  });
-  const host = opts.host ?? config.box.web.host;
-  const port = opts.port ?? config.box.web.port;
-  const address = await app.listen({ host, port });
+  /** Everything started above, stopped in order: on a signal, or when the web server cannot start. */
+  let app: Awaited<ReturnType<typeof buildWebServer>> | null = null;
+  const shutdown = async () => {
+    clearInterval(sessionSweep);
+    stopDemoOutage();
+    await app?.close();
+    await watcher.close();
+    await monitor?.stop();
+    await scheduler.stop();
+    await printer.stop();
+    for (const p of demoPrinters) await p.stop();
+    await agent.close();
+    log.flush();
+  };
+  let address: string;
+  try {
+    app = await buildWebServer({
+      config: () => config,
+      db: agent.db,
+      blobs: agent.blobs,
+      log,
+      renderer: agent.renderer,
+      runNow: (id) => scheduler.runNow(id),
+      outage: monitor,
+      printers: printerStates,
+      kickPrinter: () => printer.kick(),
+      demoOutage: agent.demo.size > 0 ? { down: () => demoOutageRequested(agent.db), set: (down) => requestDemoOutage(agent.db, down) } : undefined,
+    });
+    const host = opts.host ?? config.box.web.host;
+    const port = opts.port ?? config.box.web.port;
+    address = await app.listen({ host, port });
+  } catch (err) {
+    // Start fully or not at all: a box without its ward page must exit, so systemd restarts it and says why.
+    log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'the web server could not start; stopping');
+    await shutdown();
+    throw err;
+  }
   log.info({ address, data: config.dataDir, jobs: [...config.jobs.keys()] }, 'Paperback is serving');
   process.stdout.write(`Paperback is serving on ${address.replace('0.0.0.0', 'localhost')}\n`);
   if (config.box.auth.demoAccounts) {
@@ -123,16 +145,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
-      clearInterval(sessionSweep);
-      stopDemoOutage();
-      await app.close();
-      await watcher.close();
-      await monitor?.stop();
-      await scheduler.stop();
-      await printer.stop();
-      for (const p of demoPrinters) await p.stop();
-      await agent.close();
-      log.flush();
+      await shutdown();
       resolve(0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));
