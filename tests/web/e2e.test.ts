@@ -122,7 +122,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     // Allergies come first on the patient page.
     const firstNotice = await page.locator('main .notice').first().innerText();
     expect(firstNotice).toMatch(/DỊ ỨNG/);
-    expect(await page.locator('main').innerText()).toContain(`MRN ${hong.mrn}`);
+    expect(await page.locator('main').innerText()).toContain(`Mã BN ${hong.mrn}`);
     expect(await axe(page)).toEqual([]);
     // Print the MAR.
     const marRow = page.locator('.doc-actions', { hasText: 'Phiếu theo dõi dùng thuốc' });
