@@ -67,7 +67,13 @@ export function parseConfigFile<T>(file: string, schema: ZodType<T>, displayName
       })),
     };
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // The yaml library refuses documents whose aliases would expand without bound (a "billion laughs").
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, problems: [{ file: displayName, field: '', line: null, message: `not valid YAML: ${(err as Error).message}` }] };
+  }
   if (data === null || data === undefined) {
     return { ok: false, problems: [{ file: displayName, field: '', line: null, message: 'file is empty' }] };
   }
@@ -148,6 +154,59 @@ export function crossCheck(
   for (const p of printers.values()) {
     if (p.fallback && !printers.has(p.fallback)) problems.push({ file: p.file, field: 'fallback', line: null, message: `no printer "${p.fallback}" in printers/` });
     if (p.fallback === p.id) problems.push({ file: p.file, field: 'fallback', line: null, message: 'a printer cannot be its own fallback' });
+    else if (p.fallback) {
+      // A → B → A: a failing job would be passed round the loop instead of reported.
+      const seen = [p.id];
+      let next = printers.get(p.fallback);
+      while (next && !seen.includes(next.id)) {
+        seen.push(next.id);
+        next = next.fallback ? printers.get(next.fallback) : undefined;
+      }
+      if (next && next.id === p.id) problems.push({ file: p.file, field: 'fallback', line: null, message: `the fallbacks go round in a loop: ${[...seen, p.id].join(' → ')}` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * What the files a configuration names must be: there (TLS certificates and
+ * keys, CA files), and the data key outside the data folder (a copy of the data
+ * with its key in it is no protection). Forms a job lists must exist.
+ */
+function checkFiles(dir: string, box: BoxConfig, dataDir: string, jobs: Iterable<SnapshotJob & { file: string }>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const must = (field: string, file: string | undefined) => {
+    if (file && !fs.existsSync(path.resolve(dir, file))) problems.push({ file: 'paperback.yaml', field, line: null, message: `file not found: ${path.resolve(dir, file)}` });
+  };
+  must('web.tls.certFile', box.web.tls?.certFile);
+  must('web.tls.keyFile', box.web.tls?.keyFile);
+  box.sources.forEach((s, i) => {
+    if ('tls' in s && s.tls) {
+      must(`sources.${i}.tls.certFile`, s.tls.certFile);
+      must(`sources.${i}.tls.keyFile`, s.tls.keyFile);
+      must(`sources.${i}.tls.caFile`, s.tls.caFile);
+    }
+    if ('caFile' in s) must(`sources.${i}.caFile`, s.caFile);
+  });
+  if (box.encryption.keyFile) {
+    const key = path.resolve(dir, box.encryption.keyFile);
+    const rel = path.relative(dataDir, key);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) problems.push({ file: 'paperback.yaml', field: 'encryption.keyFile', line: null, message: `the data key must be outside the data folder (${dataDir}): a copy of the data would carry its own key` });
+  }
+  const formsFile = path.join(dir, 'templates', 'forms', 'forms.yaml');
+  const formIds = new Set<string>();
+  if (fs.existsSync(formsFile)) {
+    try {
+      const parsed = parseDocument(fs.readFileSync(formsFile, 'utf8')).toJS() as { forms?: { id?: string }[] } | { id?: string }[] | null;
+      for (const f of (Array.isArray(parsed) ? parsed : parsed?.forms) ?? []) if (f?.id) formIds.add(f.id);
+    } catch {
+      // The render step reports a broken forms.yaml with its line; here only ids are wanted.
+    }
+  }
+  for (const job of jobs) {
+    job.forms.forEach((id, i) => {
+      if (!formIds.has(id)) problems.push({ file: job.file, field: `forms.${i}`, line: null, message: `no form "${id}" in templates/forms/forms.yaml (have: ${[...formIds].join(', ') || 'none'})` });
+    });
   }
   return problems;
 }
@@ -189,6 +248,7 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   const jobs = collect(absDir, 'snapshots', loadJob, problems);
   const printers = collect(absDir, 'printers', loadPrinter, problems);
   if (boxRes.ok) problems.push(...crossCheck(boxRes.value, jobs.values(), printers));
+  if (boxRes.ok) problems.push(...checkFiles(absDir, boxRes.value, path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? boxRes.value.dataDir), jobs.values()));
   if (problems.length > 0 || !boxRes.ok) throw new ConfigError(problems);
   const box = boxRes.value;
   const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);

@@ -59,7 +59,7 @@ const fhirSource = z
     kind: z.literal('fhir'),
     heartbeat: heartbeat.optional(),
     name: z.string().default('FHIR server'),
-    baseUrl: z.string().url(),
+    baseUrl: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL'),
     auth: authSchema.default({ kind: 'none' }),
     caFile: z.string().optional(),
     timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
@@ -287,8 +287,8 @@ export const snapshotJobSchema = z
     forms: z.array(id).default([]),
     retention: z
       .object({
-        keepLast: z.number().int().min(1).default(10),
-        maxAgeDays: z.number().min(0.01).default(7),
+        keepLast: z.number().int().min(1).max(1000).default(10),
+        maxAgeDays: z.number().min(0.01).max(3650).default(7),
       })
       .strict()
       .default({ keepLast: 10, maxAgeDays: 7 }),
@@ -305,12 +305,12 @@ export const snapshotJobSchema = z
       .strict()
       .default({ maxDropPercent: 50, minPatients: 4 }),
     /** A snapshot older than this is stale: coloured on the page, readiness fails. */
-    maxAgeMinutes: z.number().int().min(1).default(60),
+    maxAgeMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
     runTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
     retry: z
       .object({
         attempts: z.number().int().min(0).max(10).default(2),
-        backoffSeconds: z.number().min(0).default(30),
+        backoffSeconds: z.number().min(0).max(3600).default(30),
       })
       .strict()
       .default({ attempts: 2, backoffSeconds: 30 }),

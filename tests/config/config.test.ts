@@ -99,6 +99,37 @@ describe('configuration validation', () => {
     expect(good.stdout).toMatch(/configuration OK: 1 job/);
   });
 
+  it('refuses values without sane bounds, a fallback loop, an unknown form, a key in the data folder, a file:// HIS and missing TLS files', () => {
+    const base = 'http://127.0.0.1:1/fhir';
+    const job = (extra: string) => ({ 'ward-1': jobYaml('ward-1', extra) });
+    const field = (dir: string) => problemsOf(dir).map((p) => `${p.file}: ${p.field}: ${p.message}`).join('\n');
+    expect(field(writeConfigDir(tmpDir(), { baseUrl: base, jobs: { 'ward-1': jobYaml('ward-1').replace('maxAgeDays: 7', 'maxAgeDays: 1000000000') } }))).toMatch(/snapshots\/ward-1.yaml: retention.maxAgeDays: /);
+    expect(field(writeConfigDir(tmpDir(), { baseUrl: base, jobs: { 'ward-1': jobYaml('ward-1').replace('backoffSeconds: 1', 'backoffSeconds: 1e12') } }))).toMatch(/retry.backoffSeconds: /);
+    expect(field(writeConfigDir(tmpDir(), { baseUrl: base, jobs: job('forms: [no-such-form]\n') }))).toMatch(/snapshots\/ward-1.yaml: forms.0: no form "no-such-form" in templates\/forms\/forms.yaml/);
+    expect(field(writeConfigDir(tmpDir(), { baseUrl: 'file:///etc/passwd' }))).toMatch(/paperback.yaml: sources.0.baseUrl: must be an http:\/\/ or https:\/\/ URL/);
+    const loop = writeConfigDir(tmpDir(), {
+      baseUrl: base,
+      printers: { a: 'id: a\nname: A\nuri: ipp://127.0.0.1:1/ipp/print\nfallback: b\n', b: 'id: b\nname: B\nuri: ipp://127.0.0.1:2/ipp/print\nfallback: a\n' },
+    });
+    expect(field(loop)).toMatch(/printers\/a.yaml: fallback: the fallbacks go round in a loop: a → b → a/);
+    const keyInData = writeConfigDir(tmpDir(), { baseUrl: base });
+    fs.writeFileSync(path.join(keyInData, 'paperback.yaml'), fs.readFileSync(path.join(keyInData, 'paperback.yaml'), 'utf8').replace('keyFile: paperback.key', 'keyFile: data/paperback.key'));
+    expect(field(keyInData)).toMatch(/paperback.yaml: encryption.keyFile: the data key must be outside the data folder/);
+    const tls = writeConfigDir(tmpDir(), { baseUrl: base });
+    fs.writeFileSync(path.join(tls, 'paperback.yaml'), fs.readFileSync(path.join(tls, 'paperback.yaml'), 'utf8').replace('web: { insecureHttp: true }', 'web: { tls: { certFile: certs/box.crt, keyFile: certs/box.key } }'));
+    expect(field(tls)).toMatch(/paperback.yaml: web.tls.certFile: file not found: .*certs\/box.crt/);
+    expect(field(tls)).toMatch(/web.tls.keyFile: file not found/);
+  });
+
+  it('names the file when YAML expands an alias bomb, and exits 3', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghij'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefghij'[i]}`).join(',')}]`)].join('\n');
+    fs.writeFileSync(path.join(dir, 'snapshots', 'bomb.yaml'), `${bomb}\n`);
+    const res = await runCli(['--config', dir, 'config', 'check']);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/snapshots\/bomb.yaml/);
+  }, 30_000);
+
   it('takes the data folder from --data, then PAPERBACK_DATA, then the config', () => {
     const dir = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
     expect(loadConfig(dir, { dataDir: '/tmp/x' }).dataDir).toBe('/tmp/x');
