@@ -252,8 +252,14 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
     finishRun(deps.db, runId, { status: 'succeeded', snapshotId, now: ended });
     log.info({ snapshot: snapshotId, durationMs: ended.getTime() - started.getTime(), counts }, 'snapshot published');
     if (!deps.retentionPaused?.()) {
-      const r = applyRetention(deps.db, deps.blobs, jobId, job.retention, ended);
-      if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
+      // The snapshot is published: a failure to tidy old ones must not turn this run into a failed one
+      // (and print "the previous snapshot stays current", which would no longer be true).
+      try {
+        const r = applyRetention(deps.db, deps.blobs, jobId, job.retention, ended);
+        if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
+      } catch (err) {
+        log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'retention failed after the publish; it runs again with the next run');
+      }
     }
     return { jobId, runId, status: 'succeeded', snapshotId, error: null, pull, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
   } catch (err) {

@@ -5,7 +5,7 @@ import { JobBusyError, runJob } from '../../agent/schedule/run.js';
 import { runEvidence } from '../../agent/outage/monitor.js';
 import { runWithRetry, boxOffsetMs } from '../../agent/schedule/scheduler.js';
 import { acquireJobLock } from '../../agent/store/locks.js';
-import { currentSnapshot, getArtifact, listRuns } from '../../agent/store/snapshots.js';
+import { lastRun, currentSnapshot, getArtifact, listRuns } from '../../agent/store/snapshots.js';
 import { verifyStore } from '../../agent/store/verify.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
 import { inThreadRenderer, type Renderer } from '../../agent/render/renderer.js';
@@ -149,6 +149,18 @@ describe('a snapshot run', () => {
     } finally {
       his.server.fault = null;
     }
+  });
+
+  it('a retention that fails after the publish leaves the run succeeded and the new snapshot current', async () => {
+    const a = agentFor('reuseWithinMinutes: 0\n');
+    for (let i = 0; i < 3; i++) expect((await runJob(a, 'ward-1', { trigger: 'manual' })).status).toBe('succeeded');
+    // The store refuses to delete files (a read-only remount, a failing disk) when the fourth run tidies up.
+    const blobs = new Proxy(a.blobs, { get: (t, k) => (k === 'remove' ? () => { throw new Error('EROFS: read-only file system'); } : Reflect.get(t, k)) });
+    const o = await runJob({ ...a, blobs }, 'ward-1', { trigger: 'manual' });
+    expect(o.status, o.error ?? '').toBe('succeeded');
+    expect(currentSnapshot(a.db, 'ward-1')!.id).toBe(o.snapshotId);
+    expect(lastRun(a.db, 'ward-1')!.status).toBe('succeeded');
+    expect(a.lines.some((l) => /retention failed after the publish/.test(l))).toBe(true);
   });
 
   it('flags a census that suddenly shrinks instead of silently accepting it', async () => {
