@@ -33,6 +33,10 @@ export function notFound(reply: FastifyReply, what = 'not found') {
 
 const flagsOf = (p: Patient, t: Translate, timeZone: string) => [...p.isolation, allergyShort(p, { t, timeZone }), ...p.flags.map((f) => f.text)].join(' · ');
 
+/** Said on the page when the newest snapshot failed its integrity check and an earlier one is shown. */
+const integrityAlert = (cur: { fallbackFrom: { asOf: string | null } | null; snapshot: { asOf: string | null } } | null, t: Translate, tz: string) =>
+  cur?.fallbackFrom ? t('ui.integrityFallback', { time: formatDateTime(cur.snapshot.asOf, tz) ?? '?' }) : '';
+
 const liveUrl = (job: string, lang: string) => `/api/live/${job}?lang=${lang}`;
 
 export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void {
@@ -87,7 +91,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         })(),
         emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !occupancy!.byBed.has(b.id)).map((b) => b.label).join(', '),
       },
-      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10, live: liveUrl(job.id, lang) }) },
+      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10, live: liveUrl(job.id, lang), integrityAlert: integrityAlert(cur, t, ctx.config().box.timeZone) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
@@ -126,7 +130,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         summaryHtml: renderHtmlFragment(documentSpec('summary', cur.ward, p, rctx)),
         marHtml: renderHtmlFragment(documentSpec('mar', cur.ward, p, rctx)),
       },
-      { lang, title: p.name ?? key, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes), live: liveUrl(job.id, lang) }) },
+      { lang, title: p.name ?? key, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur.snapshot, job.maxAgeMinutes), live: liveUrl(job.id, lang), integrityAlert: integrityAlert(cur, t, ctx.config().box.timeZone) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });

@@ -19,6 +19,7 @@ import { registerAdminRoutes } from './routes-admin.js';
 import { registerApiRoutes } from './routes-api.js';
 import { auditFor, registerAuth } from './auth.js';
 import { registerAuditRoutes } from './routes-audit.js';
+import { readableDocument } from './ward-data.js';
 
 export type { WebDeps } from './context.js';
 
@@ -119,17 +120,16 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     const address = req.params['*'].replace(/\.pdf$/, '');
     // Addresses are a fixed shape; anything else (.., %2f, absolute paths) is simply not a document.
     if (!job || !ADDRESS.test(address) || address.split('/').includes('..')) return reply.code(404).type('text/plain; charset=utf-8').send('no such document');
-    const cur = currentSnapshot(deps.db, job.id);
-    const art = cur ? getArtifact(deps.db, cur.id, address) : null;
-    if (!art || art.kind !== 'document') return reply.code(404).type('text/plain; charset=utf-8').send('no such document');
     try {
-      const pdf = deps.blobs.get(art.sha256);
+      const doc = readableDocument(deps.db, deps.blobs, job.id, address);
+      if (!doc) return reply.code(404).type('text/plain; charset=utf-8').send('no such document');
+      if (doc.fallback) req.log.error({ artifact: doc.artifact.id }, 'the current copy failed its integrity check; an earlier snapshot\'s copy is served');
       const disposition = req.query.download ? 'attachment' : 'inline';
-      ctx.audit(req, req.query.download ? 'download' : 'view', `${job.id}/${address}`, { snapshot: cur!.id });
-      return reply.type('application/pdf').header('content-disposition', `${disposition}; filename="${job.id}-${address.replace(/\//g, '-')}.pdf"`).header('cache-control', 'no-store').send(pdf);
+      ctx.audit(req, req.query.download ? 'download' : 'view', `${job.id}/${address}`, { snapshot: doc.snapshot.id, ...(doc.fallback ? { integrityFallback: true } : {}) });
+      return reply.type('application/pdf').header('content-disposition', `${disposition}; filename="${job.id}-${address.replace(/\//g, '-')}.pdf"`).header('cache-control', 'no-store').send(doc.pdf);
     } catch (err) {
       if (err instanceof BlobIntegrityError) {
-        req.log.error({ artifact: art.id }, 'artifact failed its integrity check; not served');
+        req.log.error({ job: job.id }, 'document failed its integrity check in every snapshot kept; not served');
         return reply.code(500).type('text/plain; charset=utf-8').send('This document failed its integrity check and is not served. Run `paperback verify` and take a new snapshot.');
       }
       throw err;

@@ -2,29 +2,77 @@ import type { WardSnapshot, Patient } from '../model/ward.js';
 import { foldForSearch, patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
-import { currentSnapshot, getArtifact, listArtifacts, type ArtifactRow, type SnapshotRow } from '../store/snapshots.js';
+import { currentSnapshot, getArtifact, listArtifacts, listSnapshots, type ArtifactRow, type SnapshotRow } from '../store/snapshots.js';
+import { BlobIntegrityError } from '../store/blobs.js';
 
 export interface CurrentWard {
   snapshot: SnapshotRow;
   ward: WardSnapshot;
   documents: ArtifactRow[];
+  /** Set when the current snapshot's data failed its integrity check and an earlier one is shown instead. */
+  fallbackFrom: SnapshotRow | null;
 }
+
+/** A stored file that cannot be trusted or read: damaged, sealed under another key, or gone. */
+const unreadable = (err: unknown) => err instanceof BlobIntegrityError || (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 /** Parsed ward data by content hash: a snapshot is read from disk and parsed once, not per request. */
 const cache = new Map<string, WardSnapshot>();
 
+/**
+ * The ward as the current snapshot has it; if that snapshot's data fails its
+ * integrity check, the newest earlier snapshot that reads, marked as such, so
+ * the ward page keeps serving (with its true, older age) instead of failing.
+ */
 export function currentWard(db: Db, blobs: BlobStore, jobId: string): CurrentWard | null {
   const snapshot = currentSnapshot(db, jobId);
   if (!snapshot) return null;
-  const data = getArtifact(db, snapshot.id, 'data/ward');
-  if (!data) return null;
-  let ward = cache.get(data.sha256);
-  if (!ward) {
-    ward = JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot;
-    if (cache.size > 20) cache.delete(cache.keys().next().value!);
-    cache.set(data.sha256, ward);
+  let first: unknown = null;
+  for (const s of [snapshot, ...listSnapshots(db, jobId, 20).filter((x) => x.status === 'published' && x.id < snapshot.id)]) {
+    const data = getArtifact(db, s.id, 'data/ward');
+    if (!data) continue;
+    let ward = cache.get(data.sha256);
+    if (!ward) {
+      try {
+        ward = JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot;
+      } catch (err) {
+        if (!unreadable(err)) throw err;
+        first ??= err;
+        continue;
+      }
+      if (cache.size > 20) cache.delete(cache.keys().next().value!);
+      cache.set(data.sha256, ward);
+    }
+    return { snapshot: s, ward, documents: listArtifacts(db, s.id, 'document'), fallbackFrom: s.id === snapshot.id ? null : snapshot };
   }
-  return { snapshot, ward, documents: listArtifacts(db, snapshot.id, 'document') };
+  if (first) throw first;
+  return null;
+}
+
+/**
+ * A document's bytes from the current snapshot, or, if its file fails its
+ * integrity check, from the newest earlier snapshot whose copy reads. Every
+ * page of a PDF carries its own as-of time, so an older copy says what it is.
+ */
+export function readableDocument(db: Db, blobs: BlobStore, jobId: string, address: string): { artifact: ArtifactRow; snapshot: SnapshotRow; pdf: Buffer; fallback: boolean } | null {
+  const snapshot = currentSnapshot(db, jobId);
+  if (!snapshot) return null;
+  let first: unknown = null;
+  for (const s of [snapshot, ...listSnapshots(db, jobId, 20).filter((x) => x.status === 'published' && x.id < snapshot.id)]) {
+    const artifact = getArtifact(db, s.id, address);
+    if (!artifact || artifact.kind !== 'document') {
+      if (s.id === snapshot.id) return null;
+      continue;
+    }
+    try {
+      return { artifact, snapshot: s, pdf: blobs.get(artifact.sha256), fallback: s.id !== snapshot.id };
+    } catch (err) {
+      if (!unreadable(err)) throw err;
+      first ??= err;
+    }
+  }
+  if (first) throw first;
+  return null;
 }
 
 /**
