@@ -53,8 +53,10 @@ export function lookupSession(db: Db, token: string | undefined, policy: Session
     db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(h);
     return { ok: false, reason, actor: row.actor };
   }
-  // Writing on every request would make each page view a disk write; once a minute is enough for idle timing.
-  if (idleFor > 60_000) db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(nowIso(now), h);
+  // Writing on every request would make each page view a disk write: the last-seen time is moved once a
+  // minute, or every quarter of the idle limit when that is shorter (with a 1-minute limit, once a minute
+  // would sign out a nurse active every 30 s).
+  if (idleFor > Math.min(60_000, (policy.idleMinutes * 60_000) / 4)) db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(nowIso(now), h);
   return { ok: true, session: row };
 }
 
