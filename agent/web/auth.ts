@@ -52,7 +52,12 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     if (route === LIVE_ROUTE) return;
     const token = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
     const found = lookupSession(ctx.db, token, policy(), now());
-    if (found.ok) req.session = found.session;
+    if (found.ok && found.session.auth === 'break-glass' && ctx.outage && !downtimeActive()) {
+      // Emergency access is for the downtime: it ends with it, whatever its idle and hard limits say.
+      endSession(ctx.db, token);
+      appendAudit(ctx.db, { actor: found.session.actor, action: 'session-expired', subject: null, detail: { reason: 'downtime-ended' } }, now());
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    } else if (found.ok) req.session = found.session;
     else if (found.reason === 'idle' || found.reason === 'expired') {
       appendAudit(ctx.db, { actor: found.actor ?? 'anonymous', action: 'session-expired', subject: null, detail: { reason: found.reason } }, now());
       reply.clearCookie(SESSION_COOKIE, { path: '/' });

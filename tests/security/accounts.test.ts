@@ -210,6 +210,14 @@ describe('break-glass during a downtime', () => {
       expect(actions('break-glass:Phạm Thu Hà')).toEqual(['login-failed']);
       // Markup typed into the name is dropped before it reaches the audit log or a page.
       expect(actions('break-glass:Phạm Thu Hàscript')).toEqual(['break-glass', 'view', 'view']);
+      // The downtime ends: so does the emergency session, at its next request.
+      endDeclaration(a.db, 'it.admin', new Date());
+      for (let i = 0; i < 5 && monitor.downtimeActive(); i++) await monitor.tick();
+      expect(monitor.downtimeActive()).toBe(false);
+      const after = await c.fetch('/ward/ward-1');
+      expect(after.status).toBe(303);
+      expect(after.headers.get('location')).toMatch(/^\/login/);
+      expect(actions('break-glass:Phạm Thu Hàscript')).toEqual(['break-glass', 'view', 'view', 'session-expired']);
     } finally {
       endDeclaration(a.db, 'it.admin', new Date());
       await monitor.tick();
