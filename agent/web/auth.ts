@@ -43,6 +43,9 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
   // ward shares one PC and one nurse's typos must not lock out her colleagues.
   const limiter = loginLimiter({ maxFailures: cfg().auth.maxFailures, lockoutMinutes: cfg().auth.lockoutMinutes });
   const ipLimiter = loginLimiter({ maxFailures: Math.max(20, cfg().auth.maxFailures * 4), lockoutMinutes: cfg().auth.lockoutMinutes });
+  // The ward code is one secret for the whole box: guesses are counted box-wide too, so many
+  // addresses cannot share the work of guessing it.
+  const codeLimiter = loginLimiter({ maxFailures: Math.max(30, cfg().auth.maxFailures * 6), lockoutMinutes: cfg().auth.lockoutMinutes });
   const downtimeActive = () => ctx.outage?.downtimeActive() ?? false;
 
   app.decorateRequest('session', null);
@@ -138,10 +141,11 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     if (!body.success || !name) return loginPage(req, reply, 400, t('ui.breakGlass.needName'));
     if (!downtimeActive()) return loginPage(req, reply, 403, t('ui.breakGlass.onlyInDowntime'));
     const keys = [`break-glass-ip:${req.ip}`];
-    const wait = limiter.blocked(keys) ?? ipLimiter.blocked(keys);
+    const wait = limiter.blocked(keys) ?? ipLimiter.blocked(keys) ?? codeLimiter.blocked(['break-glass-box']);
     if (wait !== null) return loginPage(req, reply, 429, t('ui.login.locked', { minutes: Math.ceil(wait / 60) }));
     if (!(await checkBreakGlassCode(ctx.db, body.data.code))) {
       limiter.fail(keys);
+      codeLimiter.fail(['break-glass-box']);
       appendAudit(ctx.db, { actor: `break-glass:${name}`, action: 'login-failed', subject: null, detail: { ip: req.ip, why: 'wrong ward code' } }, now());
       return loginPage(req, reply, 401, t('ui.breakGlass.failed'));
     }

@@ -225,6 +225,33 @@ describe('break-glass during a downtime', () => {
   });
 });
 
+describe('break-glass ward code', () => {
+  it('counts wrong codes box-wide, so many addresses cannot share the guessing', async () => {
+    declareDowntime(a.db, 'it.admin', 'test downtime', new Date());
+    await monitor.tick();
+    try {
+      const page = await app.inject({ url: '/login' });
+      const csrf = page.cookies.find((c) => c.name === 'pb_csrf')!.value;
+      const attempt = (i: number, code: string) =>
+        app.inject({ method: 'POST', url: '/break-glass', remoteAddress: `10.9.${Math.floor(i / 250)}.${i % 250}`, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `pb_csrf=${csrf}` }, payload: new URLSearchParams({ _csrf: csrf, name: 'Guesser', code }).toString() });
+      // One wrong guess from each address: each is far below its own limit, yet the box stops them by 30.
+      let refusedAt = -1;
+      for (let i = 0; i < 40 && refusedAt < 0; i++) {
+        const r = await attempt(i, `guess-${i}`);
+        if (r.statusCode === 429) refusedAt = i;
+        else expect(r.statusCode, `guess ${i}`).toBe(401);
+      }
+      expect(refusedAt).toBeGreaterThan(0);
+      expect(refusedAt).toBeLessThanOrEqual(30);
+      // Locked box-wide: even the right code from yet another address waits out the lockout.
+      expect((await attempt(99, 'WARD-CODE-7')).statusCode).toBe(429);
+    } finally {
+      endDeclaration(a.db, 'it.admin', new Date());
+      await monitor.tick();
+    }
+  });
+});
+
 describe('directory login', () => {
   it('falls back to local accounts when the directory does not answer', async () => {
     // A port nobody listens on: a real refused connection.
