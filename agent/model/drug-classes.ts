@@ -1,4 +1,5 @@
 import type { Allergy, MedicationOrder } from './ward.js';
+import { codesIn, foldForSearch } from './helpers.js';
 
 /**
  * A conservative drug–allergy reminder: when an active order's drug belongs to
@@ -57,19 +58,14 @@ const CLASSES: readonly ClassDef[] = [
   { id: 'latex', atc: [], rxnorm: [], names: /\b(latex|cao su)/i },
 ];
 
-const fold = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/gi, 'd');
-
 /** The classes a drug or substance belongs to, from its codes ("system|code") and its name. */
 export function drugClassesOf(name: string, codes: readonly string[] = []): Set<DrugClass> {
   const out = new Set<DrugClass>();
-  const folded = fold(name);
+  const folded = foldForSearch(name);
+  const atc = codesIn(codes, /atc/i);
+  const rxnorm = codesIn(codes, /rxnorm/i);
   for (const c of CLASSES) {
-    const byCode = codes.some((sc) => {
-      const [system, code] = sc.split('|') as [string, string];
-      if (/atc/i.test(system)) return c.atc.some((p) => code.toUpperCase().startsWith(p));
-      if (/rxnorm/i.test(system)) return c.rxnorm.includes(code);
-      return false;
-    });
+    const byCode = atc.some((code) => c.atc.some((p) => code.startsWith(p))) || rxnorm.some((code) => c.rxnorm.includes(code));
     if (byCode || c.names.test(name) || c.names.test(folded)) out.add(c.id);
   }
   return out;

@@ -11,6 +11,14 @@ export function foldForSearch(text: string): string {
     .trim();
 }
 
+/** The codes of one code system (ATC, RxNorm …) among "system|code" strings, upper-cased for prefix matching. */
+export function codesIn(codes: readonly string[], system: RegExp): string[] {
+  return codes.flatMap((sc) => {
+    const bar = sc.indexOf('|');
+    return system.test(sc.slice(0, bar)) ? [sc.slice(bar + 1).toUpperCase()] : [];
+  });
+}
+
 /** Initials for print job names: "Nguyễn Thị Hồng" → "NTH". Never the full name. */
 export function initials(name: string | null): string {
   if (!name) return '?';

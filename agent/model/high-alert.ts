@@ -1,3 +1,5 @@
+import { codesIn } from './helpers.js';
+
 /**
  * High-alert medications (after the ISMP list for acute care): drugs whose
  * errors cause significant harm. Sources rarely flag them, so Paperback
@@ -44,18 +46,16 @@ export interface HighAlertExtra {
   names?: readonly string[];
 }
 
-const atcOf = (codes: readonly string[]) => codes.filter((sc) => /atc/i.test(sc.split('|')[0]!)).map((sc) => sc.split('|')[1]!.toUpperCase());
-
 /** On the built-in list: by ATC class, RxNorm ingredient, or name. */
 export function isHighAlertDrug(drug: string, codes: readonly string[] = []): boolean {
-  if (atcOf(codes).some((code) => HIGH_ALERT_ATC.some((p) => code.startsWith(p)))) return true;
-  if (codes.some((sc) => /rxnorm/i.test(sc.split('|')[0]!) && HIGH_ALERT_RXNORM.has(sc.split('|')[1]!))) return true;
+  if (codesIn(codes, /atc/i).some((code) => HIGH_ALERT_ATC.some((p) => code.startsWith(p)))) return true;
+  if (codesIn(codes, /rxnorm/i).some((code) => HIGH_ALERT_RXNORM.has(code))) return true;
   return HIGH_ALERT_PATTERNS.some((re) => re.test(drug));
 }
 
 /** On the site's own list (paperback.yaml highAlert): by ATC prefix or a name fragment. */
 export function onSiteHighAlertList(drug: string, codes: readonly string[], extra: HighAlertExtra): boolean {
-  if (atcOf(codes).some((code) => (extra.atc ?? []).some((p) => code.startsWith(p.toUpperCase())))) return true;
+  if (codesIn(codes, /atc/i).some((code) => (extra.atc ?? []).some((p) => code.startsWith(p.toUpperCase())))) return true;
   const lower = drug.toLowerCase();
   return (extra.names ?? []).some((n) => n.trim() && lower.includes(n.trim().toLowerCase()));
 }

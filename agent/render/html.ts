@@ -4,7 +4,11 @@ import type { Block, DocumentSpec, Tone } from './blocks.js';
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const lines = (s: string) => s.split('\n').map(escapeHtml).join('<br>');
-const cls = (tone: Tone | undefined) => (tone && tone !== 'normal' ? ` class="tone-${tone}"` : '');
+/** The class attribute for a tone, and any other class the element needs (a nowrap column's cells). */
+const cls = (tone: Tone | undefined, extra: string | null = null) => {
+  const names = [tone && tone !== 'normal' ? `tone-${tone}` : null, extra].filter(Boolean);
+  return names.length ? ` class="${names.join(' ')}"` : '';
+};
 
 function block(b: Block): string {
   switch (b.type) {
@@ -19,7 +23,7 @@ function block(b: Block): string {
     case 'table': {
       const head = `<thead><tr>${b.columns.map((c) => `<th scope="col"${c.align && c.align !== 'left' ? ` style="text-align:${c.align}"` : ''}>${escapeHtml(c.label)}</th>`).join('')}</tr></thead>`;
       const rows = b.rows.length
-        ? b.rows.map((r) => `<tr${cls(r.tone)}>${r.cells.map((c, i) => `<td${b.columns[i]?.nowrap ? cls(c.tone).replace(/^ class="(.*)"$/, ' class="$1 nowrap"').replace(/^$/, ' class="nowrap"') : cls(c.tone)}${b.columns[i]?.align === 'center' ? ' style="text-align:center"' : ''}>${lines(c.text)}</td>`).join('')}</tr>`).join('')
+        ? b.rows.map((r) => `<tr${cls(r.tone)}>${r.cells.map((c, i) => `<td${cls(c.tone, b.columns[i]?.nowrap ? 'nowrap' : null)}${b.columns[i]?.align === 'center' ? ' style="text-align:center"' : ''}>${lines(c.text)}</td>`).join('')}</tr>`).join('')
         : `<tr><td colspan="${b.columns.length}" class="tone-strong">${escapeHtml(b.empty ?? '')}</td></tr>`;
       return `<div class="table-wrap"><table>${head}<tbody>${rows}</tbody></table></div>`;
     }

@@ -1,4 +1,4 @@
-import { dueTimes, effectiveTiming, localDate, type DuePlan, type StandardTimes } from '../model/due-times.js';
+import { effectiveTiming, localDate, type DuePlan } from '../model/due-times.js';
 import { allergyConflicts } from '../model/drug-classes.js';
 import type { Administration, MedicationOrder, OrderTiming, Patient } from '../model/ward.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
@@ -64,12 +64,21 @@ export function allergyCheckWords(o: MedicationOrder, p: Patient, t: Translate):
   return `⚠ ${t('mar.checkAllergy', { allergies: seen.map((c) => `${c.allergy} (${t(`drugClass.${c.drugClass}`)})`).join('; ') })}`;
 }
 
+/**
+ * An order's drug cell and whether it reads in red (high-alert, do not give,
+ * or a drug–allergy check), the allergy check worked out once for both.
+ */
+export function orderCell(o: MedicationOrder, p: Patient, t: Translate): { label: string; alert: boolean } {
+  const check = allergyCheckWords(o, p, t);
+  return { label: orderLabel(o, t, check), alert: !!(o.highAlert || o.doNotPerform || check) };
+}
+
 /** The drug cell: warnings first, then the drug, the step, dose · route · rate, the limit and the prescriber's words. */
-export function orderLabel(o: MedicationOrder, t: Translate, patient?: Patient): string {
+function orderLabel(o: MedicationOrder, t: Translate, allergyCheck: string | null): string {
   const doseLine = [o.dose, o.route, o.rate ? t('mar.rate', { rate: o.rate }) : null].filter(Boolean).join(' · ') || t('unknown');
   return [
     o.doNotPerform ? `⚠ ${t('mar.doNotGive')}` : null,
-    patient ? allergyCheckWords(o, patient, t) : null,
+    allergyCheck,
     o.highAlert ? `⚠ ${t('mar.highAlert')}` : null,
     o.status === 'on-hold' ? `[${t('mar.onHoldNote')}]` : null,
     o.drug,
@@ -88,8 +97,6 @@ export function slotWords(plan: DuePlan, from: Date, timeZone: string, t: Transl
   const first = localDate(from, timeZone);
   return plan.slots.map((s) => (s.date === first ? s.time : `${s.time}\n${s.date.slice(8, 10)}/${s.date.slice(5, 7)}`));
 }
-
-export const planFor = (o: MedicationOrder, from: Date, timeZone: string, table?: StandardTimes): DuePlan => dueTimes(o, from, timeZone, table);
 
 const doseOf = (o: MedicationOrder) => (x: Administration) => (x.orderId ? x.orderId === o.id : x.drug === o.drug);
 const instant = (a: Administration) => Date.parse(a.at);

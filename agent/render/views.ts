@@ -1,8 +1,8 @@
 import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.js';
-import type { StandardTimes } from '../model/due-times.js';
+import { dueTimes, type StandardTimes } from '../model/due-times.js';
 import { ageLabel, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
-import { allergyCheckWords, dosesWithoutOrder, frequencyWords, lastGivenWords, orderLabel, planFor, slotWords } from './order-words.js';
+import { dosesWithoutOrder, frequencyWords, lastGivenWords, orderCell, slotWords } from './order-words.js';
 
 /**
  * View models: what each template in templates/documents sees. Every value is
@@ -42,6 +42,9 @@ const knownAbsentKinds = (l: AllergyList): string[] | 'all' => (!l.absent || l.a
 
 const kindsWords = (kinds: string[], t: Translate) => kinds.map((k) => t(`allergy.kind.${k}`)).join(', ');
 
+/** High-risk allergies first: on a long list they must not be the line a nurse misses. */
+const highRiskFirst = (items: readonly Allergy[]) => [...items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high'));
+
 /** An allergy in a line: high criticality and unconfirmed said in words, so they survive a black-and-white copy. */
 const allergyLine = (a: Allergy, t: Translate, full = true) => {
   // On a patient's own sheets: the category and a criticality other than high (which leads the line) too.
@@ -53,8 +56,7 @@ export function allergyView(p: Patient, ctx: ViewContext): { title: string; tone
   const { t } = ctx;
   switch (p.allergies.status) {
     case 'recorded':
-      // High-risk allergies first: on a long list they must not be the line a nurse misses.
-      return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: [...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t)) };
+      return { title: `⚠ ${t('allergy.title')}`, tone: 'alert', lines: highRiskFirst(p.allergies.items).map((a) => allergyLine(a, t)) };
     case 'none-known': {
       const kinds = knownAbsentKinds(p.allergies);
       if (kinds === 'all') return { title: t('allergy.title'), tone: 'normal', lines: [t('allergy.noneKnown')] };
@@ -72,7 +74,7 @@ export function allergyShort(p: Patient, ctx: ViewContext): string {
   const { t } = ctx;
   switch (p.allergies.status) {
     case 'recorded':
-      return `⚠ ${[...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t, false)).join(', ')}`;
+      return `⚠ ${highRiskFirst(p.allergies.items).map((a) => allergyLine(a, t, false)).join(', ')}`;
     case 'none-known': {
       const kinds = knownAbsentKinds(p.allergies);
       return kinds === 'all' ? t('allergy.nkaShort') : `⚠ ${t('allergy.noneKnownOfShort', { kinds: kindsWords(kinds, t) })}`;
@@ -133,8 +135,7 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
   const rows = snap.beds.flatMap((b) => {
     const here = byBed.get(b.id) ?? [];
     if (here.length === 0) return [row(b.label, undefined)];
-    const conflict = conflicts.has(b.id);
-    return here.map((p) => row(conflict ? `${b.label} ⚠` : b.label, p, conflict));
+    return here.map((p) => row(markedBedLabel(snap, p, conflicts), p, conflicts.has(b.id)));
   });
   // Patients with no bed on the ward's map still belong on the census: under their own heading.
   const unplaced = noBed.map((p) => row('—', p, true));
@@ -159,10 +160,13 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
   const { t, timeZone } = ctx;
   const asOf = new Date(snap.asOf);
   const scheduledOrders = p.orders.items.filter((o) => !o.prn);
-  const planned = scheduledOrders.map((o) => ({ o, plan: planFor(o, asOf, timeZone, ctx.standardTimes) }));
+  const planned = scheduledOrders.map((o) => ({ o, plan: dueTimes(o, asOf, timeZone, ctx.standardTimes) }));
   // As many boxes as doses: a q4h order gets six, the sheet at least four so hand-added doses have room.
   const slotCount = Math.max(4, ...planned.map(({ plan }) => plan.slots.length));
-  const tone = (o: (typeof scheduledOrders)[number]) => (o.highAlert || o.doNotPerform || allergyCheckWords(o, p, t) ? 'alert' : 'strong');
+  const drugCell = (o: (typeof scheduledOrders)[number]) => {
+    const cell = orderCell(o, p, t);
+    return { label: cell.label, labelTone: cell.alert ? 'alert' : 'strong' };
+  };
   return {
     allergy: allergyView(p, ctx),
     ordersAvailable: p.orders.status === 'available',
@@ -174,8 +178,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     scheduled: planned.map(({ o, plan }) => {
       const slots = slotWords(plan, asOf, timeZone, t);
       return {
-        label: orderLabel(o, t, p),
-        labelTone: tone(o),
+        ...drugCell(o),
         frequency: frequencyWords(o, plan, t, timeZone) ?? t('unknown'),
         lastGiven: lastGivenWords(o, p, t, timeZone),
         slots: Array.from({ length: slotCount }, (_, i) => slots[i] ?? ''),
@@ -184,8 +187,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     prn: p.orders.items
       .filter((o) => o.prn)
       .map((o) => ({
-        label: orderLabel(o, t, p),
-        labelTone: tone(o),
+        ...drugCell(o),
         frequency: [frequencyWords(o, null, t, timeZone), o.prnReason ? `PRN: ${o.prnReason}` : null].filter(Boolean).join('\n') || t('unknown'),
         lastGiven: lastGivenWords(o, p, t, timeZone),
         // Room to record several doses over a shift, each row naming the drug it belongs to.
@@ -215,11 +217,12 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     diagnoses: p.diagnoses.items.map((d) => `${d.text}${d.code ? ` (${d.code})` : ''}${d.provisional ? ` [${t('summary.provisional')}]` : ''}`).join('; ') || t('summary.none'),
     ordersAvailable: p.orders.status === 'available',
     orders: p.orders.items.map((o) => {
-      const plan = planFor(o, new Date(snap.asOf), ctx.timeZone, ctx.standardTimes);
+      const plan = dueTimes(o, new Date(snap.asOf), ctx.timeZone, ctx.standardTimes);
       const due = o.prn ? [] : slotWords(plan, new Date(snap.asOf), ctx.timeZone, t);
+      const cell = orderCell(o, p, t);
       return {
-        drug: orderLabel(o, t, p),
-        tone: o.highAlert || o.doNotPerform || allergyCheckWords(o, p, t) ? 'alert' : '',
+        drug: cell.label,
+        tone: cell.alert ? 'alert' : '',
         frequency: [frequencyWords(o, plan, t, ctx.timeZone), due.join(' ').replace(/\n/g, ' ')].filter(Boolean).join('\n') || t('unknown'),
         prn: o.prn ? o.prnReason ?? 'PRN' : '',
       };
@@ -241,8 +244,7 @@ export function wardAllergiesView(snap: WardSnapshot, ctx: ViewContext) {
     .map((p) => ({
       bed: markedBedLabel(snap, p, conflicts),
       patient: [`${p.name ?? t('unknown')} · ${p.mrn ?? t('unknown')}`, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
-      allergies: p.allergies.status === 'recorded' ? [...p.allergies.items].sort((a, b) => Number(b.criticality === 'high') - Number(a.criticality === 'high')).map((a) => allergyLine(a, t)).join('; ') : allergyShort(p, ctx),
-      tone: p.allergies.items.some((a) => a.criticality === 'high') ? 'alert' : '',
+      allergies: p.allergies.status === 'recorded' ? highRiskFirst(p.allergies.items).map((a) => allergyLine(a, t)).join('; ') : allergyShort(p, ctx),
     }));
   // High-alert drugs grouped by drug, with the beds that have them: one line per drug fits a whole ward.
   const byDrug = new Map<string, string[]>();

@@ -1,4 +1,5 @@
 import type { Dataset, Patient, SourceInfo, WardSnapshot } from '../model/ward.js';
+import type { NameOrder } from '../model/names.js';
 
 export interface PullRequest {
   ward: { id: string; name: string };
@@ -8,7 +9,7 @@ export interface PullRequest {
   now: Date;
   signal: AbortSignal;
   /** How to write a name the source sends in parts (site setting); family-first when not given. */
-  nameOrder?: 'family-first' | 'given-first';
+  nameOrder?: NameOrder;
 }
 
 export interface PullResult {

@@ -19,16 +19,22 @@ const unreadable = (err: unknown) => err instanceof BlobIntegrityError || (err a
 /** Parsed ward data by content hash: a snapshot is read from disk and parsed once, not per request. */
 const cache = new Map<string, WardSnapshot>();
 
+/** The current snapshot, then the earlier published ones, newest first: where a damaged file is looked for again. */
+function currentThenEarlier(db: Db, jobId: string): SnapshotRow[] {
+  const current = currentSnapshot(db, jobId);
+  return current ? [current, ...listSnapshots(db, jobId, 20).filter((x) => x.status === 'published' && x.id < current.id)] : [];
+}
+
 /**
  * The ward as the current snapshot has it; if that snapshot's data fails its
  * integrity check, the newest earlier snapshot that reads, marked as such, so
  * the ward page keeps serving (with its true, older age) instead of failing.
  */
 export function currentWard(db: Db, blobs: BlobStore, jobId: string): CurrentWard | null {
-  const snapshot = currentSnapshot(db, jobId);
+  const [snapshot, ...earlier] = currentThenEarlier(db, jobId);
   if (!snapshot) return null;
   let first: unknown = null;
-  for (const s of [snapshot, ...listSnapshots(db, jobId, 20).filter((x) => x.status === 'published' && x.id < snapshot.id)]) {
+  for (const s of [snapshot, ...earlier]) {
     const data = getArtifact(db, s.id, 'data/ward');
     if (!data) continue;
     let ward = cache.get(data.sha256);
@@ -55,10 +61,10 @@ export function currentWard(db: Db, blobs: BlobStore, jobId: string): CurrentWar
  * page of a PDF carries its own as-of time, so an older copy says what it is.
  */
 export function readableDocument(db: Db, blobs: BlobStore, jobId: string, address: string): { artifact: ArtifactRow; snapshot: SnapshotRow; pdf: Buffer; fallback: boolean } | null {
-  const snapshot = currentSnapshot(db, jobId);
+  const [snapshot, ...earlier] = currentThenEarlier(db, jobId);
   if (!snapshot) return null;
   let first: unknown = null;
-  for (const s of [snapshot, ...listSnapshots(db, jobId, 20).filter((x) => x.status === 'published' && x.id < snapshot.id)]) {
+  for (const s of [snapshot, ...earlier]) {
     const artifact = getArtifact(db, s.id, address);
     if (!artifact || artifact.kind !== 'document') {
       if (s.id === snapshot.id) return null;

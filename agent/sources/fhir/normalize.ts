@@ -151,7 +151,7 @@ function doseOf(d: Dosage): { dose: string | null; rate: string | null } {
 }
 
 /** Statuses of an order a nurse may act on; draft, cancelled, completed, stopped, entered-in-error are not. */
-export const ACTIVE_ORDER_STATUSES = new Set(['active', 'on-hold', 'suspended']);
+const ACTIVE_ORDER_STATUSES = new Set(['active', 'on-hold', 'suspended']);
 /** Intents that are orders; proposals and plans are not. A server that omits intent is taken at its word that it sent orders. */
 const ORDER_INTENTS = new Set(['order', 'original-order', 'reflex-order', 'filler-order', 'instance-order']);
 export const isActualOrder = (r: Pick<FhirMedicationRequest, 'status' | 'intent'>) => ACTIVE_ORDER_STATUSES.has(r.status) && (r.intent === undefined || ORDER_INTENTS.has(r.intent));
@@ -313,9 +313,6 @@ export function latestWeight(obs: FhirObservation[]): { value: number; at: strin
 export function latestHeight(obs: FhirObservation[]): { value: number; at: string | null } | null {
   return latestMeasure(obs, '8302-2', (v, unit) => (unit === 'cm' || unit === '' ? v : unit === 'm' ? v * 100 : unit === 'mm' ? v / 10 : ['[in_i]', 'in'].includes(unit) ? v * 2.54 : null));
 }
-
-/** Kept for callers that want the number alone. */
-export const latestWeightKg = (obs: FhirObservation[]): number | null => latestWeight(obs)?.value ?? null;
 
 export function attendingOf(e: FhirEncounter, practitioners: Map<string, FhirPractitioner>, order?: NameOrder): string | null {
   const parts = e.participant ?? [];

@@ -1,5 +1,5 @@
 import { Hl7Message, parseHl7DateTime, type Hl7Segment } from '@medplum/core';
-import { composeName } from '../../model/names.js';
+import { composeName, type NameOrder } from '../../model/names.js';
 
 /**
  * One ADT event, read from an HL7 v2 message and checked at the boundary:
@@ -58,7 +58,7 @@ export class AdtError extends Error {
 export interface AdtParseOptions {
   /** Offset of local times without one (HL7 times usually have none), e.g. "+0700". */
   tzOffset: string;
-  nameOrder: 'family-first' | 'given-first';
+  nameOrder: NameOrder;
 }
 
 const text = (s: string | undefined) => {

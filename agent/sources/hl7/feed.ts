@@ -9,6 +9,7 @@ import { nowIso } from '../../store/db.js';
 import { AdtError, bareAck, parseAdt, readHeader, tzOffsetOf, type AdtLocation } from './adt.js';
 import { applyAdtEvent, readAdtRecord, writeAdtRecord } from './adt-census.js';
 import type { MllpReply } from './mllp.js';
+import type { NameOrder } from '../../model/names.js';
 
 export interface AdtFeedDeps {
   db: Db;
@@ -17,7 +18,7 @@ export interface AdtFeedDeps {
   /** The box's ward ids, for point-of-care codes that are ward ids themselves. */
   wardIds: () => string[];
   timeZone: string;
-  nameOrder: 'family-first' | 'given-first';
+  nameOrder: NameOrder;
   now?: () => Date;
 }
 

@@ -8,6 +8,7 @@ import { pullClinicalData, withClinicalSystem } from '../clinical.js';
 import { bedLabel, wardCensus, type AdtRecord } from './adt-census.js';
 import { adtFeed, type AdtFeed } from './feed.js';
 import { startMllpServer, type MllpServer } from './mllp.js';
+import type { NameOrder } from '../../model/names.js';
 
 /** A feed silent for this long gets a warning on paper: the census may be behind. */
 const SILENT_MINUTES = 120;
@@ -19,7 +20,7 @@ export interface Hl7SourceDeps {
   configDir: string;
   timeZone: string;
   /** How names sent in parts (XPN, XCN) are written: the site's order. */
-  nameOrder?: 'family-first' | 'given-first';
+  nameOrder?: NameOrder;
   wardIds: () => string[];
   /** Start the MLLP listener (serve); `run` and the CLI only read the stored census. */
   listen: boolean;
