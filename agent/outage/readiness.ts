@@ -3,7 +3,8 @@ import type { LoadedConfig } from '../config/load.js';
 import { ATTENTION_REASONS } from '../print/ipp.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { Db } from '../store/db.js';
-import { currentSnapshot, heldSnapshot } from '../store/snapshots.js';
+import { currentSnapshot } from '../store/snapshots.js';
+import { heldCensus } from '../schedule/held-census.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -42,10 +43,9 @@ export function computeReadiness(input: { config: LoadedConfig; db: Db; printers
       say: minutes === null ? { key: 'ui.readiness.noSnapshot' } : { key: 'ui.readiness.dataAge', vars: { minutes, limit: job.maxAgeMinutes } },
     });
     // A held census means the box's newest idea of the ward is in doubt: not ready until someone decides.
-    const held = heldSnapshot(db, job.id);
-    if (held) {
-      const reason = held.warnings.find((w) => w.code === 'census-held')?.message ?? 'the census was held';
-      checks.push({ name: `census:${job.id}`, ok: false, detail: `newest census held (snapshot ${held.id}): ${reason}`, say: { key: 'ui.readiness.censusHeld', vars: { snapshot: held.id, patients: held.counts.patients ?? '?', current: cur?.counts.patients ?? '?' } } });
+    const h = heldCensus(db, job.id);
+    if (h) {
+      checks.push({ name: `census:${job.id}`, ok: false, detail: `newest census held (snapshot ${h.held.id}): ${h.reason}`, say: { key: 'ui.readiness.censusHeld', vars: { snapshot: h.held.id, patients: h.held.counts.patients ?? '?', current: cur?.counts.patients ?? '?' } } });
     }
   }
   const needed = new Set([...config.jobs.values()].filter((j) => j.enabled && j.downtime.printer).map((j) => j.downtime.printer!));

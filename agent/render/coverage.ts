@@ -1,5 +1,5 @@
 import fontkit from '@pdf-lib/fontkit';
-import type { Block, DocumentSpec } from './blocks.js';
+import type { Block, DocumentSpec, PatientStamp } from './blocks.js';
 import { FALLBACK_FILES, FONT_FILES } from './font-files.js';
 
 /**
@@ -45,12 +45,11 @@ export function coverText(text: string): { text: string; missing: number } {
   return missing ? { text: out, missing } : { text, missing: 0 };
 }
 
-function coverBlock(b: Block, count: (n: number) => void): Block {
-  const c = (s: string) => {
-    const r = coverText(s);
-    count(r.missing);
-    return r.text;
-  };
+type Cover = (text: string) => string;
+
+const coverPatient = (p: PatientStamp, c: Cover): PatientStamp => ({ ...p, name: c(p.name), alert: p.alert == null ? p.alert : c(p.alert) });
+
+function coverBlock(b: Block, c: Cover): Block {
   switch (b.type) {
     case 'heading':
       return { ...b, text: c(b.text) };
@@ -63,21 +62,20 @@ function coverBlock(b: Block, count: (n: number) => void): Block {
     case 'table':
       return { ...b, columns: b.columns.map((col) => ({ ...col, label: c(col.label) })), rows: b.rows.map((r) => ({ ...r, cells: r.cells.map((cell) => ({ ...cell, text: c(cell.text) })) })), empty: b.empty === undefined ? undefined : c(b.empty) };
     case 'page-break':
-      return b.patient ? { ...b, patient: { ...b.patient, name: c(b.patient.name), alert: b.patient.alert == null ? b.patient.alert : c(b.patient.alert) } } : b;
+      return b.patient ? { ...b, patient: coverPatient(b.patient, c) } : b;
   }
 }
 
 /** The document with nothing the font cannot draw, and a notice first when anything was replaced. */
 export function coverDocument(spec: DocumentSpec, notice: (count: number) => string): DocumentSpec {
   let missing = 0;
-  const count = (n: number) => (missing += n);
-  const blocks = spec.blocks.map((b) => coverBlock(b, count));
-  const cover = (s: string) => {
+  const cover: Cover = (s) => {
     const r = coverText(s);
     missing += r.missing;
     return r.text;
   };
-  const patient = spec.patient && { ...spec.patient, name: cover(spec.patient.name), alert: spec.patient.alert == null ? spec.patient.alert : cover(spec.patient.alert) };
+  const blocks = spec.blocks.map((b) => coverBlock(b, cover));
+  const patient = spec.patient && coverPatient(spec.patient, cover);
   const stamp = { ...spec.stamp, hospital: cover(spec.stamp.hospital), ward: cover(spec.stamp.ward) };
   if (missing === 0) return spec;
   return { ...spec, stamp, patient, blocks: [{ type: 'notice', tone: 'alert', title: `⚠ ${MISSING_MARK}`, lines: [notice(missing)] }, ...blocks] };

@@ -154,6 +154,17 @@ function artifactInserter(db: Db, snapshotId: number, now: Date) {
   });
 }
 
+/** The job's current pointer moved to a snapshot (inside the caller's transaction). */
+function pointCurrentAt(db: Db, jobId: string, snapshotId: number, now: Date): void {
+  db.prepare(`INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT(job_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, updated_at = excluded.updated_at`).run(jobId, snapshotId, nowIso(now));
+}
+
+/** held → failed for the job's held snapshot, if any: a newer publish or hold supersedes it (inside the caller's transaction). */
+function supersedeHeld(db: Db, jobId: string): void {
+  db.prepare(`UPDATE snapshots SET status = 'failed' WHERE job_id = ? AND status = 'held'`).run(jobId);
+}
+
 /**
  * The publish: in one transaction the staging snapshot becomes published and
  * the job's current pointer moves to it. Every artifact was written and synced
@@ -166,10 +177,9 @@ export function publishSnapshot(db: Db, snapshotId: number, p: { asOf: string; s
     db.prepare(`UPDATE snapshots SET status = 'published', as_of = ?, source_system = ?, counts_json = ?, warnings_json = ?, published_at = ? WHERE id = ?`).run(
       p.asOf, p.sourceSystem, JSON.stringify(p.counts), JSON.stringify(p.warnings), nowIso(p.now), snapshotId,
     );
-    db.prepare(`INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT(job_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, updated_at = excluded.updated_at`).run(row.jobId, snapshotId, nowIso(p.now));
+    pointCurrentAt(db, row.jobId, snapshotId, p.now);
     // A census the source now confirms supersedes one that was held.
-    db.prepare(`UPDATE snapshots SET status = 'failed' WHERE job_id = ? AND status = 'held'`).run(row.jobId);
+    supersedeHeld(db, row.jobId);
   }).immediate();
 }
 
@@ -182,7 +192,7 @@ export function holdSnapshot(db: Db, snapshotId: number, p: { asOf: string; sour
   db.transaction(() => {
     const row = db.prepare('SELECT job_id AS jobId, status FROM snapshots WHERE id = ?').get(snapshotId) as { jobId: string; status: string } | undefined;
     if (!row || row.status !== 'staging') throw new StoreError('only a staging snapshot can be held', { snapshotId, status: row?.status });
-    db.prepare(`UPDATE snapshots SET status = 'failed' WHERE job_id = ? AND status = 'held'`).run(row.jobId);
+    supersedeHeld(db, row.jobId);
     db.prepare(`UPDATE snapshots SET status = 'held', as_of = ?, source_system = ?, counts_json = ?, warnings_json = ? WHERE id = ? AND status = 'staging'`).run(
       p.asOf, p.sourceSystem, JSON.stringify(p.counts), JSON.stringify(p.warnings), snapshotId,
     );
@@ -204,8 +214,7 @@ export function acceptHeldSnapshot(db: Db, jobId: string, snapshotId: number, no
     const row = db.prepare('SELECT job_id AS jobId, status FROM snapshots WHERE id = ?').get(snapshotId) as { jobId: string; status: string } | undefined;
     if (!row || row.jobId !== jobId || row.status !== 'held') throw new StoreError('only a held snapshot of this job can be accepted', { jobId, snapshotId, status: row?.status });
     db.prepare(`UPDATE snapshots SET status = 'published', published_at = ? WHERE id = ? AND status = 'held'`).run(nowIso(now), snapshotId);
-    db.prepare(`INSERT INTO current_snapshot (job_id, snapshot_id, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT(job_id) DO UPDATE SET snapshot_id = excluded.snapshot_id, updated_at = excluded.updated_at`).run(jobId, snapshotId, nowIso(now));
+    pointCurrentAt(db, jobId, snapshotId, now);
     return getSnapshot(db, snapshotId)!;
   }).immediate();
 }
