@@ -12,7 +12,7 @@ import path from 'node:path';
 import { currentWard, documentTitle, findPatient, searchPatients } from './ward-data.js';
 import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
 import { LIVE_ROUTE } from './auth.js';
-import { currentSnapshot } from '../store/snapshots.js';
+import type { SnapshotRow } from '../store/snapshots.js';
 
 const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
@@ -143,8 +143,14 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const job = ctx.config().jobs.get(params.data.job);
     if (!job) return reply.code(404).send({ error: 'no such ward' });
     const lang = query.data.lang ?? langOf(req, ctx);
-    const cur = currentSnapshot(ctx.db, job.id);
-    return reply.header('cache-control', 'no-store').send({ banner: bannerFor(ctx, lang), freshness: freshnessFor(ctx, lang, cur, job.maxAgeMinutes) });
+    // The age of the snapshot the page shows: after an integrity fallback that is the earlier one, not the current.
+    let shown: SnapshotRow | null = null;
+    try {
+      shown = currentWard(ctx.db, ctx.blobs, job.id)?.snapshot ?? null;
+    } catch {
+      shown = null; // no copy reads: the page has nothing current to vouch for
+    }
+    return reply.header('cache-control', 'no-store').send({ banner: bannerFor(ctx, lang), freshness: freshnessFor(ctx, lang, shown, job.maxAgeMinutes) });
   });
 
   app.get('/ward/:job/forms', async (req, reply) => {

@@ -47,6 +47,10 @@ describe('a damaged stored file', () => {
       expect(page.status).toBe(200);
       const html = await page.text();
       expect(html).toContain('The newest snapshot failed its integrity check and is not shown: this is the snapshot of 22/11/2026 08:00');
+      // An open page's live update tells the age of the snapshot shown, not of the damaged newer one.
+      const live = (await (await nurse.fetch('/api/live/ward-1?lang=en')).json()) as { freshness: { text: string } };
+      expect(live.freshness.text).toContain('22/11/2026 08:00');
+      expect(live.freshness.text).not.toContain('22/11/2026 09:00');
       const pdf = await nurse.fetch('/documents/ward-1/census.pdf');
       expect(pdf.status).toBe(200);
       // The older copy, which says its own age on every page.
