@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { DATASETS } from '../model/ward.js';
+import { HL7_CHARSETS } from '../model/hl7.js';
 
 /** An IANA time zone Node's Intl knows, e.g. "Asia/Ho_Chi_Minh". */
 const timeZone = z.string().refine(
@@ -118,6 +119,16 @@ const hl7Source = z
     /** MLLP over TLS: the listener's certificate; with caFile, senders must present a certificate from it. */
     tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1), caFile: z.string().min(1).optional() }).strict().optional(),
     clinical: id.optional(),
+    /** Which PID-3 repetition is the MRN: identifier type (CX-5) and, if set, assigning authority (CX-4). */
+    mrn: z.object({ type: z.string().min(1).default('MR'), authority: z.string().min(1).optional() }).strict().default({ type: 'MR' }),
+    /** Character set of messages whose MSH-18 is empty (table 0211 name). */
+    charset: z.enum(HL7_CHARSETS).default('UNICODE UTF-8'),
+    /** An admit to one of this box's wards naming no room or bed: refused (AE), or listed under "no bed assigned". */
+    admitWithoutBed: z.enum(['refuse', 'unassigned']).default('refuse'),
+    /** Largest frame accepted; a larger one is answered AR and quarantined, and the connection stays open. */
+    maxMessageBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Bytes outside a frame with no frame starting for this long close the connection. */
+    unframedTimeoutSeconds: z.number().min(1).max(600).default(10),
   })
   .strict();
 

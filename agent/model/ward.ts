@@ -45,6 +45,8 @@ export interface Allergy {
   unconfirmed?: boolean;
   /** Codes the source sent for the substance (RxNorm, ATC, SNOMED …), for the drug–allergy check. */
   codes?: string[];
+  /** Which system(s) said so, when a patient's allergies come from more than one (ADT AL1 and FHIR). */
+  source?: string;
 }
 
 /** What a source positively says is absent: "no known drug allergy" says nothing about food. */
@@ -170,6 +172,8 @@ export interface Patient {
   /** Source-local stable key (e.g. FHIR Patient id). Never shown as an identifier. */
   id: string;
   mrn: string | null;
+  /** Other identifiers the source sent (national ID, insurance number, a merged MRN): searchable, never printed as the MRN. */
+  otherIds?: { label: string; value: string }[];
   name: string | null;
   /** As sent: YYYY, YYYY-MM or YYYY-MM-DD; a partial date is printed as given, with an approximate age. */
   birthDate: string | null;

@@ -49,7 +49,7 @@ const highRiskFirst = (items: readonly Allergy[]) => [...items].sort((a, b) => N
 const allergyLine = (a: Allergy, t: Translate, full = true) => {
   // On a patient's own sheets: the category and a criticality other than high (which leads the line) too.
   const about = full ? [a.category ? t(`allergy.category.${a.category}`) : null, a.criticality && a.criticality !== 'high' ? t(`allergy.criticality.${a.criticality}`) : null].filter(Boolean).join(', ') : '';
-  return [a.criticality === 'high' ? `‼ ${t('allergy.highRisk')}:` : null, a.substance, full && a.reaction ? `(${a.reaction})` : null, about ? `— ${about}` : null, a.unconfirmed ? `[${t('allergy.unconfirmed')}]` : null].filter(Boolean).join(' ');
+  return [a.criticality === 'high' ? `‼ ${t('allergy.highRisk')}:` : null, a.substance, full && a.reaction ? `(${a.reaction})` : null, about ? `— ${about}` : null, a.unconfirmed ? `[${t('allergy.unconfirmed')}]` : null, full && a.source ? `[${t('allergy.fromSource', { source: a.source })}]` : null].filter(Boolean).join(' ');
 };
 
 export function allergyView(p: Patient, ctx: ViewContext): { title: string; tone: 'alert' | 'normal'; lines: string[] } {

@@ -82,7 +82,8 @@ export function readableDocument(db: Db, blobs: BlobStore, jobId: string, addres
 }
 
 /**
- * Find patients by bed, MRN or name. Names match without diacritics and in
+ * Find patients by bed, MRN, another identifier the source sent (national
+ * ID, insurance number, a merged MRN) or name. Names match without diacritics and in
  * any word order ("nguyen hong" finds "Nguyễn Thị Hồng"); the query is data,
  * never SQL or a pattern.
  */
@@ -92,7 +93,7 @@ export function searchPatients(ward: WardSnapshot, query: string): Patient[] {
   if (words.length === 0) return all;
   const bedOf = (p: Patient) => ward.beds.find((b) => b.id === p.bedId)?.label ?? '';
   return all.filter((p) => {
-    const hay = [foldForSearch(p.name ?? ''), foldForSearch(p.mrn ?? ''), foldForSearch(bedOf(p))].join(' ');
+    const hay = [foldForSearch(p.name ?? ''), foldForSearch(p.mrn ?? ''), foldForSearch(bedOf(p)), ...(p.otherIds ?? []).map((x) => foldForSearch(x.value))].join(' ');
     return words.every((w) => hay.includes(w));
   });
 }

@@ -97,7 +97,7 @@ describe('names in the site order', () => {
   it('writes HL7 XPN (family^given^middle^suffix^prefix) in the site order', () => {
     // The shape of the HL7 v2.5.1 chapter 3 examples, with a Vietnamese name in its parts.
     const msg = ['MSH|^~\\&|REG|BVDEMO|PAPERBACK|WARD|20261122100000||ADT^A01^ADT_A01|MSG1|P|2.5.1', 'EVN|A01|20261122100000', 'PID|1||BV001^^^BVDEMO^MR||Nguyễn^Hồng^Thị^^BS.||19500304|F', 'PV1|1|I|3A^301^1'].join('\r');
-    const opts = (nameOrder: 'family-first' | 'given-first') => ({ tzOffset: '+0700', nameOrder }) as never;
+    const opts = (nameOrder: 'family-first' | 'given-first') => ({ timeZone: 'Asia/Ho_Chi_Minh', nameOrder });
     expect(parseAdt(msg, opts('family-first')).name).toBe('BS. Nguyễn Thị Hồng');
     expect(parseAdt(msg, opts('given-first')).name).toBe('BS. Hồng Thị Nguyễn');
     const en = msg.replace('Nguyễn^Hồng^Thị^^BS.', 'EVERYMAN^ADAM^A^III^MR');

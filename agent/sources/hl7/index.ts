@@ -9,6 +9,7 @@ import { bedLabel, wardCensus, type AdtRecord } from './adt-census.js';
 import { adtFeed, type AdtFeed } from './feed.js';
 import { startMllpServer, type MllpServer } from './mllp.js';
 import type { NameOrder } from '../../model/names.js';
+import { unionAllergies } from '../../model/allergy-union.js';
 
 /** A feed silent for this long gets a warning on paper: the census may be behind. */
 const SILENT_MINUTES = 120;
@@ -37,6 +38,7 @@ function toPatient(r: AdtRecord): Patient {
   return {
     id: patientIdOf(r),
     mrn: r.mrn,
+    otherIds: r.otherIds ?? [],
     name: r.name,
     birthDate: r.birthDate,
     sex: r.sex === 'unknown' ? null : r.sex,
@@ -67,7 +69,13 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
     ? (async () => {
         const replayed = feed.applyPending();
         if (replayed > 0) deps.log.info({ room: 'hl7', source: cfg.id, replayed }, 'applied ADT messages stored before the last stop');
-        const server = await startMllpServer({ host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls, configDir: deps.configDir, allowFrom: cfg.allowFrom, onMessage: (raw, peer) => feed.receive(raw, peer), log: deps.log });
+        const server = await startMllpServer({ host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls, configDir: deps.configDir, allowFrom: cfg.allowFrom,
+          onMessage: (raw, peer) => feed.receive(raw, peer),
+          onOversize: (head, size, peer) => feed.oversize(head, size, peer),
+          maxMessageBytes: cfg.maxMessageBytes,
+          unframedTimeoutMs: cfg.unframedTimeoutSeconds * 1000,
+          log: deps.log,
+        });
         deps.log.info({ room: 'hl7', source: cfg.id, port: server.port, tls: !!cfg.tls }, 'HL7 v2 ADT listener (MLLP) started');
         return server;
       })()
@@ -95,12 +103,15 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
       else if (silentMin > SILENT_MINUTES) warnings.push({ code: 'source-warning', message: `No ADT message for ${silentMin} minutes: the census may be behind.` });
       const clinical = await pullClinicalData(deps.clinical, req, patients);
       if (clinical) warnings.push(...clinical.warnings);
+      // AL1 allergies stay beside the clinical server's, each labelled with its system: neither list replaces the other.
+      const adtAllergies = new Map(patients.map((p) => [p.id, p.allergies]));
+      const withAdtAllergies = clinical?.patients.map((p) => ({ ...p, allergies: unionAllergies(p.allergies, deps.clinical!.info.system, adtAllergies.get(p.id) ?? p.allergies, cfg.name) }));
       const snapshot: WardSnapshot = {
         ward: req.ward,
         asOf: req.now.toISOString(),
         source: withClinicalSystem(info, deps.clinical),
         beds: [...beds.values()].sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true })),
-        patients: clinical?.patients ?? patients,
+        patients: withAdtAllergies ?? patients,
         warnings,
       };
       return { snapshot, requests: clinical?.requests ?? 0 };

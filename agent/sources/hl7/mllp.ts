@@ -3,19 +3,18 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { frameReader } from './framing.js';
 
 /**
  * MLLP (HL7 v2's framing over TCP, optionally TLS): <VT> message <FS><CR>.
  * Written here rather than taken from @medplum/hl7 because the listener must
  * refuse unknown senders at connect, speak TLS, and hold each ACK until the
- * message is on disk; the framing itself is a few lines. Messages on one
+ * message is on disk; the framing rules are in framing.ts. Messages on one
  * connection are handled strictly in order.
  */
 const VT = 0x0b;
 const FS = 0x1c;
 const CR = 0x0d;
-const END = Buffer.from([FS, CR]);
-const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface MllpReply {
   ack: string;
@@ -25,6 +24,7 @@ export interface MllpReply {
 
 export interface MllpServer {
   port: number;
+  stats: MllpStats;
   close(): Promise<void>;
 }
 
@@ -35,8 +35,19 @@ export interface MllpOptions {
   configDir: string;
   /** Addresses (or IPv4/IPv6 subnets "10.0.0.0/24") allowed to connect. */
   allowFrom: string[];
-  onMessage: (raw: string, peer: string) => Promise<MllpReply>;
+  onMessage: (raw: Buffer, peer: string) => Promise<MllpReply>;
+  /** A frame over maxMessageBytes: its first bytes, to answer (AR) and quarantine. */
+  onOversize: (head: Buffer, size: number, peer: string) => MllpReply;
+  maxMessageBytes: number;
+  unframedTimeoutMs: number;
   log: Logger;
+}
+
+/** Framing faults since start, for /metrics and the closing of bad peers. */
+export interface MllpStats {
+  discardedPartial: number;
+  oversize: number;
+  unframedClosed: number;
 }
 
 export const frame = (text: string): Buffer => Buffer.concat([Buffer.from([VT]), Buffer.from(text, 'utf8'), Buffer.from([FS, CR])]);
@@ -57,6 +68,7 @@ export function allowList(entries: string[]): (ip: string) => boolean {
 
 export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
   const allowed = allowList(o.allowFrom);
+  const stats: MllpStats = { discardedPartial: 0, oversize: 0, unframedClosed: 0 };
   const open = new Set<net.Socket>();
   const onConnection = (socket: net.Socket) => {
     open.add(socket);
@@ -67,37 +79,46 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
       socket.destroy();
       return;
     }
-    let buf = Buffer.alloc(0);
+    const reader = frameReader(o.maxMessageBytes);
     let chain: Promise<void> = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        const start = buf.indexOf(VT);
-        if (start < 0) {
-          buf = Buffer.alloc(0);
-          break;
-        }
-        const end = buf.indexOf(END, start);
-        if (end < 0) {
-          if (buf.length - start > MAX_MESSAGE_BYTES) {
-            o.log.warn({ room: 'hl7', peer }, 'HL7 message over 1 MB without an end marker; connection closed');
-            socket.destroy();
-          }
-          buf = buf.subarray(start);
-          break;
-        }
-        const raw = buf.subarray(start + 1, end).toString('utf8');
-        buf = buf.subarray(end + 2);
-        chain = chain.then(async () => {
-          const reply = await o.onMessage(raw, peer);
+    let unframedTimer: NodeJS.Timeout | null = null;
+    const reply = (make: () => Promise<MllpReply> | MllpReply) => {
+      chain = chain
+        .then(async () => {
+          const r = await make();
           if (socket.destroyed) return;
-          socket.write(frame(reply.ack), () => reply.afterAck?.());
-        }).catch((err: unknown) => {
+          socket.write(frame(r.ack), () => r.afterAck?.());
+        })
+        .catch((err: unknown) => {
           o.log.error({ room: 'hl7', err: { message: (err as Error).message.slice(0, 200) } }, 'HL7 message handling failed; no ACK sent, the sender will retry');
           socket.destroy();
         });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      for (const ev of reader.push(chunk)) {
+        if (ev.kind === 'message') reply(() => o.onMessage(ev.bytes, peer));
+        else if (ev.kind === 'oversize') {
+          stats.oversize++;
+          o.log.warn({ room: 'hl7', peer, bytes: ev.size, limit: o.maxMessageBytes }, 'HL7 frame over the size limit: answered AR and quarantined');
+          reply(() => o.onOversize(ev.head, ev.size, peer));
+        } else if (ev.kind === 'discarded-partial') {
+          stats.discardedPartial++;
+          o.log.warn({ room: 'hl7', peer, bytes: ev.size }, 'HL7 frame start inside an unfinished frame: the partial frame was discarded');
+        } else o.log.warn({ room: 'hl7', peer, bytes: ev.size }, 'bytes outside an MLLP frame');
+      }
+      if (reader.unframed && !unframedTimer) {
+        unframedTimer = setTimeout(() => {
+          if (!reader.unframed) return void (unframedTimer = null);
+          stats.unframedClosed++;
+          o.log.warn({ room: 'hl7', peer }, 'peer sent bytes outside MLLP frames and no frame followed: connection closed');
+          socket.destroy();
+        }, o.unframedTimeoutMs);
+      } else if (!reader.unframed && unframedTimer) {
+        clearTimeout(unframedTimer);
+        unframedTimer = null;
       }
     });
+    socket.once('close', () => unframedTimer && clearTimeout(unframedTimer));
     socket.on('error', () => socket.destroy());
   };
   const server = o.tls
@@ -117,6 +138,7 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
       const port = (server.address() as net.AddressInfo).port;
       resolve({
         port,
+        stats,
         close: () =>
           new Promise<void>((r) => {
             server.close(() => r());
