@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import tls from 'node:tls';
 import path from 'node:path';
@@ -9,118 +9,10 @@ import { freePort } from '../../agent/demo/ipp-printer.js';
 import { frame } from '../../agent/sources/hl7/mllp.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
-import { memoryLogger, runCli, spawnUntil, startHis, tmpDir, REPO } from '../support/fixtures.js';
+import { memoryLogger, runCli, spawnUntil, startHis, tmpDir } from '../support/fixtures.js';
+import { HAVE_MLLP_SEND, adt, hl7ConfigDir, send } from '../support/hl7.js';
 
-/** Debian's mllp_send (python3-hl7): a real MLLP client, as an interface engine would be. */
-const HAVE_MLLP_SEND = spawnSync('sh', ['-c', 'command -v mllp_send']).status === 0;
-if (process.env.CI === 'true' && !HAVE_MLLP_SEND) throw new Error('mllp_send (Debian python3-hl7) is required in CI');
-
-const hl7Time = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-const base = new Date('2026-11-22T01:00:00Z');
-const at = (minutes: number) => hl7Time(new Date(base.getTime() + minutes * 60_000));
-
-interface Adt {
-  id: string;
-  type: string;
-  minute: number;
-  mrn: string;
-  name?: string;
-  bed?: string;
-  prior?: string;
-  al1?: string[];
-  dg1?: string[];
-  facility?: string;
-}
-
-/** One ADT message; times are UTC written as local (the test box is configured for UTC). */
-function adt(m: Adt): string {
-  const pv1 = Array<string>(46).fill('');
-  pv1[0] = 'PV1';
-  pv1[1] = '1';
-  pv1[2] = 'I';
-  pv1[3] = m.bed ?? '';
-  pv1[6] = m.prior ?? '';
-  pv1[7] = 'D01^Trần^Quang^^^BS.';
-  if (['A01', 'A04', 'A13'].includes(m.type)) pv1[44] = at(m.minute);
-  if (m.type === 'A03') pv1[45] = at(m.minute);
-  return [
-    `MSH|^~\\&|HIS|BVDEMO|PAPERBACK|${m.facility ?? 'BVDEMO'}|${at(m.minute)}||ADT^${m.type}^ADT_A01|${m.id}|P|2.5`,
-    `EVN|${m.type}|${at(m.minute)}`,
-    `PID|1||${m.mrn}^^^BVDEMO^MR||${m.name ?? 'Nguyễn^Hồng^Thị'}||19560304|F`,
-    pv1.join('|'),
-    ...(m.al1 ?? []).map((a, i) => `AL1|${i + 1}|DA|${a}|SV|Phát ban`),
-    ...(m.dg1 ?? []).map((d, i) => `DG1|${i + 1}||${d}||${at(m.minute)}|A`),
-  ].join('\r\n');
-}
-
-interface Sent {
-  code: number | null;
-  acks: { code: string; controlId: string; text: string }[];
-  stderr: string;
-}
-
-/** Send messages with mllp_send (one connection, in order) and read back each ACK's MSA. */
-function send(port: number, messages: string[], opts: { raw?: Buffer } = {}): Promise<Sent> {
-  const dir = tmpDir('pb-mllp-');
-  const file = path.join(dir, 'batch.hl7');
-  const args = ['-p', String(port), '127.0.0.1'];
-  if (opts.raw) fs.writeFileSync(file, opts.raw);
-  else {
-    fs.writeFileSync(file, `${messages.join('\r\n')}\r\n`);
-    args.unshift('--loose', '--file', file);
-  }
-  return new Promise((resolve) => {
-    const c = spawn('mllp_send', opts.raw ? [...args, '--file', file] : args);
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('close', (code) => {
-      // mllp_send prints each ACK as it came, framing bytes included.
-      const acks = out
-        .replace(/[\x0b\x1c]/g, '')
-        .split(/\r|\n/)
-        .filter((l) => l.startsWith('MSA|'))
-        .map((l) => {
-          const [, code, controlId, text] = l.split('|');
-          return { code: code!, controlId: controlId ?? '', text: text ?? '' };
-        });
-      resolve({ code, acks, stderr: err });
-    });
-  });
-}
-
-function configDir(opts: { port: number; allowFrom?: string; clinical?: string; extraSources?: string }): string {
-  const dir = tmpDir('pb-hl7-');
-  fs.mkdirSync(path.join(dir, 'snapshots'));
-  fs.mkdirSync(path.join(dir, 'printers'));
-  fs.symlinkSync(path.join(REPO, 'templates'), path.join(dir, 'templates'));
-  fs.writeFileSync(
-    path.join(dir, 'paperback.yaml'),
-    `site: { id: t, name: Test Hospital }
-box: { id: t-box }
-wards: [{ id: ward-3a, name: Ward 3A }, { id: ward-5b, name: Ward 5B }]
-timeZone: UTC
-language: en
-names: { order: family-first }
-sources:
-  - id: adt
-    kind: hl7
-    listen: { host: 127.0.0.1, port: ${opts.port} }
-    allowFrom: [${opts.allowFrom ?? '127.0.0.1'}]
-    facilities: [BVDEMO]
-    wards: { "3A": ward-3a }
-${opts.clinical ? `    clinical: ${opts.clinical}\n` : ''}${opts.extraSources ?? ''}web: { insecureHttp: true }
-encryption: { keyFile: k.key, createKey: true }
-schedule: { spreadSeconds: 0 }
-`,
-  );
-  fs.writeFileSync(
-    path.join(dir, 'snapshots', 'ward-3a.yaml'),
-    `id: ward-3a\ntitle: Ward 3A\nschedule: { cron: "*/5 * * * *" }\nsource: adt\nscope: { ward: ward-3a, location: "3A" }\ndocuments: [census, mar]\nretry: { attempts: 1, backoffSeconds: 1 }\n`,
-  );
-  return dir;
-}
+const configDir = hl7ConfigDir;
 
 const census = async (a: Agent) => {
   const r = await a.sources.get('adt')!.pull({ ward: { id: 'ward-3a', name: 'Ward 3A' }, location: '3A', datasets: ['census', 'allergies', 'conditions'], now: new Date(), signal: AbortSignal.timeout(10_000) });
@@ -140,7 +32,7 @@ describe.skipIf(!HAVE_MLLP_SEND)('census from an HL7 v2 ADT feed over MLLP', () 
 
   it('admits, transfers, discharges and cancels, acknowledging each message only once it is stored', async () => {
     let r = await send(port, [adt({ id: 'M1', type: 'A01', minute: 0, mrn: 'BV100', bed: '3A^301^1', al1: ['PEN^Penicillin'] })]);
-    expect(r.acks).toEqual([{ code: 'AA', controlId: 'M1', text: '' }]);
+    expect(r.acks).toMatchObject([{ code: 'AA', controlId: 'M1', text: '' }]);
     expect(await census(a)).toEqual([{ mrn: 'BV100', name: 'Nguyễn Thị Hồng', bed: '301-1', allergies: ['Penicillin'] }]);
 
     r = await send(port, [
@@ -173,7 +65,7 @@ describe.skipIf(!HAVE_MLLP_SEND)('census from an HL7 v2 ADT feed over MLLP', () 
 
   it('recognises a duplicate and keeps events in event-time order', async () => {
     const again = await send(port, [adt({ id: 'M1', type: 'A01', minute: 0, mrn: 'BV100', bed: '3A^301^1' })]);
-    expect(again.acks).toEqual([{ code: 'AA', controlId: 'M1', text: 'duplicate: already received' }]);
+    expect(again.acks).toMatchObject([{ code: 'AA', controlId: 'M1', text: 'duplicate: already received' }]);
     expect((await census(a)).find((p) => p.mrn === 'BV100')?.bed).toBe('305-1');
     const stored = a.db.prepare("SELECT COUNT(*) FROM hl7_messages WHERE control_id = 'M1'").pluck().get();
     expect(stored).toBe(1);
@@ -187,9 +79,9 @@ describe.skipIf(!HAVE_MLLP_SEND)('census from an HL7 v2 ADT feed over MLLP', () 
 
   it('quarantines what it cannot use with AE or AR and a reason, and loses nothing', async () => {
     const garbage = await send(port, [], { raw: Buffer.from('\x0bthis is not HL7\x1c\r') });
-    expect(garbage.acks).toEqual([{ code: 'AR', controlId: '', text: 'not an HL7 v2 message (no MSH segment)' }]);
+    expect(garbage.acks).toMatchObject([{ code: 'AR', controlId: '', text: 'not an HL7 v2 message (no MSH segment)' }]);
     const noMrn = await send(port, [adt({ id: 'Q2', type: 'A01', minute: 60, mrn: '', bed: '3A^301^1' })]);
-    expect(noMrn.acks).toEqual([{ code: 'AE', controlId: 'Q2', text: 'PID-3 has no patient identifier' }]);
+    expect(noMrn.acks).toMatchObject([{ code: 'AE', controlId: 'Q2', text: 'PID-3 has no patient identifier' }]);
     const noBed = await send(port, [adt({ id: 'Q3', type: 'A01', minute: 60, mrn: 'BV300' })]);
     expect(noBed.acks[0]).toMatchObject({ code: 'AE', text: 'A01 without an assigned location (PV1-3)' });
     const elsewhere = await send(port, [adt({ id: 'Q4', type: 'A01', minute: 60, mrn: 'BV301', bed: '3A^301^1', facility: 'OTHERHOSP' })]);
@@ -289,14 +181,20 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
   it('ADT builds the census, FHIR fills medications and allergies per patient, and the PDFs show both', async () => {
     const port = await freePort();
     // A patient the FHIR server knows (by MRN), in a bed the ADT feed gives.
+    // One the server records an allergy for, so the feed's AL1 and the server's list meet.
     const fhirPatients = (await his.repo.searchResources({ resourceType: 'Patient' })) as { id: string; identifier?: { value?: string }[]; name?: { text?: string }[] }[];
-    const known = fhirPatients[0]!;
+    const fhirAllergies = ((await his.repo.searchResources({ resourceType: 'AllergyIntolerance' })) as { patient: { reference?: string }; code?: { text?: string; coding?: { display?: string }[] } }[]).filter((x) => !/no known/i.test(x.code?.text ?? x.code?.coding?.[0]?.display ?? ''));
+    const known = fhirPatients.find((p) => fhirAllergies.some((x) => x.patient.reference === `Patient/${p.id}`))!;
+    const serverAllergy = fhirAllergies.find((x) => x.patient.reference === `Patient/${known.id}`)!;
+    const serverSubstance = serverAllergy.code?.text ?? serverAllergy.code?.coding?.[0]?.display ?? '';
     const mrn = known.identifier![0]!.value!;
     const dir = configDir({ port, clinical: 'his', extraSources: `  - id: his\n    kind: fhir\n    baseUrl: ${his.url}\n    timeoutMs: 3000\n    retries: 1\n` });
+    const jobFile = path.join(dir, 'snapshots', 'ward-3a.yaml');
+    fs.writeFileSync(jobFile, fs.readFileSync(jobFile, 'utf8').replace('documents: [census, mar]', 'documents: [census, mar, allergies]'));
     const a = await openAgent({ configDir: dir, log: memoryLogger().log, withSources: true, listenHl7: true });
     try {
       const r = await send(port, [
-        adt({ id: 'E1', type: 'A01', minute: 0, mrn, name: 'Lê^Tám^Văn', bed: '3A^401^1' }),
+        adt({ id: 'E1', type: 'A01', minute: 0, mrn, name: 'Lê^Tám^Văn', bed: '3A^401^1', al1: ['IOD^Iodine contrast'] }),
         adt({ id: 'E2', type: 'A01', minute: 1, mrn: 'BV-NOT-IN-FHIR', name: 'Phạm^Hà^Thu', bed: '3A^401^2', al1: ['LTX^Latex'] }),
         // The feed puts a second patient in Lê Văn Tám's bed: both must print, the bed marked.
         adt({ id: 'E3', type: 'A01', minute: 2, mrn: 'BV-SAME-BED', name: 'Đỗ^Bình^An', bed: '3A^401^1' }),
@@ -326,6 +224,13 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       expect(censusText.replace(/\s+/g, ' ')).toContain('Beds the source gives to more than one patient: 401-1');
       expect(text(`mar/${mrn}`)).toContain(withMeds.orders.items[0]!.drug.split(' ')[0]!);
       expect(text('mar/BV-NOT-IN-FHIR').replace(/\s+/g, ' ')).toContain('MEDICATION LIST UNAVAILABLE');
+      // AL1 from the feed is kept beside the server's allergies, each labelled with where it came from.
+      const allergyText = text('allergies').replace(/\s+/g, ' ');
+      expect(serverSubstance).not.toBe('');
+      expect(allergyText).toContain('Iodine contrast');
+      expect(allergyText).toMatch(/Iodine contrast[^;]*\[from HL7 v2 ADT feed\]/);
+      expect(allergyText).toContain(serverSubstance);
+      expect(allergyText).toMatch(new RegExp(`${serverSubstance.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^;]*\\[from [^\\]]*(FHIR|HIS|Demo)`));
     } finally {
       await a.close();
     }
