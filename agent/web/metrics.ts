@@ -61,6 +61,12 @@ export function metricsRegistry(src: MetricsSources): Registry {
     const r = src.readiness?.();
     if (r) m.set(r.ready ? 1 : 0);
   });
+  g('paperback_hl7_messages', 'HL7 ADT messages stored per source, by what became of them (stored = waiting to be applied)', ['source', 'status'], (m) => {
+    for (const r of src.db.prepare('SELECT source_id AS source, status, COUNT(*) AS n FROM hl7_messages GROUP BY source_id, status').all() as { source: string; status: string; n: number }[]) m.set({ source: r.source, status: r.status }, r.n);
+  });
+  g('paperback_hl7_quarantined', 'HL7 messages and frames kept in quarantine per source, by the answer given (AE, AR, none for a discarded partial frame)', ['source', 'ack'], (m) => {
+    for (const r of src.db.prepare('SELECT source_id AS source, ack_code AS ack, COUNT(*) AS n FROM hl7_quarantine GROUP BY source_id, ack_code').all() as { source: string; ack: string; n: number }[]) m.set({ source: r.source, ack: r.ack }, r.n);
+  });
   g('paperback_readiness_check', 'Each readiness check (1 ok, 0 failing)', ['check'], (m) => {
     for (const c of src.readiness?.().checks ?? []) m.set({ check: c.name }, c.ok ? 1 : 0);
   });

@@ -5,6 +5,7 @@ import { freePort } from '../../agent/demo/ipp-printer.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
+import { metricsRegistry } from '../../agent/web/metrics.js';
 import { memoryLogger } from '../support/fixtures.js';
 import { HAVE_MLLP_SEND, adt, hl7ConfigDir, rawExchange, send, type Ack } from '../support/hl7.js';
 import { pdfText } from '../support/pdf-text.js';
@@ -221,6 +222,11 @@ describe.skipIf(!HAVE_MLLP_SEND)('HL7 v2.5.1 conformance of the ADT listener', (
     expect(r.acks.map((x) => [x.code, x.controlId])).toEqual([['AA', 'F2']]);
     expect(b.a.db.prepare("SELECT COUNT(*) FROM hl7_messages WHERE control_id = 'F1'").pluck().get()).toBe(0);
     expect(b.a.db.prepare("SELECT COUNT(*) FROM adt_patients WHERE mrn = 'BV13'").pluck().get()).toBe(0);
+    // Nothing is lost: the partial frame is kept in quarantine, marked as never answered, and counted for monitoring.
+    expect(b.a.db.prepare("SELECT ack_code, reason FROM hl7_quarantine WHERE reason LIKE 'partial frame%'").all()).toEqual([{ ack_code: 'none', reason: expect.stringMatching(/new frame started before its end/) }]);
+    const metrics = await metricsRegistry({ config: () => b.a.config, db: b.a.db }).metrics();
+    expect(metrics).toMatch(/paperback_hl7_quarantined\{source="adt",ack="none"\} 1/);
+    expect(metrics).toMatch(/paperback_hl7_messages\{source="adt",status="applied"\} \d+/);
   });
 });
 

@@ -20,7 +20,7 @@ describe('MLLP frame reader', () => {
   it('never merges two messages: a start byte inside a frame drops the partial one', () => {
     const r = frameReader(1024);
     expect(r.push(b('\x0bMSH|half\x0bMSH|whole\x1c\r'))).toEqual([
-      { kind: 'discarded-partial', size: 8 },
+      { kind: 'discarded-partial', size: 8, bytes: b('MSH|half') },
       { kind: 'message', bytes: b('MSH|whole') },
     ]);
   });

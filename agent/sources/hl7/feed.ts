@@ -28,6 +28,8 @@ export interface AdtFeed {
   receive(raw: Buffer, peer: string): Promise<MllpReply>;
   /** Apply every stored message not yet applied, oldest first (also after a restart). */
   applyPending(): number;
+  /** Keep what cannot be accepted, sealed, with its reason; `none`: nothing was answered (a discarded partial frame). */
+  quarantine(raw: Buffer, peer: string, code: 'AE' | 'AR' | 'none', reason: string): void;
   /** A frame over the size limit: keep its head with the reason, answer AR (with ERR when its MSH can be read). */
   oversize(head: Buffer, size: number, peer: string): MllpReply;
 }
@@ -43,7 +45,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
   const ack = (text: string | null, code: 'AA' | 'AE' | 'AR', problem?: AckProblem, note?: string) =>
     buildAck({ header: text === null ? null : receivedHeader(text), code, problem, note, timeZone: deps.timeZone, now: now() });
 
-  const quarantine = (raw: Buffer, peer: string, code: 'AE' | 'AR', reason: string) => {
+  const quarantine = (raw: Buffer, peer: string, code: 'AE' | 'AR' | 'none', reason: string) => {
     const at = nowIso(now());
     const nonce = crypto.randomBytes(8).toString('hex');
     deps.db
@@ -106,6 +108,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
 
   return {
     applyPending,
+    quarantine,
     oversize(head, size, peer) {
       const text = head.toString('latin1');
       return refuse(head, text, peer, 'AR', { code: 207, location: { segment: 'MSH' }, text: `message of ${size} bytes is over this listener's limit of ${cfg.maxMessageBytes} bytes (maxMessageBytes); it was not read` });

@@ -15,7 +15,7 @@ const CR = 0x0d;
 export type FrameEvent =
   | { kind: 'message'; bytes: Buffer }
   | { kind: 'oversize'; head: Buffer; size: number }
-  | { kind: 'discarded-partial'; size: number }
+  | { kind: 'discarded-partial'; size: number; bytes: Buffer }
   | { kind: 'unframed'; size: number };
 
 export interface FrameReader {
@@ -80,7 +80,7 @@ export function frameReader(maxMessageBytes: number): FrameReader {
         const vt = chunk.indexOf(VT, pos);
         if (vt >= 0 && (fs < 0 || vt < fs)) {
           append(chunk.subarray(pos, vt));
-          out.push({ kind: 'discarded-partial', size });
+          out.push({ kind: 'discarded-partial', size, bytes: Buffer.concat(parts) });
           start();
           pos = vt + 1;
           continue;

@@ -72,6 +72,7 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
         const server = await startMllpServer({ host: cfg.listen.host, port: cfg.listen.port, tls: cfg.tls, configDir: deps.configDir, allowFrom: cfg.allowFrom,
           onMessage: (raw, peer) => feed.receive(raw, peer),
           onOversize: (head, size, peer) => feed.oversize(head, size, peer),
+          onDiscarded: (partial, peer) => feed.quarantine(partial, peer, 'none', 'partial frame discarded: a new frame started before its end (no ACK was sent for it)'),
           maxMessageBytes: cfg.maxMessageBytes,
           unframedTimeoutMs: cfg.unframedTimeoutSeconds * 1000,
           log: deps.log,

@@ -38,6 +38,8 @@ export interface MllpOptions {
   onMessage: (raw: Buffer, peer: string) => Promise<MllpReply>;
   /** A frame over maxMessageBytes: its first bytes, to answer (AR) and quarantine. */
   onOversize: (head: Buffer, size: number, peer: string) => MllpReply;
+  /** A partial frame dropped because a new frame started inside it: kept, since no ACK will ever cover it. */
+  onDiscarded: (partial: Buffer, peer: string) => void;
   maxMessageBytes: number;
   unframedTimeoutMs: number;
   log: Logger;
@@ -104,6 +106,7 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
         } else if (ev.kind === 'discarded-partial') {
           stats.discardedPartial++;
           o.log.warn({ room: 'hl7', peer, bytes: ev.size }, 'HL7 frame start inside an unfinished frame: the partial frame was discarded');
+          o.onDiscarded(ev.bytes, peer);
         } else o.log.warn({ room: 'hl7', peer, bytes: ev.size }, 'bytes outside an MLLP frame');
       }
       if (reader.unframed && !unframedTimer) {
