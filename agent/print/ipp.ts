@@ -154,3 +154,17 @@ export async function getJobStatus(cfg: PrinterConfig, configDir: string, jobId:
   const state = String(j['job-state'] ?? 'unknown') as JobStatus['state'];
   return { state, reasons: asList(j['job-state-reasons']), message: j['job-state-message'] ? String(j['job-state-message']) : null };
 }
+
+/**
+ * The printer's job with this exact name, if it has one (Get-Jobs, completed
+ * ones included). Used after a crash mid-send: a job whose name the printer
+ * knows was received and must not be sent again.
+ */
+export async function findJobByName(cfg: PrinterConfig, configDir: string, jobName: string, timeoutMs = 10_000): Promise<number | null> {
+  const res = await exec(cfg, configDir, 'Get-Jobs', { 'operation-attributes-tag': { 'requesting-user-name': 'paperback', 'which-jobs': 'all', 'requested-attributes': ['job-id', 'job-name'] } }, timeoutMs);
+  checkStatus(cfg, 'Get-Jobs', res);
+  const tags = res['job-attributes-tag'];
+  const jobs = (Array.isArray(tags) ? tags : tags ? [tags] : []) as Record<string, unknown>[];
+  const hit = jobs.find((j) => String(j['job-name'] ?? '') === jobName);
+  return hit ? Number(hit['job-id']) : null;
+}

@@ -68,14 +68,25 @@ export function recordEvent(db: Db, id: number, state: string, printerId: string
   db.prepare('INSERT INTO print_job_events (print_job_id, at, state, printer_id, detail) VALUES (?, ?, ?, ?, ?)').run(id, nowIso(now), state, printerId, detail);
 }
 
+type JobFields = Partial<Pick<PrintJobRow, 'attempts' | 'nextAttemptAt' | 'ippJobId' | 'ippPrinterId' | 'error' | 'currentPrinterId'>>;
+
 /**
- * Move a job to a new state and record the change, in one transaction. With
- * `from`, only if the job is still in that state: two processes (serve and a
- * CLI print) may look at one queue, and only one of them may send a job.
+ * Move a job to a new state and record the change, in one immediate
+ * transaction, only if the job is still in one of `from`: two processes may
+ * look at one queue, and a transition from a state the job has already left
+ * does nothing (false). The named transitions below are the only way a job
+ * moves; their diagram:
+ *
+ *   queued ──claim──▶ sending ──markSent──▶ processing ──complete──▶ completed
+ *     ▲                 │  │                    │
+ *     │                 │  └──complete (folder) │
+ *     └──retry / failOver / recover ◀───────────┤
+ *                       └────────fail───────────┴──▶ failed
  */
-export function transition(db: Db, id: number, to: PrintState, fields: Partial<Pick<PrintJobRow, 'attempts' | 'nextAttemptAt' | 'ippJobId' | 'ippPrinterId' | 'error' | 'currentPrinterId'>>, detail: string | null, now = new Date(), from?: PrintState): boolean {
+function move(db: Db, id: number, from: readonly PrintState[], to: PrintState, fields: JobFields, detail: string | null, now: Date): boolean {
   return db.transaction(() => {
-    if (from && db.prepare('SELECT state FROM print_jobs WHERE id = ?').pluck().get(id) !== from) return false;
+    const state = db.prepare('SELECT state FROM print_jobs WHERE id = ?').pluck().get(id) as PrintState | undefined;
+    if (!state || !from.includes(state)) return false;
     const sets = ['state = ?', 'updated_at = ?'];
     const vals: unknown[] = [to, nowIso(now)];
     const map: Record<string, string> = { attempts: 'attempts', nextAttemptAt: 'next_attempt_at', ippJobId: 'ipp_job_id', ippPrinterId: 'ipp_printer_id', error: 'error', currentPrinterId: 'current_printer_id' };
@@ -93,6 +104,26 @@ export function transition(db: Db, id: number, to: PrintState, fields: Partial<P
     return true;
   }).immediate();
 }
+
+const ACTIVE: readonly PrintState[] = ['sending', 'processing'];
+
+/** queued → sending: this process will send it; false when another already took it. */
+export const claimJob = (db: Db, id: number, now = new Date()) => move(db, id, ['queued'], 'sending', {}, null, now);
+/** sending → processing: the printer accepted it as its job `ippJobId`. */
+export const markSent = (db: Db, id: number, f: { ippJobId: number; ippPrinterId: string }, detail: string, now = new Date()) => move(db, id, ['sending'], 'processing', f, detail, now);
+/** processing → processing: what the printer says it is waiting for (paper, a jam). */
+export const noteWaiting = (db: Db, id: number, detail: string, now = new Date()) => move(db, id, ['processing'], 'processing', { error: detail }, detail, now);
+/** sending (a folder printer) or processing → completed. */
+export const completeJob = (db: Db, id: number, f: { attempts: number }, detail: string, now = new Date()) => move(db, id, ACTIVE, 'completed', { ...f, error: null }, detail, now);
+/** An attempt failed: back to queued for a later try on the same printer. */
+export const retryJob = (db: Db, id: number, f: { attempts: number; error: string; nextAttemptAt: string }, detail: string, now = new Date()) => move(db, id, ACTIVE, 'queued', { ...f, ippJobId: null, ippPrinterId: null }, detail, now);
+/** Failures enough: back to queued on the fallback printer. */
+export const failOver = (db: Db, id: number, f: { attempts: number; error: string; currentPrinterId: string }, detail: string, now = new Date()) =>
+  move(db, id, ACTIVE, 'queued', { ...f, nextAttemptAt: nowIso(now), ippJobId: null, ippPrinterId: null }, detail, now);
+/** Given up, with the reason staff will see. From queued too: a job whose printer or document is gone fails before it is sent. */
+export const failJob = (db: Db, id: number, f: { attempts: number; error: string }, now = new Date()) => move(db, id, ['queued', ...ACTIVE], 'failed', { ...f, nextAttemptAt: null }, f.error, now);
+/** sending → queued by the queue's new owner: the process that was sending it died. */
+export const recoverInterrupted = (db: Db, id: number, detail: string, now = new Date()) => move(db, id, ['sending'], 'queued', { nextAttemptAt: nowIso(now) }, detail, now);
 
 export function getPrintJob(db: Db, id: number): PrintJobRow | null {
   return (db.prepare(`SELECT ${COLS} FROM print_jobs WHERE id = ?`).get(id) as PrintJobRow | undefined) ?? null;

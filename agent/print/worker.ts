@@ -6,8 +6,9 @@ import type { PrinterConfig } from '../config/schema.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
-import { assertCanPrint, getJobStatus, getPrinterStatus, PrintError, submitPdf } from './ipp.js';
-import { dueJobs, FINAL_STATES, getPrintJob, listPrintJobs, transition, type PrintJobRow } from './queue.js';
+import { acquireLease, processHolder, releaseLease } from '../store/leases.js';
+import { assertCanPrint, findJobByName, getJobStatus, getPrinterStatus, PrintError, submitPdf } from './ipp.js';
+import { claimJob, completeJob, dueJobs, failJob, failOver, FINAL_STATES, getPrintJob, listPrintJobs, markSent, noteWaiting, recoverInterrupted, retryJob, type PrintJobRow } from './queue.js';
 
 export interface PrintWorkerDeps {
   db: Db;
@@ -22,11 +23,23 @@ export interface PrintWorkerDeps {
   maxAttempts?: number;
   /** Delay before attempt n+1 after n failures. */
   backoffMs?: (attempts: number) => number;
+  /** This process's name in the queue's lease (default: pid@host/random). */
+  holder?: string;
+  /** How long the queue stays this process's after its last heartbeat. */
+  leaseTtlMs?: number;
 }
+
+/** The lease that makes one process at a time the queue's sender. */
+export const PRINT_QUEUE_LEASE = 'print-queue';
+
+/** The name the printer sees: the document's, plus a tag that makes it this queue entry's alone, so a crash mid-send can ask the printer whether it arrived. */
+export const ippJobName = (job: Pick<PrintJobRow, 'id' | 'jobName'>) => `${job.jobName.slice(0, 200)} [pb#${job.id}]`;
 
 export interface PrintWorker {
   /** Look at the queue now rather than at the next poll. */
   kick(): void;
+  /** True while this process owns the queue (sends and recovers jobs); otherwise it only waits on the owner's progress. */
+  owner(): boolean;
   /** Resolve when the job reaches completed, failed or cancelled (or the timeout passes). */
   waitFor(id: number, timeoutMs?: number): Promise<PrintJobRow>;
   stop(): Promise<void>;
@@ -70,11 +83,49 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
   let again = false;
   let stopped = false;
 
-  // A job caught mid-send by a crash: the printer may or may not have it. Sending again
-  // risks a duplicate page; not sending risks no paper at all. Paper wins.
-  for (const j of listPrintJobs(deps.db, { states: ['sending'] })) {
-    transition(deps.db, j.id, 'queued', { nextAttemptAt: nowIso(now()) }, 'resumed after a restart; sending again (the printer may print it twice)', now());
-  }
+  const holder = deps.holder ?? processHolder();
+  const ttl = deps.leaseTtlMs ?? 30_000;
+  let owning = false;
+
+  /**
+   * Jobs a process was sending when it died. Ask the printer first: a job it
+   * has (by its tagged name) was received and is followed, not sent again.
+   * One it does not have, or a printer that cannot say, is sent again: the
+   * printer may print it twice, but no paper at all is worse.
+   */
+  const recover = async () => {
+    for (const j of listPrintJobs(deps.db, { states: ['sending'], limit: 500 })) {
+      const printer = deps.printers().get(j.currentPrinterId);
+      let found: number | null = null;
+      if (printer && printer.kind !== 'folder') {
+        try {
+          found = await findJobByName(printer, deps.configDir, ippJobName(j));
+        } catch (err) {
+          log.warn({ printJob: j.id, printer: printer.id, reason: (err as Error).message }, 'cannot ask the printer about an interrupted job; sending it again');
+          recoverInterrupted(deps.db, j.id, 'resumed after a restart; the printer could not say whether it has it, so sending again (it may print twice)', now());
+          continue;
+        }
+      }
+      if (found !== null) markSent(deps.db, j.id, { ippJobId: found, ippPrinterId: printer!.id }, `found at ${printer!.id} as job ${found} after a restart: not sent again`, now());
+      else recoverInterrupted(deps.db, j.id, 'resumed after a restart; the printer does not have it, sending again', now());
+    }
+  };
+
+  /** Take or keep the queue; a process that just became the owner first recovers what the last one left mid-send. */
+  const own = async (): Promise<boolean> => {
+    const was = owning;
+    owning = acquireLease(deps.db, PRINT_QUEUE_LEASE, holder, ttl, now());
+    if (owning && !was) {
+      log.info({ holder }, 'this process now sends the print queue');
+      await recover();
+    }
+    return owning;
+  };
+  // The heartbeat runs beside long sends, so the lease never lapses while this process is working.
+  const heartbeat = setInterval(() => {
+    if (owning && !stopped) owning = acquireLease(deps.db, PRINT_QUEUE_LEASE, holder, ttl, now());
+  }, Math.max(200, Math.floor(ttl / 6)));
+  heartbeat.unref();
 
   const fail = (job: PrintJobRow, err: Error) => {
     const retryable = err instanceof PrintError ? err.retryable : true;
@@ -84,42 +135,43 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
     // Every `failoverAfter` failures the job moves on to the printer's fallback (which may have its own).
     const switchNow = fallback !== null && fallback !== job.currentPrinterId && (!retryable || attempts % (printer?.failoverAfter ?? 3) === 0) && attempts < maxAttempts;
     if (switchNow) {
-      transition(deps.db, job.id, 'queued', { attempts, currentPrinterId: fallback, nextAttemptAt: nowIso(now()), error: err.message, ippJobId: null, ippPrinterId: null }, `failover from ${job.currentPrinterId} to ${fallback}: ${err.message}`, now());
+      failOver(deps.db, job.id, { attempts, currentPrinterId: fallback, error: err.message }, `failover from ${job.currentPrinterId} to ${fallback}: ${err.message}`, now());
       log.warn({ printJob: job.id, from: job.currentPrinterId, to: fallback, reason: err.message }, 'print job moved to the fallback printer');
       return;
     }
     if (!retryable || attempts >= maxAttempts) {
-      transition(deps.db, job.id, 'failed', { attempts, error: err.message, nextAttemptAt: null }, err.message, now());
+      failJob(deps.db, job.id, { attempts, error: err.message }, now());
       log.error({ printJob: job.id, printer: job.currentPrinterId, attempts, reason: err.message }, 'print job failed; staff can see it with the reason');
       return;
     }
     const next = new Date(now().getTime() + backoff(attempts));
-    transition(deps.db, job.id, 'queued', { attempts, error: err.message, nextAttemptAt: nowIso(next), ippJobId: null, ippPrinterId: null }, `attempt ${attempts} failed: ${err.message}; next try ${nowIso(next)}`, now());
+    retryJob(deps.db, job.id, { attempts, error: err.message, nextAttemptAt: nowIso(next) }, `attempt ${attempts} failed: ${err.message}; next try ${nowIso(next)}`, now());
     log.warn({ printJob: job.id, printer: job.currentPrinterId, attempts, reason: err.message }, 'print attempt failed; will retry');
   };
 
   const attempt = async (job: PrintJobRow) => {
+    if (!claimJob(deps.db, job.id, now())) return; // another process took it
+    const sending = { ...job, state: 'sending' as const };
     const printer = deps.printers().get(job.currentPrinterId);
-    if (!printer) return fail(job, new PrintError(`printer ${job.currentPrinterId} is no longer configured`, false, 'no-printer'));
+    if (!printer) return fail(sending, new PrintError(`printer ${job.currentPrinterId} is no longer configured`, false, 'no-printer'));
     let pdf: Buffer;
     try {
       pdf = deps.blobs.get(job.sha256);
     } catch (err) {
-      return fail(job, new PrintError(`the document to print is not available: ${(err as Error).message}`, false, 'no-document'));
+      return fail(sending, new PrintError(`the document to print is not available: ${(err as Error).message}`, false, 'no-document'));
     }
-    if (!transition(deps.db, job.id, 'sending', {}, null, now(), 'queued')) return; // another process took it
     try {
       if (printer.kind === 'folder') {
         const file = printToFolder(printer, deps.configDir, job, pdf);
-        transition(deps.db, job.id, 'completed', { attempts: job.attempts + 1, error: null }, `written to ${path.basename(file)}`, now());
+        completeJob(deps.db, job.id, { attempts: job.attempts + 1 }, `written to ${path.basename(file)}`, now());
         return;
       }
       const status = await getPrinterStatus(printer, deps.configDir);
       assertCanPrint(printer, status);
-      const sent = await submitPdf(printer, deps.configDir, pdf, { jobName: job.jobName, user: job.requestedBy.slice(0, 60), copies: job.copies, media: printer.defaults.media, sides: printer.defaults.sides }, status);
-      transition(deps.db, job.id, 'processing', { ippJobId: sent.jobId, ippPrinterId: printer.id }, `accepted as job ${sent.jobId} at ${printer.id}`, now());
+      const sent = await submitPdf(printer, deps.configDir, pdf, { jobName: ippJobName(job), user: job.requestedBy.slice(0, 60), copies: job.copies, media: printer.defaults.media, sides: printer.defaults.sides }, status);
+      markSent(deps.db, job.id, { ippJobId: sent.jobId, ippPrinterId: printer.id }, `accepted as job ${sent.jobId} at ${printer.id}`, now());
     } catch (err) {
-      fail({ ...job, state: 'sending' }, err as Error);
+      fail(sending, err as Error);
     }
   };
 
@@ -135,18 +187,20 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
       return;
     }
     if (st.state === 'completed') {
-      if (transition(deps.db, job.id, 'completed', { attempts: job.attempts + 1, error: null }, `printer reports completed${st.reasons.length ? ` (${st.reasons.join(', ')})` : ''}`, now(), 'processing')) {
+      if (completeJob(deps.db, job.id, { attempts: job.attempts + 1 }, `printer reports completed${st.reasons.length ? ` (${st.reasons.join(', ')})` : ''}`, now())) {
         log.info({ printJob: job.id, printer: printer.id }, 'print job completed');
       }
     } else if (st.state === 'aborted' || st.state === 'canceled' || st.state === 'unknown') {
       fail(job, new PrintError(`printer ${printer.id} ${st.state === 'unknown' ? 'lost' : st.state} the job${st.message ? `: ${st.message}` : ''}${st.reasons.length ? ` (${st.reasons.join(', ')})` : ''}`, true, st.state));
     } else if (st.state === 'processing-stopped' || st.state === 'pending-held') {
       const detail = `waiting at the printer: ${st.reasons.join(', ') || st.state}`;
-      if (job.error !== detail) transition(deps.db, job.id, 'processing', { error: detail }, detail, now());
+      if (job.error !== detail) noteWaiting(deps.db, job.id, detail, now());
     }
   };
 
   const tick = async () => {
+    // Only the owner sends and polls; any other process leaves the queue to it and just waits on the rows.
+    if (!(await own())) return;
     for (const j of listPrintJobs(deps.db, { states: ['processing'], limit: 500 })) {
       if (stopped) return;
       await poll(j);
@@ -182,6 +236,7 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
 
   return {
     kick: run,
+    owner: () => owning,
     async waitFor(id, timeoutMs = 120_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
@@ -194,7 +249,11 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      clearInterval(heartbeat);
       await running;
+      // A clean stop hands the queue on at once; a killed process's lease simply expires.
+      if (owning) releaseLease(deps.db, PRINT_QUEUE_LEASE, holder);
+      owning = false;
     },
   };
 }

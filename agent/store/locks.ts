@@ -17,7 +17,8 @@ export interface LockHolder {
   expiresAt: string;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it exists, under another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -280,4 +280,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX print_jobs_sha ON print_jobs(sha256);
     `,
   },
+  {
+    version: 9,
+    name: 'leases: one owner at a time for work two processes could both do (the print queue)',
+    sql: `
+      CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,          -- what is owned, e.g. print-queue
+        holder      TEXT NOT NULL,             -- pid@host/random of the owning process
+        acquired_at TEXT NOT NULL,
+        expires_at  TEXT NOT NULL              -- renewed by the holder's heartbeat; free once past
+      );
+    `,
+  },
 ];

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { openDb } from '../../agent/store/db.js';
 import { runJob } from '../../agent/schedule/run.js';
-import { enqueuePrint, getPrintJob, printJobEvents, transition } from '../../agent/print/queue.js';
+import { claimJob, enqueuePrint, getPrintJob, printJobEvents } from '../../agent/print/queue.js';
+import { getPrinterStatus, submitPdf } from '../../agent/print/ipp.js';
+import { ippJobName } from '../../agent/print/worker.js';
 import { resolveDocument } from '../../agent/print/resolve.js';
 import { startPrintWorker, type PrintWorkerDeps } from '../../agent/print/worker.js';
 import { jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
@@ -127,17 +129,24 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('printing to a real IPP printer (ippeveprin
   it('resumes queued jobs after the agent restarts, including one caught mid-send', async () => {
     const p = await printer();
     const a = await agentWith({ ward: printerYaml('ward', p.uri) });
-    const ids = [queue(a, 'ward-1/census', 'ward'), queue(a, `ward-1/mar/${patients[1]!.mrn}`, 'ward'), queue(a, `ward-1/mar/${patients[2]!.mrn}`, 'ward', 2)];
-    // The agent died while sending the first one.
-    transition(a.db, ids[0]!, 'sending', {}, null);
+    const ids = [queue(a, 'ward-1/census', 'ward'), queue(a, `ward-1/mar/${patients[1]!.mrn}`, 'ward'), queue(a, `ward-1/mar/${patients[2]!.mrn}`, 'ward', 2), queue(a, `ward-1/mar/${patients[3]!.mrn}`, 'ward')];
+    // The agent died while sending the first one, before the printer had it ...
+    claimJob(a.db, ids[0]!);
+    // ... and just after the printer accepted the fourth, before it could write that down.
+    claimJob(a.db, ids[3]!);
+    const fourth = getPrintJob(a.db, ids[3]!)!;
+    const cfg = a.config.printers.get('ward')!;
+    await submitPdf(cfg, a.config.dir, a.blobs.get(fourth.sha256), { jobName: ippJobName(fourth), user: 'test', copies: 1, media: cfg.defaults.media, sides: cfg.defaults.sides }, await getPrinterStatus(cfg, a.config.dir));
     a.db.close();
     const db = openDb(a.config.dataDir);
     const w = startPrintWorker({ db, blobs: a.blobs, printers: () => a.config.printers, configDir: a.config.dir, log: a.log, pollMs: 100 });
     const jobs = await Promise.all(ids.map((id) => w.waitFor(id, 30_000)));
     await w.stop();
-    expect(jobs.map((j) => j.state)).toEqual(['completed', 'completed', 'completed']);
-    expect(printJobEvents(db, ids[0]!).some((e) => /resumed after a restart/.test(e.detail ?? ''))).toBe(true);
-    expect(p.received()).toHaveLength(3);
+    expect(jobs.map((j) => j.state)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(printJobEvents(db, ids[0]!).some((e) => /resumed after a restart; the printer does not have it, sending again/.test(e.detail ?? ''))).toBe(true);
+    // The printer had the fourth (by its tagged name): followed, not sent twice.
+    expect(printJobEvents(db, ids[3]!).some((e) => /found at ward as job \d+ after a restart: not sent again/.test(e.detail ?? ''))).toBe(true);
+    expect(p.received()).toHaveLength(4);
     db.close();
   });
 

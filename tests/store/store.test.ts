@@ -9,7 +9,7 @@ import { acquireJobLock } from '../../agent/store/locks.js';
 import { applyRetention } from '../../agent/store/retention.js';
 import { addArtifact, beginRun, createStagingSnapshot, currentSnapshot, failSnapshot, finishRun, listArtifacts, listSnapshots, publishSnapshot } from '../../agent/store/snapshots.js';
 import { verifyStore } from '../../agent/store/verify.js';
-import { enqueuePrint, transition } from '../../agent/print/queue.js';
+import { claimJob, completeJob, enqueuePrint } from '../../agent/print/queue.js';
 import { tmpDir } from '../support/fixtures.js';
 
 const T0 = new Date('2026-11-01T00:00:00Z');
@@ -172,7 +172,8 @@ describe('store', () => {
     expect(applyRetention(db, blobs, 'ward-1', keepOne, at(0.1))).toEqual({ snapshotsDeleted: 1, blobsDeleted: 0 });
     expect(blobs.has(printed)).toBe(true);
     // The job ends. The next run frees only its own files, so the printed one stays until the hourly look.
-    transition(db, job, 'completed', {}, null, at(0.2));
+    claimJob(db, job, at(0.2));
+    completeJob(db, job, { attempts: 1 }, 'printed', at(0.2));
     snapshot(db, blobs, 'ward-1', 'census 2', at(0.3));
     expect(applyRetention(db, blobs, 'ward-1', keepOne, at(0.3))).toEqual({ snapshotsDeleted: 1, blobsDeleted: 1 });
     expect(blobs.has(second)).toBe(false);

@@ -139,8 +139,13 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
       const verdict = deps.db.transaction((): 'duplicate' | AckProblem | null => {
         const dup = deps.db.prepare('SELECT id FROM hl7_messages WHERE source_id = ? AND sender = ? AND control_id = ?').get(cfg.id, ev.sender, ev.controlId);
         if (dup) return 'duplicate';
-        // The rules read the census as it is once every earlier message is applied.
-        applyPending();
+        // The rules read the census as it is once every earlier message is applied. A message that cannot be
+        // applied now (a damaged blob) must not stop the feed: it stays stored and is logged, and the rules read what is there.
+        try {
+          applyPending();
+        } catch (err) {
+          deps.log.error({ room: 'hl7', source: cfg.id, err: { message: (err as Error).message.slice(0, 200) } }, 'applying earlier ADT messages failed; they stay stored and are retried');
+        }
         const read = (mrn: string) => readAdtRecord(deps.db, deps.blobs, cfg.id, mrn);
         const why = refusal(ev, { first: read(ev.mrn), second: ev.swapWith ? read(ev.swapWith.mrn) : null }, { ourWard: (l) => wardOf(l) !== null, admitWithoutBed: cfg.admitWithoutBed });
         if (why) return why;
