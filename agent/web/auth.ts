@@ -6,6 +6,7 @@ import { authenticate } from '../auth/login.js';
 import { loginLimiter } from '../auth/rate-limit.js';
 import { createSession, endSession, lookupSession, type Session, type SessionPolicy } from '../auth/sessions.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
+import { ruleFor, SAFE_METHODS } from './route-rules.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,10 +19,9 @@ export const SESSION_COOKIE = 'pb_session';
 /** Reachable without a session: health, monitoring without patient data, the login page itself. */
 /** An open page's banner poll: no patient data, and it must not keep an unattended session alive. */
 export const LIVE_ROUTE = '/api/live/:job';
-const PUBLIC = new Set([LIVE_ROUTE, '/healthz', '/static/style.css', '/static/live.js', '/login', '/break-glass', '/api/readiness', '/api/status', '/metrics']);
 
-/** Routes only an admin may use (jobs, printers, downtime control, audit). */
-const isAdminRoute = (url: string) => url === '/admin' || url.startsWith('/admin/') || url.startsWith('/api/admin') || url === '/api/jobs/:job/run' || url.startsWith('/audit') || url === '/api/audit';
+/** Requests whose route wrote an audit row: a state change that wrote none gets the hook's (see registerAuth). */
+const audited = new WeakSet<FastifyRequest>();
 
 /** Only same-site paths are followed after login, never "//evil" or "https://…". */
 export function safeNext(next: unknown): string {
@@ -29,8 +29,10 @@ export function safeNext(next: unknown): string {
 }
 
 export function auditFor(ctx: Pick<WebContext, 'db' | 'now'>) {
-  return (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>) =>
-    appendAudit(ctx.db, { actor: req.session?.actor ?? 'anonymous', action, subject, detail: { ip: req.ip, ...detail } }, (ctx.now ?? (() => new Date()))());
+  return (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>, actor?: string) => {
+    audited.add(req);
+    return appendAudit(ctx.db, { actor: actor ?? req.session?.actor ?? 'anonymous', action, subject, detail: { ip: req.ip, ...detail } }, (ctx.now ?? (() => new Date()))());
+  };
 }
 
 export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
@@ -67,16 +69,34 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     }
     // Every signed-in page carries a sign-out form, which needs the CSRF token.
     if (req.session) csrfToken(req, reply);
-    if (!route || PUBLIC.has(route)) return;
+    const rule = ruleFor(req.method, route);
+    if (!route || rule.access === 'public') return;
     if (!req.session) {
       if (route.startsWith('/api/') || req.method !== 'GET') return reply.code(401).type('application/json').send({ error: 'sign in first', login: '/login' });
       const reason = found.ok ? '' : found.reason === 'idle' || found.reason === 'expired' ? '&expired=1' : '';
       return reply.redirect(`/login?next=${encodeURIComponent(safeNext(req.url))}${reason}`, 303);
     }
-    if (isAdminRoute(route) && req.session.role !== 'admin') {
+    if (rule.access === 'admin' && req.session.role !== 'admin') {
       audit(req, 'view', route, { refused: 'not an admin' });
       return reply.code(403).type('text/plain; charset=utf-8').send('This page is for IT administrators. Ask IT, or sign in with an admin account.');
     }
+  });
+
+  // One place for CSRF: every state-changing request carries the token, whatever route it is for.
+  app.addHook('preHandler', async (req, reply) => {
+    if (SAFE_METHODS.has(req.method) || !req.routeOptions.url || checkCsrf(req)) return;
+    const rule = ruleFor(req.method, req.routeOptions.url);
+    if (rule.refusal === 'login-page') return loginPage(req, reply, 403, ctx.pages.t(langOf(req, ctx))('ui.login.formExpired'));
+    if (rule.refusal === 'json' || req.routeOptions.url.startsWith('/api/')) return reply.code(403).send({ error: 'missing or wrong CSRF token (send the pb_csrf cookie value as X-CSRF-Token)' });
+    return reply.code(403).type('text/plain; charset=utf-8').send('This form has expired or did not come from this page. Go back, reload and try again.');
+  });
+
+  // Every state change is audited: a route that changed state and wrote no row of its own gets one here.
+  app.addHook('onResponse', async (req, reply) => {
+    if (SAFE_METHODS.has(req.method) || !req.routeOptions.url || reply.statusCode >= 400 || audited.has(req)) return;
+    const rule = ruleFor(req.method, req.routeOptions.url);
+    ctx.log.error({ room: 'web', route: req.routeOptions.url }, 'a state-changing route wrote no audit row; the hook wrote one');
+    appendAudit(ctx.db, { actor: req.session?.actor ?? 'anonymous', action: rule.audit ?? 'config-change', subject: req.routeOptions.url, detail: { ip: req.ip, by: 'route-hook', status: reply.statusCode } }, now());
   });
 
   const loginPage = (req: FastifyRequest, reply: FastifyReply, status: number, message: string | null) => {
@@ -108,7 +128,6 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
 
   app.post('/login', async (req, reply) => {
     const t = ctx.pages.t(langOf(req, ctx));
-    if (!checkCsrf(req)) return loginPage(req, reply, 403, t('ui.login.formExpired'));
     const body = loginBody.safeParse(req.body);
     if (!body.success) return loginPage(req, reply, 400, t('ui.login.failed'));
     const username = body.data.username.toLowerCase();
@@ -116,18 +135,18 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     const ipKeys = [`ip:${req.ip}`];
     const wait = limiter.blocked(keys) ?? ipLimiter.blocked(ipKeys);
     if (wait !== null) {
-      appendAudit(ctx.db, { actor: username, action: 'login-failed', subject: null, detail: { ip: req.ip, why: 'locked out' } }, now());
+      audit(req, 'login-failed', null, { why: 'locked out' }, username);
       return loginPage(req, reply, 429, t('ui.login.locked', { minutes: Math.ceil(wait / 60) }));
     }
     const r = await authenticate({ config: ctx.config(), db: ctx.db, log: ctx.log }, username, body.data.password);
     if (!r.ok) {
       limiter.fail(keys);
       ipLimiter.fail(ipKeys);
-      appendAudit(ctx.db, { actor: username, action: 'login-failed', subject: null, detail: { ip: req.ip, why: r.why } }, now());
+      audit(req, 'login-failed', null, { why: r.why }, username);
       return loginPage(req, reply, 401, t(r.why === 'no-group' ? 'ui.login.noGroup' : 'ui.login.failed'));
     }
     limiter.succeed(keys);
-    appendAudit(ctx.db, { actor: r.actor, action: 'login', subject: null, detail: { ip: req.ip, role: r.role, auth: r.auth, ...(r.note ? { note: r.note } : {}) } }, now());
+    audit(req, 'login', null, { role: r.role, auth: r.auth, ...(r.note ? { note: r.note } : {}) }, r.actor);
     return start(req, reply, r, safeNext(body.data.next));
   });
 
@@ -135,7 +154,6 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
 
   app.post('/break-glass', async (req, reply) => {
     const t = ctx.pages.t(langOf(req, ctx));
-    if (!checkCsrf(req)) return loginPage(req, reply, 403, t('ui.login.formExpired'));
     const body = breakGlassBody.safeParse(req.body);
     const name = body.success ? cleanTypedName(body.data.name) : null;
     if (!body.success || !name) return loginPage(req, reply, 400, t('ui.breakGlass.needName'));
@@ -146,17 +164,16 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     if (!(await checkBreakGlassCode(ctx.db, body.data.code))) {
       limiter.fail(keys);
       codeLimiter.fail(['break-glass-box']);
-      appendAudit(ctx.db, { actor: `break-glass:${name}`, action: 'login-failed', subject: null, detail: { ip: req.ip, why: 'wrong ward code' } }, now());
+      audit(req, 'login-failed', null, { why: 'wrong ward code' }, `break-glass:${name}`);
       return loginPage(req, reply, 401, t('ui.breakGlass.failed'));
     }
     const actor = `break-glass:${name}`;
-    appendAudit(ctx.db, { actor, action: 'break-glass', subject: null, detail: { ip: req.ip, downtime: ctx.outage?.status().downtime?.cause ?? null } }, now());
+    audit(req, 'break-glass', null, { downtime: ctx.outage?.status().downtime?.cause ?? null }, actor);
     return start(req, reply, { actor, role: 'nurse', auth: 'break-glass' }, safeNext(body.data.next));
   });
 
   app.post('/logout', async (req, reply) => {
-    if (!checkCsrf(req)) return reply.code(403).type('text/plain; charset=utf-8').send('This form has expired. Reload the page and try again.');
-    if (req.session) appendAudit(ctx.db, { actor: req.session.actor, action: 'logout', subject: null, detail: { ip: req.ip } }, now());
+    if (req.session) audit(req, 'logout', null);
     endSession(ctx.db, (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE]);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/login', 303);

@@ -30,6 +30,9 @@ const ADDRESS = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,3}$/;
  * health and metrics. Request logs carry the route pattern, never the URL
  * (which can hold an MRN or a search for a name).
  */
+/** Every route the server registered (method and pattern), for the test that each has its rules in route-rules.ts. */
+export const registeredRoutes = (app: FastifyInstance): { method: string; url: string }[] => (app as unknown as { registeredRoutes: { method: string; url: string }[] }).registeredRoutes;
+
 export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const tlsFiles = deps.config().box.web.tls;
   const https = tlsFiles
@@ -43,6 +46,11 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
+  const registered: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) registered.push({ method, url: r.url });
+  });
+  app.decorate('registeredRoutes', registered);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const templatesDir = path.join(deps.config().dir, 'templates');
@@ -109,6 +117,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   app.post<{ Params: { job: string } }>('/api/jobs/:job/run', async (req, reply) => {
     if (!deps.runNow) return reply.code(503).send({ error: 'this server does not run jobs' });
     if (!deps.config().jobs.has(req.params.job)) return reply.code(404).send({ error: `no job "${req.params.job}"` });
+    ctx.audit(req, 'job-run', req.params.job, { api: true });
     return deps.runNow(req.params.job);
   });
 
