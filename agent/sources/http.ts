@@ -144,14 +144,14 @@ export function httpGetter(opts: HttpOptions) {
           continue;
         }
         if (res.status === 429 || res.status >= 500) {
-          lastErr = new SourceError(`${url.host} answered HTTP ${res.status}`, { url: where, status: res.status, retryable: true });
+          lastErr = new SourceError(`${url.host} answered HTTP ${res.status} to ${requestName(url)}${outcomeText(res.body)}`, { url: where, status: res.status, retryable: true });
           const ra = retryAfterMs(res.headers['retry-after']);
           if (ra !== null) {
             if (ra > (opts.maxRetryAfterMs ?? 120_000)) throw new SourceError(`${url.host} asked to retry after ${Math.round(ra / 1000)} s, longer than this run can wait`, { url: where, status: res.status, retryable: false });
             wait = ra;
           }
         } else {
-          throw new SourceError(`${url.host} refused the request: HTTP ${res.status}${outcomeText(res.body)}`, { url: where, status: res.status, retryable: false });
+          throw new SourceError(`${url.host} refused ${requestName(url)}: HTTP ${res.status}${outcomeText(res.body)}`, { url: where, status: res.status, retryable: false });
         }
       } catch (err) {
         if (!(err instanceof SourceError) || !err.info.retryable) throw err;
@@ -162,6 +162,16 @@ export function httpGetter(opts: HttpOptions) {
     throw lastErr ?? new SourceError('request failed', { retryable: false });
   };
   return { get, requestCount: () => count };
+}
+
+/**
+ * What was asked, for an error IT can act on: "the MedicationRequest search"
+ * (the FHIR resource type in the path), never the query, which can hold a
+ * patient id or MRN.
+ */
+function requestName(url: URL): string {
+  const type = url.pathname.split('/').reverse().find((seg) => /^[A-Z][A-Za-z]+$/.test(seg));
+  return type ? `the ${type} ${url.pathname.endsWith(type) ? 'search' : 'read'}` : `the request for ${url.pathname.slice(0, 80)}`;
 }
 
 /** The diagnostics of an OperationOutcome body, if the server sent one (never patient data in ours). */

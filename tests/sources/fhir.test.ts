@@ -85,9 +85,19 @@ describe('FHIR source against a real FHIR server', () => {
     let calls = 0;
     his.server.fault = ({ path }) => (path.startsWith('/MedicationRequest') ? (calls++, { kind: 'status', status: 403 }) : undefined);
     try {
-      await expect(pull()).rejects.toThrow(/refused the request: HTTP 403/);
+      await expect(pull()).rejects.toThrow(/refused the MedicationRequest search: HTTP 403/);
       expect(calls).toBeGreaterThanOrEqual(1);
       expect(calls).toBeLessThanOrEqual(2); // one per chunk, none retried
+    } finally {
+      his.server.fault = null;
+    }
+  });
+
+  it('names the search and quotes the server\'s own words when it keeps failing with 5xx', async () => {
+    const outcome = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: 'database connection pool exhausted' }] });
+    his.server.fault = ({ path }) => (path.startsWith('/AllergyIntolerance') ? { kind: 'status', status: 503, body: outcome } : undefined);
+    try {
+      await expect(pull({ retries: 1 })).rejects.toThrow(/answered HTTP 503 to the AllergyIntolerance search \(database connection pool exhausted\)/);
     } finally {
       his.server.fault = null;
     }
