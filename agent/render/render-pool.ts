@@ -55,6 +55,10 @@ function setThreadSemiSpace(): void {
 interface Thread {
   worker: Worker;
   pending: Map<number, { resolve: (r: RenderedPdf) => void; reject: (e: Error) => void }>;
+  /** Set while the thread has work: it must answer before this fires, or it is stopped. */
+  watchdog: NodeJS.Timeout | null;
+  /** Reject everything it holds and drop it from the pool. */
+  fail: (err: Error) => void;
 }
 
 export interface RenderPoolOptions {
@@ -71,6 +75,12 @@ export interface RenderPoolOptions {
    * `ended` when the threads ended, false when they stay for a run due soon.
    */
   onIdle?: (ended: boolean) => void;
+  /**
+   * Longest a thread may take over one document before it is stopped and its
+   * documents fail (a thread stuck in a loop would otherwise take every later
+   * run with it). A ward's largest document takes well under a second.
+   */
+  taskTimeoutMs?: number;
   log: Logger;
 }
 
@@ -78,6 +88,7 @@ export interface RenderPoolOptions {
 export function createRenderPool(opts: RenderPoolOptions): Renderer {
   const size = Math.max(1, opts.threads ?? Math.min(4, os.availableParallelism()));
   const idleMs = opts.idleMs ?? 60_000;
+  const taskTimeoutMs = opts.taskTimeoutMs ?? 60_000;
   const log = opts.log.child({ room: 'render' });
   const threads: Thread[] = [];
   let nextId = 1;
@@ -123,33 +134,54 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     // with RAM to spare: render threads allocate fast, and held 100–125 MB each (README, Performance).
     setThreadSemiSpace();
     const worker = new Worker(workerFile(), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
-    const t: Thread = { worker, pending: new Map() };
+    const t: Thread = { worker, pending: new Map(), watchdog: null, fail: () => undefined };
     const failAll = (err: Error) => {
+      if (t.watchdog) clearTimeout(t.watchdog);
+      t.watchdog = null;
       for (const p of t.pending.values()) p.reject(err);
       t.pending.clear();
       const i = threads.indexOf(t);
       if (i >= 0) threads.splice(i, 1);
     };
+    t.fail = failAll;
     worker.on('message', (m: { id: number; pdf?: Uint8Array; pages?: number; error?: { name: string; message: string } }) => {
       const p = t.pending.get(m.id);
       if (!p) return;
       t.pending.delete(m.id);
+      rearm(t);
       if (m.error) {
-        const e = new RenderError(m.error.message);
+        const e = new RenderError(m.error.message || `${m.error.name || 'Error'} with no message, in a render thread`);
         e.name = m.error.name;
         p.reject(e);
       } else p.resolve({ pdf: Buffer.from(m.pdf!.buffer, m.pdf!.byteOffset, m.pdf!.byteLength), pages: m.pages! });
       armIdle();
     });
     worker.on('error', (err) => {
-      log.error({ err: { name: err.name, message: err.message } }, 'a render thread failed; its documents are reported failed');
-      failAll(new RenderError(`render thread failed: ${err.message}`, err));
+      const message = err.message || `${err.name || 'Error'} with no message`;
+      log.error({ err: { name: err.name, message } }, 'a render thread failed; its documents are reported failed');
+      failAll(new RenderError(`render thread failed: ${message}`, err));
     });
     worker.on('exit', (code) => {
-      if (t.pending.size) failAll(new RenderError(`render thread exited (code ${code}) with documents unfinished`));
+      if (t.pending.size) {
+        log.error({ code }, 'a render thread exited with documents unfinished; they are reported failed');
+        failAll(new RenderError(`render thread exited (code ${code}) with documents unfinished`));
+      }
     });
     threads.push(t);
     return t;
+  };
+
+  /** (Re)start the thread's watchdog while it has work; each answer gives the next document its full time. */
+  const rearm = (t: Thread) => {
+    if (t.watchdog) clearTimeout(t.watchdog);
+    t.watchdog = null;
+    if (t.pending.size === 0) return;
+    t.watchdog = setTimeout(() => {
+      log.error({ timeoutMs: taskTimeoutMs, documents: t.pending.size }, 'a render thread did not finish a document in time; it is stopped and its documents fail');
+      t.fail(new RenderError(`a render thread did not finish a document within ${Math.round(taskTimeoutMs / 1000)} s and was stopped`));
+      void t.worker.terminate();
+    }, taskTimeoutMs);
+    t.watchdog.unref();
   };
 
   /** The least busy thread, starting another while there are fewer than `size`. */
@@ -169,6 +201,7 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     const id = nextId++;
     return new Promise<RenderedPdf>((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
+      if (!t.watchdog) rearm(t);
       t.worker.postMessage({ id, task });
     });
   };

@@ -21,8 +21,18 @@ const WARM_UP: DocumentSpec = {
   blocks: [{ type: 'table', columns: [{ label: 'Thuốc', width: 3 }, { label: 'Liều', width: 1, align: 'right' }], rows: [{ cells: [{ text: 'Paracetamol 500 mg viên nén, uống sau ăn, không quá 4 g mỗi ngày' }, { text: '1 viên', tone: 'strong' }] }] }],
 };
 
+/**
+ * A fault for the tests of a failing thread (PAPERBACK_RENDER_FAULT): `hang`
+ * loops forever, `throw-empty` throws an error with no message, `exit` ends
+ * the thread. Inert in production: Paperback never sets it.
+ */
+const fault = process.env.PAPERBACK_RENDER_FAULT ?? null;
+
 async function run(task: Exclude<RenderTask, { kind: 'collect' }>): Promise<RenderedPdf> {
   if (task.kind === 'warm') return renderPdf(WARM_UP);
+  if (fault === 'hang') for (;;);
+  if (fault === 'throw-empty') throw new Error();
+  if (fault === 'exit') process.exit(3);
   if (task.kind === 'document') {
     const { context } = task.req;
     return renderPdf(buildDocument(context.logo ? { ...task.req, context: { ...context, logo: asBuffer(context.logo) } } : task.req));
@@ -34,6 +44,13 @@ async function run(task: Exclude<RenderTask, { kind: 'collect' }>): Promise<Rend
   // pdf-lib loads with the first form: most threads never stamp one, and it is a third of a thread's start.
   const { stampForm } = await import('./form-stamp.js');
   return stampForm(asBuffer(task.blank), task.def, task.patient, task.marking);
+}
+
+/** Never an empty message: an error thrown without one still says what and where (its first stack line). */
+function describeError(err: unknown): { name: string; message: string } {
+  if (!(err instanceof Error)) return { name: 'Error', message: `a render thread threw ${typeof err}: ${String(err).slice(0, 200) || '(empty)'}` };
+  const at = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim() ?? 'no stack';
+  return { name: err.name || 'Error', message: err.message || `${err.name || 'Error'} with no message, ${at}` };
 }
 
 parentPort!.on('message', (msg: { id: number; task: RenderTask }) => {
@@ -48,6 +65,6 @@ parentPort!.on('message', (msg: { id: number; task: RenderTask }) => {
       const bytes = pdf.byteOffset === 0 && pdf.byteLength === pdf.buffer.byteLength ? pdf : Buffer.from(pdf);
       parentPort!.postMessage({ id: msg.id, pdf: bytes, pages }, [bytes.buffer as ArrayBuffer]);
     },
-    (err: unknown) => parentPort!.postMessage({ id: msg.id, error: { name: (err as Error).name ?? 'Error', message: (err as Error).message ?? String(err) } }),
+    (err: unknown) => parentPort!.postMessage({ id: msg.id, error: describeError(err) }),
   );
 });

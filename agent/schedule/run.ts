@@ -195,7 +195,8 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       writing.set(i, f);
       return f;
     };
-    const rendered = await renderSnapshotDocuments(
+    // Bounded by the run's time limit even if a render thread stops answering (the pool stops that thread).
+    const rendered = await abortable(renderSnapshotDocuments(
       snap,
       { documents: job.documents, forms: job.forms, language: deps.config.box.paperLanguage ?? deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
       {
@@ -206,7 +207,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
         renderer: deps.renderer,
         onArtifact: (i, a) => void store(a, i),
       },
-    );
+    ), signal);
     for (const r of pulled.reports ?? []) {
       rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
     }
