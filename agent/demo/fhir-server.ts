@@ -21,7 +21,9 @@ export type Fault =
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   | { kind: 'delay'; ms: number }
   | { kind: 'body'; body: string; contentType?: string }
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Answer 200 and send the body a few bytes at a time, every `everyMs` (a server that drips). */
+  | { kind: 'drip'; everyMs: number };
 
 export interface FhirTestServer {
   url: string;
@@ -94,6 +96,15 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
       if (fault.kind === 'status') {
         res.writeHead(fault.status, { 'content-type': 'application/fhir+json', ...fault.headers });
         return res.end(fault.body ?? JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: `HTTP ${fault.status}` }] }));
+      }
+      if (fault.kind === 'drip') {
+        res.writeHead(200, { 'content-type': 'application/fhir+json' });
+        const body = Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [] }).padEnd(4000, ' '));
+        for (let i = 0; i < body.length && !res.destroyed; i += 8) {
+          res.write(body.subarray(i, i + 8));
+          await new Promise((r) => setTimeout(r, fault.everyMs));
+        }
+        return res.end();
       }
       if (fault.kind === 'body') {
         res.writeHead(200, { 'content-type': fault.contentType ?? 'application/fhir+json' });

@@ -65,12 +65,19 @@ export function limiter(n: number) {
   };
 }
 
+/** A whole answer may take this many times the per-pause timeout, however it trickles in. */
+const WHOLE_ANSWER_FACTOR = 4;
+
 function once(url: URL, opts: HttpOptions, headers: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, { method: 'GET', headers: { accept: 'application/fhir+json, application/json', ...headers }, ca: opts.ca, signal });
     // Covers connecting and every pause in the response: a server that stops talking is abandoned.
     req.setTimeout(opts.timeoutMs, () => req.destroy(new SourceError(`no answer within ${opts.timeoutMs} ms from ${url.host}`, { url: url.origin + url.pathname, retryable: true, code: 'timeout' })));
+    // And the whole answer has a deadline: a server that drips a byte before each pause runs out would hold the run forever.
+    const wholeMs = opts.timeoutMs * WHOLE_ANSWER_FACTOR;
+    const deadline = setTimeout(() => req.destroy(new SourceError(`the answer from ${url.host} took longer than ${Math.round(wholeMs / 1000)} s (${WHOLE_ANSWER_FACTOR} × timeoutMs) to arrive`, { url: url.origin + url.pathname, retryable: true, code: 'timeout' })), wholeMs);
+    req.once('close', () => clearTimeout(deadline));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof SourceError) return reject(err);
       if (signal?.aborted) return reject(signal.reason);

@@ -111,6 +111,15 @@ describe('FHIR source against a real FHIR server', () => {
     } finally {
       his.server.fault = null;
     }
+    // A server that drips a few bytes before each pause runs out is cut off by the whole answer's deadline.
+    his.server.fault = ({ path }) => (path.startsWith('/Encounter') ? { kind: 'drip', everyMs: 100 } : undefined);
+    try {
+      const t0 = Date.now();
+      await expect(pull({ timeoutMs: 500, retries: 0 })).rejects.toThrow(/took longer than 2 s \(4 × timeoutMs\) to arrive/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      his.server.fault = null;
+    }
     his.server.fault = ({ path }) => (path.startsWith('/Encounter') ? { kind: 'body', body: '{"resourceType": "Bundle", "entry": [' } : undefined);
     try {
       await expect(pull()).rejects.toThrow(/not JSON/);
