@@ -33,7 +33,9 @@ export type AuditAction =
   | 'break-glass-code-set'
   | 'audit-export'
   | 'demo-outage'
-  | 'census-accepted';
+  | 'census-accepted'
+  /** Audit rows that could not be kept (the disk was full and the held rows overflowed): how many, and when. */
+  | 'audit-gap';
 
 export interface AuditEntry {
   actor: string;

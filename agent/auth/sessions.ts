@@ -1,3 +1,4 @@
+import { isDiskFull } from '../store/disk-space.js';
 import crypto from 'node:crypto';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
@@ -56,7 +57,14 @@ export function lookupSession(db: Db, token: string | undefined, policy: Session
   // Writing on every request would make each page view a disk write: the last-seen time is moved once a
   // minute, or every quarter of the idle limit when that is shorter (with a 1-minute limit, once a minute
   // would sign out a nurse active every 30 s).
-  if (idleFor > Math.min(60_000, (policy.idleMinutes * 60_000) / 4)) db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(nowIso(now), h);
+  if (idleFor > Math.min(60_000, (policy.idleMinutes * 60_000) / 4)) {
+    try {
+      db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?').run(nowIso(now), h);
+    } catch (err) {
+      // A full disk must not sign a reading nurse out: the session stays valid, its idle clock just is not moved.
+      if (!isDiskFull(err)) throw err;
+    }
+  }
   return { ok: true, session: row };
 }
 

@@ -10,6 +10,7 @@ import { createFhirSource } from '../sources/fhir/index.js';
 import type { Source } from '../sources/types.js';
 import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { createRenderPool } from '../render/render-pool.js';
+import { diskReserve, type DiskReserve } from '../store/disk-space.js';
 
 export interface Agent {
   config: LoadedConfig;
@@ -18,6 +19,8 @@ export interface Agent {
   sources: Map<string, Source>;
   demo: Map<string, DemoHis>;
   renderer: Renderer;
+  /** The data disk's reserve (see store/disk-space.ts). */
+  reserve: DiskReserve;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,11 @@ export interface OpenAgentOptions {
 /** Open the configuration and the store; start sources only when the command needs them. */
 export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
   const config = loadConfig(opts.configDir, { dataDir: opts.dataDir });
+  // With the disk full, even opening the store needs a little room: the reserve is given up first.
+  const reserve = diskReserve(config.dataDir, { bytes: config.box.disk.reserveMb * 1024 * 1024, lowWaterBytes: config.box.disk.lowWaterMb * 1024 * 1024, log: opts.log });
+  reserve.check();
   const db = openDb(config.dataDir);
+  reserve.check();
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
   const previous = config.box.encryption.previousKeyFiles.map((f) => loadDataKey({ keyFile: path.resolve(config.dir, f), configDir: config.dir, createKey: false, dataDir: config.dataDir }));
   const blobs = openBlobStore(config.dataDir, key, previous);
@@ -86,6 +93,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
     sources,
     demo,
     renderer,
+    reserve,
     async close() {
       await renderer.close();
       for (const d of demo.values()) await d.server.close();

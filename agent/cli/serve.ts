@@ -42,6 +42,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw new ConfigError([{ file: 'paperback.yaml', field: 'web.tls', line: null, message: 'the ward page serves patient data: give tls: { certFile, keyFile } for HTTPS, or set web.insecureHttp: true to serve plain HTTP on purpose (the demo; a box behind a TLS proxy)' }]);
   }
   const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true, listenHl7: true, renderThreads: true });
+  // The daemon keeps the disk reserve (a CLI command only releases it).
+  agent.reserve.check({ make: true });
   let config = agent.config;
   // The demo printer (a real ippeveprinter when installed) and the demo HIS's outage switch.
   const demoPrinters = await startDemoPrinters(config.dir, config.printers.values(), log);
@@ -111,6 +113,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       blobs: agent.blobs,
       log,
       renderer: agent.renderer,
+      reserve: agent.reserve,
       runNow: (id) => scheduler.runNow(id),
       outage: monitor,
       printers: printerStates,

@@ -242,6 +242,14 @@ export const boxConfigSchema = z
       })
       .strict()
       .default({ probeIntervalSeconds: 15, probeTimeoutMs: 5000, failuresToOffline: 3, confirmSeconds: 60, successesToOnline: 3, recoverSeconds: 60, preWindowLeadMinutes: 15, windows: [] }),
+    /**
+     * The reserve: a file of reserveMb kept in the data folder, released when free space falls under
+     * lowWaterMb, so reading, printing and the audit go on while IT frees the disk (README, Operations).
+     */
+    disk: z
+      .object({ reserveMb: z.number().min(0).max(4096).default(32), lowWaterMb: z.number().min(0).max(4096).default(16) })
+      .strict()
+      .default({ reserveMb: 32, lowWaterMb: 16 }),
     readiness: z
       .object({
         minFreeDiskMb: z.number().min(0).default(500),

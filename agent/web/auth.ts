@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { appendAudit, type AuditAction } from '../audit/log.js';
+import { appendAudit, type AuditAction, type AuditEntry } from '../audit/log.js';
 import { breakGlassConfigured, checkBreakGlassCode, cleanTypedName } from '../auth/break-glass.js';
 import { authenticate } from '../auth/login.js';
 import { loginLimiter } from '../auth/rate-limit.js';
@@ -28,10 +28,31 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(next) && next.length < 300 ? next : '/';
 }
 
-export function auditFor(ctx: Pick<WebContext, 'db' | 'now'>) {
+/**
+ * The web's audit writer. A page view or download is written once per user,
+ * document and minute: a nurse's browser polling or reloading a page does not
+ * cost a row (and an fsync) each time, and the log still says who looked at
+ * what, when. `write` is where rows go (the held writer in serve: a full disk
+ * holds rows rather than failing the request).
+ */
+export function auditFor(ctx: Pick<WebContext, 'db' | 'now'>, write: (e: AuditEntry, at: Date) => void = (e, at) => void appendAudit(ctx.db, e, at)) {
+  let minute = '';
+  const seen = new Set<string>();
   return (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>, actor?: string) => {
     audited.add(req);
-    return appendAudit(ctx.db, { actor: actor ?? req.session?.actor ?? 'anonymous', action, subject, detail: { ip: req.ip, ...detail } }, (ctx.now ?? (() => new Date()))());
+    const at = (ctx.now ?? (() => new Date()))();
+    const who = actor ?? req.session?.actor ?? 'anonymous';
+    if (action === 'view' || action === 'download') {
+      const m = at.toISOString().slice(0, 16);
+      if (m !== minute) {
+        minute = m;
+        seen.clear();
+      }
+      const key = JSON.stringify([who, action, subject, detail ?? null]);
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
+    write({ actor: who, action, subject, detail: { ip: req.ip, ...detail } }, at);
   };
 }
 
@@ -40,7 +61,7 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
   const policy = (): SessionPolicy => ({ idleMinutes: cfg().web.sessionIdleMinutes, maxHours: cfg().web.sessionMaxHours });
   const secure = () => !!cfg().web.tls;
   const now = () => (ctx.now ?? (() => new Date()))();
-  const audit = auditFor(ctx);
+  const audit = ctx.audit;
   // Per user name at the configured limit; per address much higher, because a whole
   // ward shares one PC and one nurse's typos must not lock out her colleagues.
   const limiter = loginLimiter({ maxFailures: cfg().auth.maxFailures, lockoutMinutes: cfg().auth.lockoutMinutes });
@@ -60,11 +81,11 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     if (found.ok && found.session.auth === 'break-glass' && ctx.outage && !downtimeActive()) {
       // Emergency access is for the downtime: it ends with it, whatever its idle and hard limits say.
       endSession(ctx.db, token);
-      appendAudit(ctx.db, { actor: found.session.actor, action: 'session-expired', subject: null, detail: { reason: 'downtime-ended' } }, now());
+      audit(req, 'session-expired', null, { reason: 'downtime-ended' }, found.session.actor);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
     } else if (found.ok) req.session = found.session;
     else if (found.reason === 'idle' || found.reason === 'expired') {
-      appendAudit(ctx.db, { actor: found.actor ?? 'anonymous', action: 'session-expired', subject: null, detail: { reason: found.reason } }, now());
+      audit(req, 'session-expired', null, { reason: found.reason }, found.actor ?? 'anonymous');
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
     }
     // Every signed-in page carries a sign-out form, which needs the CSRF token.
@@ -96,7 +117,7 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     if (SAFE_METHODS.has(req.method) || !req.routeOptions.url || reply.statusCode >= 400 || audited.has(req)) return;
     const rule = ruleFor(req.method, req.routeOptions.url);
     ctx.log.error({ room: 'web', route: req.routeOptions.url }, 'a state-changing route wrote no audit row; the hook wrote one');
-    appendAudit(ctx.db, { actor: req.session?.actor ?? 'anonymous', action: rule.audit ?? 'config-change', subject: req.routeOptions.url, detail: { ip: req.ip, by: 'route-hook', status: reply.statusCode } }, now());
+    audit(req, rule.audit ?? 'config-change', req.routeOptions.url, { by: 'route-hook', status: reply.statusCode });
   });
 
   const loginPage = (req: FastifyRequest, reply: FastifyReply, status: number, message: string | null) => {

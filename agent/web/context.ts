@@ -2,6 +2,7 @@ import type { Renderer } from '../render/renderer.js';
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { DiskReserve } from '../store/disk-space.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { OutageMonitor } from '../outage/monitor.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
@@ -28,12 +29,16 @@ export interface WebDeps {
   demoOutage?: { down(): boolean; set(down: boolean): void };
   /** Draws printer test pages; this thread when not given. */
   renderer?: Renderer;
+  /** The data disk's reserve (serve): looked at as requests come, released when the disk is nearly full. */
+  reserve?: DiskReserve;
 }
 
 export interface WebContext extends WebDeps {
   pages: PageRenderer;
   /** Write one audit row for this request's user. Subjects are addresses and ids, never names or search text. */
-  audit: (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>) => void;
+  audit: (req: FastifyRequest, action: AuditAction, subject: string | null, detail?: Record<string, unknown>, actor?: string) => void;
+  /** Audit rows held in memory while the disk is full. */
+  auditHeld: () => number;
 }
 
 export function langOf(req: FastifyRequest, ctx: WebContext): Language {

@@ -5,6 +5,7 @@ import type { Readiness } from '../outage/readiness.js';
 import { queueDepth } from '../print/queue.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { Db } from '../store/db.js';
+import type { DiskReserve } from '../store/disk-space.js';
 import { jobStatuses } from '../schedule/status.js';
 
 export interface MetricsSources {
@@ -13,6 +14,8 @@ export interface MetricsSources {
   outage?: () => OutageStatus;
   readiness?: () => Readiness;
   printers?: PrinterStatusCache;
+  auditHeld?: () => number;
+  reserve?: DiskReserve;
 }
 
 const LINK_STATES = ['online', 'degraded', 'offline', 'recovering'] as const;
@@ -67,6 +70,12 @@ export function metricsRegistry(src: MetricsSources): Registry {
   g('paperback_hl7_quarantined', 'HL7 messages and frames kept in quarantine per source, by the answer given (AE, AR, none for a discarded partial frame)', ['source', 'ack'], (m) => {
     for (const r of src.db.prepare('SELECT source_id AS source, ack_code AS ack, COUNT(*) AS n FROM hl7_quarantine GROUP BY source_id, ack_code').all() as { source: string; ack: string; n: number }[]) m.set({ source: r.source, ack: r.ack }, r.n);
   });
+  g('paperback_disk_free_bytes', 'Free space on the data disk', [], (m) => {
+    const free = src.reserve?.freeBytes();
+    if (free !== null && free !== undefined) m.set(free);
+  });
+  g('paperback_disk_reserve_released', '1 while the disk reserve is released because the data disk is nearly full', [], (m) => m.set(src.reserve?.released() ? 1 : 0));
+  g('paperback_audit_held', 'Audit rows held in memory because the data disk is full (written when there is room)', [], (m) => m.set(src.auditHeld?.() ?? 0));
   g('paperback_readiness_check', 'Each readiness check (1 ok, 0 failing)', ['check'], (m) => {
     for (const c of src.readiness?.().checks ?? []) m.set({ check: c.name }, c.ok ? 1 : 0);
   });

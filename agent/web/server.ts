@@ -18,6 +18,8 @@ import { registerPrintRoutes } from './routes-print.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerApiRoutes } from './routes-api.js';
 import { auditFor, registerAuth } from './auth.js';
+import { heldAudit } from '../audit/held.js';
+import { isDiskFull } from '../store/disk-space.js';
 import { registerAuditRoutes } from './routes-audit.js';
 import { readableDocument } from './ward-data.js';
 
@@ -54,7 +56,27 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const templatesDir = path.join(deps.config().dir, 'templates');
-  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: auditFor(deps) };
+  // Looked at no more than once a second: a statfs is cheap, but the page can take hundreds of requests a second.
+  let reserveLookedAt = 0;
+  const lookAtDisk = () => {
+    if (!deps.reserve || Date.now() - reserveLookedAt < 1000) return;
+    reserveLookedAt = Date.now();
+    deps.reserve.check();
+  };
+  const held = heldAudit(deps.db, { log: deps.log, beforeWrite: lookAtDisk, onFull: () => deps.reserve?.check() });
+  const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: auditFor(deps, (e, at) => held.append(e, at)), auditHeld: () => held.held() };
+  // Rows held while the disk was full are written as soon as there is room, not only with the next audited request.
+  let flushTriedAt = 0;
+  app.addHook('onRequest', async () => {
+    lookAtDisk();
+    if (held.held() === 0 || Date.now() - flushTriedAt < 1000) return;
+    flushTriedAt = Date.now();
+    try {
+      held.flush();
+    } catch (err) {
+      deps.log.error({ room: 'audit', err: { message: (err as Error).message.slice(0, 200) } }, 'writing held audit rows failed');
+    }
+  });
   const who = (req: FastifyRequest) => req.session?.actor ?? 'anonymous';
   const tls = !!deps.config().box.web.tls;
 
@@ -77,6 +99,11 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler((e, req, reply) => {
     const err = e as Error & { statusCode?: number };
+    if (isDiskFull(err)) {
+      req.log.error({ route: req.routeOptions.url }, 'request refused: the data disk is full');
+      deps.reserve?.check();
+      return reply.code(507).type('text/plain; charset=utf-8').send('The box’s disk is full, so this cannot be saved now (sign-in, print requests). Pages and PDFs already here still open: print a PDF from the browser. Tell IT to free space on the box.');
+    }
     req.log.error({ err: { name: err.name, message: err.message.slice(0, 300) }, route: req.routeOptions.url }, 'request failed');
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Something went wrong on this box. The error is in the log; the printed copies and PDFs are unaffected.' : err.message);
@@ -121,7 +148,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
     return deps.runNow(req.params.job);
   });
 
-  const registry = metricsRegistry({ config: deps.config, db: deps.db, outage: deps.outage ? () => deps.outage!.status() : undefined, readiness: deps.outage ? () => deps.outage!.readiness() : undefined, printers: deps.printers });
+  const registry = metricsRegistry({ config: deps.config, db: deps.db, outage: deps.outage ? () => deps.outage!.status() : undefined, readiness: deps.outage ? () => deps.outage!.readiness() : undefined, printers: deps.printers, auditHeld: () => held.held(), reserve: deps.reserve });
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   app.get<{ Params: { job: string; '*': string }; Querystring: { download?: string } }>('/documents/:job/*', async (req, reply) => {

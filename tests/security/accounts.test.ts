@@ -147,7 +147,7 @@ describe('signing in', () => {
       }
       clock = new Date(start + (12 * 60 + 1) * 60_000);
       expect((await shift.fetch('/ward/ward-1')).status).toBe(303);
-      expect(JSON.parse(listAudit(a.db, { actor: NURSE.username, limit: 1 })[0]!.detail!)).toEqual({ reason: 'expired' });
+      expect(JSON.parse(listAudit(a.db, { actor: NURSE.username, limit: 1 })[0]!.detail!)).toEqual({ ip: '127.0.0.1', reason: 'expired' });
     } finally {
       clock = null;
     }
