@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type { Db } from '../store/db.js';
 import type { VerifyProblem } from '../store/verify.js';
+import { currentSealKey, mac, sealKeyById, sealText } from './seal.js';
+import { checkAnchor } from './anchor.js';
 
 /**
  * The audit trail: who logged in, viewed, downloaded or printed what, and who
@@ -53,6 +55,8 @@ export interface AuditRow {
   detail: string | null;
   prevHash: string;
   hash: string;
+  mac?: string | null;
+  keyId?: string | null;
 }
 
 const GENESIS = '0'.repeat(64);
@@ -76,7 +80,9 @@ export function appendAudit(db: Db, e: AuditEntry, now: Date = new Date()): numb
         detail: e.detail ? JSON.stringify(e.detail).slice(0, 2000) : null,
         prevHash: last?.hash ?? GENESIS,
       };
-      db.prepare('INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      const hash = rowHash(row);
+      const seal = currentSealKey(db);
+      db.prepare('INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash, mac, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         row.id,
         row.at,
         row.actor,
@@ -84,7 +90,9 @@ export function appendAudit(db: Db, e: AuditEntry, now: Date = new Date()): numb
         row.subject,
         row.detail,
         row.prevHash,
-        rowHash(row),
+        hash,
+        seal ? mac(seal.key, sealText(row.id, hash)) : null,
+        seal?.id ?? null,
       );
       return row.id;
     })
@@ -105,21 +113,38 @@ export function listAudit(db: Db, opts: { since?: string; until?: string; limit?
   return opts.limit ? rows.reverse() : rows;
 }
 
-/** Walk the whole chain. The first broken link is reported with its row id; later rows are not re-reported. */
-export function verifyAuditChain(db: Db): { checked: number; problems: VerifyProblem[] } {
+/**
+ * Walk the whole chain: every link (SHA-256 of the row and the one before),
+ * every seal (HMAC with a key outside the database: an edited or added row
+ * whose chain was recomputed fails here), and, with `anchorFile`, the anchor
+ * (rows removed from the end, a replaced database). The first broken link is
+ * reported with its row id; later rows are not re-reported.
+ */
+export function verifyAuditChain(db: Db, opts: { anchorFile?: string } = {}): { checked: number; problems: VerifyProblem[] } {
   const problems: VerifyProblem[] = [];
   let prev = GENESIS;
   let expectedId = 1;
   let checked = 0;
-  for (const r of db.prepare(`SELECT ${COLS} FROM audit_log ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
+  let sealedSince: number | null = null;
+  const unknownKeys = new Set<string>();
+  for (const r of db.prepare(`SELECT ${COLS}, mac, key_id AS keyId FROM audit_log ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
     checked++;
     if (problems.length > 0) continue;
     if (r.id !== expectedId) problems.push({ severity: 'error', what: `audit log: row ${expectedId}${r.id > expectedId + 1 ? `–${r.id - 1}` : ''} is missing (rows were removed)`, ref: `audit:${expectedId}` });
     else if (r.prevHash !== prev) problems.push({ severity: 'error', what: `audit log: row ${r.id} does not follow row ${r.id - 1} (the chain was rewritten)`, ref: `audit:${r.id}` });
     else if (rowHash(r) !== r.hash) problems.push({ severity: 'error', what: `audit log: row ${r.id} was altered after it was written`, ref: `audit:${r.id}` });
+    else if (!r.mac && sealedSince !== null) problems.push({ severity: 'error', what: `audit log: row ${r.id} has no seal though the rows from ${sealedSince} have one (added without the key: forged)`, ref: `audit:${r.id}` });
+    else if (r.mac) {
+      sealedSince ??= r.id;
+      const key = sealKeyById(db, r.keyId ?? '');
+      if (!key) unknownKeys.add(r.keyId ?? '?');
+      else if (mac(key, sealText(r.id, r.hash)) !== r.mac) problems.push({ severity: 'error', what: `audit log: row ${r.id}'s seal does not match (edited, or added without the key)`, ref: `audit:${r.id}` });
+    }
     prev = r.hash;
     expectedId = r.id + 1;
   }
+  if (unknownKeys.size) problems.push({ severity: 'warning', what: `audit log: some rows were sealed with a key this box no longer has (${[...unknownKeys].join(', ')}); their chain is checked, not their seal` });
+  if (opts.anchorFile && !problems.some((p) => p.severity === 'error')) problems.push(...checkAnchor(db, opts.anchorFile));
   return { checked, problems };
 }
 

@@ -18,10 +18,11 @@ export async function auditCommand(configDir: string, dataDir: string | undefine
   const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
   try {
     if (sub === 'verify') {
-      const r = verifyAuditChain(agent.db);
-      for (const p of r.problems) process.stdout.write(`ERROR: ${p.what}\n`);
-      process.stdout.write(r.problems.length ? 'audit log has been tampered with\n' : `audit log OK: ${r.checked} rows, chain unbroken\n`);
-      return r.problems.length ? 1 : 0;
+      const r = verifyAuditChain(agent.db, { anchorFile: agent.config.auditAnchorFile });
+      const errors = r.problems.filter((p) => p.severity === 'error');
+      for (const p of r.problems) process.stdout.write(`${p.severity.toUpperCase()}: ${p.what}\n`);
+      process.stdout.write(errors.length ? 'audit log has been tampered with\n' : `audit log OK: ${r.checked} rows, chain unbroken, every seal matches\n`);
+      return errors.length ? 1 : 0;
     }
     if (sub !== 'export') {
       process.stderr.write('usage: paperback audit export [--since DATE] [--until DATE] [--out FILE] | paperback audit verify\n');

@@ -11,6 +11,7 @@ import type { Source } from '../sources/types.js';
 import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { createRenderPool } from '../render/render-pool.js';
 import { diskReserve, type DiskReserve } from '../store/disk-space.js';
+import { registerAuditKeys } from '../audit/seal.js';
 
 export interface Agent {
   config: LoadedConfig;
@@ -56,6 +57,8 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
   const previous = config.box.encryption.previousKeyFiles.map((f) => loadDataKey({ keyFile: path.resolve(config.dir, f), configDir: config.dir, createKey: false, dataDir: config.dataDir }));
   const blobs = openBlobStore(config.dataDir, key, previous);
+  // Audit rows are sealed with a key derived from the data key, which is not in the database.
+  registerAuditKeys(db, [key, ...previous]);
   const sources = new Map<string, Source>();
   const demo = new Map<string, DemoHis>();
   if (opts.withSources) {

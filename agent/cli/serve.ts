@@ -1,3 +1,4 @@
+import { writeAnchor } from '../audit/anchor.js';
 import { createLogger } from '../log/logger.js';
 import { watchConfig } from '../config/watch.js';
 import { startScheduler } from '../schedule/scheduler.js';
@@ -91,10 +92,23 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (config.box.auth.demoAccounts) await ensureDemoAccounts(agent.db, log);
   const sessionSweep = setInterval(() => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }), 10 * 60_000);
   sessionSweep.unref();
+  // The audit chain's head, sealed, outside the database and in the journal: removed rows and a swapped database show.
+  const anchorAudit = () => {
+    try {
+      const a = writeAnchor(agent.db, config.auditAnchorFile);
+      if (a) log.info({ room: 'audit', auditAnchor: { lastId: a.lastId, lastHash: a.lastHash, file: config.auditAnchorFile } }, 'audit chain anchored');
+    } catch (err) {
+      log.error({ room: 'audit', err: { message: (err as Error).message } }, 'could not write the audit anchor');
+    }
+  };
+  anchorAudit();
+  const anchorTimer = setInterval(anchorAudit, config.box.audit.anchorEveryMinutes * 60_000);
+  anchorTimer.unref();
   /** Everything started above, stopped in order: on a signal, or when the web server cannot start. */
   let app: Awaited<ReturnType<typeof buildWebServer>> | null = null;
   const shutdown = async () => {
     clearInterval(sessionSweep);
+    clearInterval(anchorTimer);
     stopDemoOutage();
     await app?.close();
     await watcher.close();
@@ -102,6 +116,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     await scheduler.stop();
     await printer.stop();
     for (const p of demoPrinters) await p.stop();
+    anchorAudit(); // the last rows of this run, anchored before the store closes
     await agent.close();
     log.flush();
   };

@@ -39,6 +39,8 @@ export interface LoadedConfig {
   dataDir: string;
   /** Absolute path of the data key file, or null for the systemd credential. */
   keyFile: string | null;
+  /** Where the audit chain's anchor is written (audit.anchorFile, else audit-anchor.json in the data folder). */
+  auditAnchorFile: string;
   jobs: Map<string, SnapshotJob & { file: string }>;
   /** `demo: true` marks a "demo" printer, already resolved to ipp or folder. */
   printers: Map<string, PrinterConfig & { file: string; demo?: boolean }>;
@@ -254,7 +256,8 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);
   const keyFile = box.encryption.keyFile ? path.resolve(absDir, box.encryption.keyFile) : null;
   for (const [id, p] of printers) if (p.kind === 'demo') printers.set(id, resolveDemoPrinter(p));
-  return { dir: absDir, box, dataDir, keyFile, jobs, printers };
+  const auditAnchorFile = box.audit.anchorFile ? path.resolve(absDir, box.audit.anchorFile) : path.join(dataDir, 'audit-anchor.json');
+  return { dir: absDir, box, dataDir, keyFile, auditAnchorFile, jobs, printers };
 }
 
 /**

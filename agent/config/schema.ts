@@ -242,6 +242,11 @@ export const boxConfigSchema = z
       })
       .strict()
       .default({ probeIntervalSeconds: 15, probeTimeoutMs: 5000, failuresToOffline: 3, confirmSeconds: 60, successesToOnline: 3, recoverSeconds: 60, preWindowLeadMinutes: 15, windows: [] }),
+    /** The audit chain's anchor, written outside the database (README: what the audit chain proves). Best on another disk or a path the data folder's owner cannot rewrite. */
+    audit: z
+      .object({ anchorFile: z.string().min(1).optional(), anchorEveryMinutes: z.number().min(1).max(1440).default(10) })
+      .strict()
+      .default({ anchorEveryMinutes: 10 }),
     /**
      * The reserve: a file of reserveMb kept in the data folder, released when free space falls under
      * lowWaterMb, so reading, printing and the audit go on while IT frees the disk (README, Operations).

@@ -292,4 +292,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 10,
+    name: 'audit seal: each row MACed with a key kept outside the database',
+    sql: `
+      ALTER TABLE audit_log ADD COLUMN mac TEXT;      -- HMAC-SHA256 of the row's id and hash (audit/seal.ts)
+      ALTER TABLE audit_log ADD COLUMN key_id TEXT;   -- which key made it
+    `,
+  },
 ];

@@ -70,10 +70,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
       demo: ctx.demoOutage ? { down: ctx.demoOutage.down() } : null,
       audit: (() => {
-        const chain = verifyAuditChain(ctx.db);
+        const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile });
+        const errors = chain.problems.filter((p) => p.severity === 'error');
         return {
-          ok: chain.problems.length === 0,
-          status: chain.problems.length === 0 ? t('ui.admin.auditOk', { rows: chain.checked }) : chain.problems.map((p) => p.what).join('; '),
+          ok: errors.length === 0,
+          status: errors.length === 0 ? [t('ui.admin.auditOk', { rows: chain.checked }), ...chain.problems.map((p) => p.what)].join('; ') : errors.map((p) => p.what).join('; '),
           rows: listAudit(ctx.db, { limit: 20 }).reverse().map((r) => ({ at: at(r.at), actor: r.actor, action: r.action, subject: r.subject ?? '', flagged: r.action === 'break-glass' || r.action === 'login-failed' || r.actor.startsWith('break-glass:') })),
         };
       })(),

@@ -24,7 +24,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: WebContext): void
   app.get('/api/audit', async (req, reply) => {
     const q = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict().safeParse(req.query);
     if (!q.success) return reply.code(400).send({ error: 'limit is a number from 1 to 1000' });
-    const chain = verifyAuditChain(ctx.db);
-    return { chain: { rows: chain.checked, ok: chain.problems.length === 0, problems: chain.problems.map((p) => p.what) }, rows: listAudit(ctx.db, { limit: q.data.limit }) };
+    const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile });
+    return { chain: { rows: chain.checked, ok: !chain.problems.some((p) => p.severity === 'error'), problems: chain.problems.map((p) => p.what) }, rows: listAudit(ctx.db, { limit: q.data.limit }) };
   });
 }

@@ -1,3 +1,4 @@
+import { registerAuditKeys } from '../../agent/audit/seal.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,7 +122,9 @@ export interface TestAgent {
 export function openTestAgent(dir: string): TestAgent {
   const config = loadConfig(dir);
   const db = openDb(config.dataDir);
-  const blobs = openBlobStore(config.dataDir, loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: true, dataDir: config.dataDir }));
+  const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: true, dataDir: config.dataDir });
+  const blobs = openBlobStore(config.dataDir, key);
+  registerAuditKeys(db, [key]);
   const sources = new Map<string, Source>();
   for (const s of config.box.sources) if (s.kind === 'fhir') sources.set(s.id, createFhirSource(s, { configDir: dir, backoffMs: 20 }));
   const { log, lines } = memoryLogger();
