@@ -5,7 +5,7 @@ import { breakGlassConfigured, checkBreakGlassCode, cleanTypedName } from '../au
 import { authenticate } from '../auth/login.js';
 import { loginLimiter } from '../auth/rate-limit.js';
 import { createSession, endSession, lookupSession, type Session, type SessionPolicy } from '../auth/sessions.js';
-import { checkCsrf, csrfToken, langOf, layoutFor, type WebContext } from './context.js';
+import { checkCsrf, csrfToken, langOf, layoutFor, startSessionCsrf, type WebContext } from './context.js';
 import { ruleFor, SAFE_METHODS } from './route-rules.js';
 
 declare module 'fastify' {
@@ -142,6 +142,7 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     endSession(ctx.db, (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE]);
     const token = createSession(ctx.db, s, policy(), now());
     reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(), maxAge: policy().maxHours * 3600 });
+    startSessionCsrf(req, reply, token);
     return reply.redirect(next, 303);
   };
 

@@ -47,27 +47,44 @@ export function langOf(req: FastifyRequest, ctx: WebContext): Language {
 }
 
 /**
- * Double-submit CSRF token: a random value in a SameSite=Strict, HttpOnly
- * cookie, repeated in every form; a state-changing request must carry both.
+ * CSRF token. Signed in: derived from the session's own secret token, so it
+ * belongs to that session alone and changes at every sign-in (a token seen
+ * before sign-in, or lifted from another session, is worthless). Before
+ * sign-in (the login form): a random double-submit value. Either way it is
+ * also set as the SameSite=Strict, HttpOnly cookie pb_csrf, which API
+ * clients echo as X-CSRF-Token, and repeated in every form.
  */
+export const sessionCsrf = (sessionToken: string): string => crypto.createHash('sha256').update(`pb-csrf|${sessionToken}`).digest('base64url');
+
+const setCsrfCookie = (req: FastifyRequest, reply: FastifyReply, token: string) =>
+  reply.setCookie('pb_csrf', token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
+
+const sessionCookie = (req: FastifyRequest) => (req.session ? (req.cookies as Record<string, string | undefined>).pb_session : undefined);
+
 export function csrfToken(req: FastifyRequest, reply: FastifyReply): string {
   const memo = req as FastifyRequest & { csrf?: string };
   if (memo.csrf) return memo.csrf;
-  let token = (req.cookies as Record<string, string | undefined>).pb_csrf;
-  if (!token || !/^[A-Za-z0-9_-]{32,}$/.test(token)) {
-    token = crypto.randomBytes(24).toString('base64url');
-    reply.setCookie('pb_csrf', token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
-  }
+  const cookie = (req.cookies as Record<string, string | undefined>).pb_csrf;
+  const session = sessionCookie(req);
+  let token = session ? sessionCsrf(session) : cookie;
+  if (!token || !/^[A-Za-z0-9_-]{32,}$/.test(token)) token = crypto.randomBytes(24).toString('base64url');
+  if (token !== cookie) setCsrfCookie(req, reply, token);
   memo.csrf = token;
   return token;
 }
 
+/** A new session's token, set with the session cookie: the next form or API call uses it. */
+export function startSessionCsrf(req: FastifyRequest, reply: FastifyReply, sessionToken: string): void {
+  setCsrfCookie(req, reply, sessionCsrf(sessionToken));
+}
+
 export function checkCsrf(req: FastifyRequest): boolean {
-  const cookie = (req.cookies as Record<string, string | undefined>).pb_csrf;
+  const session = sessionCookie(req);
+  const expected = session ? sessionCsrf(session) : (req.cookies as Record<string, string | undefined>).pb_csrf;
   const body = req.body as Record<string, unknown> | undefined;
   const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
-  if (!cookie || !sent || cookie.length !== sent.length) return false;
-  return crypto.timingSafeEqual(Buffer.from(cookie), Buffer.from(sent));
+  if (!expected || !sent || expected.length !== sent.length) return false;
+  return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(sent));
 }
 
 /** The banner every page carries: HIS state, in words that cannot be missed. */

@@ -5,7 +5,7 @@ import { runJob } from '../../agent/schedule/run.js';
 import { ROUTES, SAFE_METHODS } from '../../agent/web/route-rules.js';
 import { buildWebServer, registeredRoutes } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
-import { ADMIN, NURSE, addTestUsers, signIn } from '../support/web.js';
+import { ADMIN, NURSE, addTestUsers, signIn, webClient } from '../support/web.js';
 
 /**
  * The web rules live in one table and two hooks. This proves every route
@@ -54,6 +54,22 @@ describe('web rules in one place', () => {
     }
     expect(a.db.prepare('SELECT COUNT(*) FROM job_runs').pluck().get()).toBe(before);
     expect(a.db.prepare('SELECT COUNT(*) FROM declarations').pluck().get()).toBe(0);
+  });
+
+  it('binds the CSRF token to the session: a token from before sign-in or from another session is refused', async () => {
+    const before = webClient(base);
+    await before.fetch('/login');
+    const preLogin = before.csrf();
+    const res = await before.form('/login', { username: NURSE.username, password: NURSE.password, next: '/' });
+    expect(res.status).toBe(303);
+    // Rotated at sign-in: the new token is set with the session.
+    expect(before.csrf()).not.toBe(preLogin);
+    const post = (token: string) => before.fetch('/api/print', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token }, body: JSON.stringify({ address: 'ward-1/census', printer: 'none' }) });
+    expect((await post(preLogin)).status).toBe(403);
+    const other = await signIn(base, NURSE);
+    expect((await post(other.csrf())).status).toBe(403);
+    // Its own token passes the check (and the request then fails on its merits: there is no such printer).
+    expect((await post(before.csrf())).status).not.toBe(403);
   });
 
   it('runs a job from the JSON API only for an admin with the token, and audits it', async () => {
