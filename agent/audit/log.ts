@@ -36,6 +36,7 @@ export type AuditAction =
   | 'audit-export'
   | 'demo-outage'
   | 'census-accepted'
+  | 'user-unlocked'
   /** Audit rows that could not be kept (the disk was full and the held rows overflowed): how many, and when. */
   | 'audit-gap';
 

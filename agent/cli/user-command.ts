@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/log.js';
 import { setBreakGlassCode } from '../auth/break-glass.js';
 import { PasswordPolicyError } from '../auth/passwords.js';
 import { addUser, listUsers, setDisabled, setPassword, UserError, type Role } from '../auth/users.js';
+import { requestUnlock } from '../auth/unlock.js';
 import { silentLogger } from '../log/logger.js';
 import { openAgent } from './boot.js';
 import { newSecret } from './secret-input.js';
@@ -12,6 +13,7 @@ export const USER_USAGE = `usage:
   paperback user add NAME --role nurse|admin [--display "Full Name"] [--password-stdin] [--directory-only]
   paperback user passwd NAME [--password-stdin]
   paperback user disable NAME | enable NAME
+  paperback user unlock NAME                  end a sign-in lockout (too many wrong passwords) now
   paperback user list
   paperback user break-glass-code [--password-stdin]   set the ward code for emergency access during downtime`;
 
@@ -53,6 +55,13 @@ export async function userCommand(configDir: string, dataDir: string | undefined
         setDisabled(db, name, sub === 'disable');
         appendAudit(db, { actor: actor(), action: sub === 'disable' ? 'user-disabled' : 'user-enabled', subject: name });
         process.stdout.write(`${sub}d "${name}"${sub === 'disable' ? '; their open sessions were ended' : ''}\n`);
+        return 0;
+      }
+      case 'unlock': {
+        if (!name) throw new UserError(USER_USAGE);
+        requestUnlock(db, name);
+        appendAudit(db, { actor: actor(), action: 'user-unlocked', subject: name });
+        process.stdout.write(`"${name}" can sign in again now (the running box reads this at the next attempt)\n`);
         return 0;
       }
       case 'list': {

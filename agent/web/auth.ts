@@ -7,6 +7,7 @@ import { loginLimiter } from '../auth/rate-limit.js';
 import { createSession, endSession, lookupSession, type Session, type SessionPolicy } from '../auth/sessions.js';
 import { checkCsrf, csrfToken, langOf, layoutFor, startSessionCsrf, type WebContext } from './context.js';
 import { ruleFor, SAFE_METHODS } from './route-rules.js';
+import { takeUnlock } from '../auth/unlock.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -155,6 +156,11 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     const username = body.data.username.toLowerCase();
     const keys = [`user:${username}`];
     const ipKeys = [`ip:${req.ip}`];
+    // IT ended this name's lockout from the command line (paperback user unlock).
+    if (takeUnlock(ctx.db, username)) {
+      limiter.succeed(keys);
+      ipLimiter.succeed(ipKeys);
+    }
     const wait = limiter.blocked(keys) ?? ipLimiter.blocked(ipKeys);
     if (wait !== null) {
       audit(req, 'login-failed', null, { why: 'locked out' }, username);

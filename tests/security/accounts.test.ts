@@ -11,7 +11,7 @@ import { declareDowntime, endDeclaration } from '../../agent/outage/downtime.js'
 import { startOutageMonitor, type OutageMonitor } from '../../agent/outage/monitor.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { buildWebServer } from '../../agent/web/server.js';
-import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { ADMIN, NURSE, addTestUsers, signIn, webClient } from '../support/web.js';
 
 let his: FhirTestServer;
@@ -96,6 +96,13 @@ describe('signing in', () => {
     await other.fetch('/login');
     const unknown = await other.form('/login', { username: 'nobody', password: 'whatever it is' });
     expect(unknown.status).toBe(401);
+    // The way back without waiting: IT unlocks the name from the command line, audited.
+    const unlock = await runCli(['--config', a.config.dir, 'user', 'unlock', ADMIN.username]);
+    expect(unlock.code, unlock.stderr).toBe(0);
+    const back = await c.form('/login', { username: ADMIN.username, password: ADMIN.password });
+    expect(back.status).toBe(303);
+    expect(c.cookies.has('pb_session')).toBe(true);
+    expect(listAudit(a.db, {}).some((r) => r.action === 'user-unlocked' && r.subject === ADMIN.username)).toBe(true);
   });
 
   it('keeps nurses out of the IT page and lets admins in', async () => {
