@@ -125,12 +125,18 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
       fd = fs.openSync(tmp, 'w', 0o600);
     }
     try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      try {
+        fs.writeSync(fd, bytes);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, final);
+    } catch (err) {
+      // A write that failed (a full disk) leaves no half file behind.
+      fs.rmSync(tmp, { force: true });
+      throw err;
     }
-    fs.renameSync(tmp, final);
     fsyncDir(sub);
   };
   /** writeAtomically, through the thread pool. */
@@ -143,12 +149,17 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
       return fs.promises.open(tmp, 'w', 0o600);
     });
     try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.promises.rename(tmp, final);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw err;
     }
-    await fs.promises.rename(tmp, final);
     const dh = await fs.promises.open(sub, 'r');
     try {
       await dh.sync();

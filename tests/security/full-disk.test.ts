@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,11 @@ describe.skipIf(!CAN_MOUNT)('a full data disk', () => {
     const print = await nurse.form('/print', { address: 'ward-1/census', printer: 'usb' });
     expect(print.status).toBe(507);
     expect(await print.text()).toMatch(/print a PDF from the browser/);
+    // A file that cannot be written leaves no half-written temporary file behind.
+    const tmpFiles = () => (fs.readdirSync(path.join(mnt, 'blobs'), { recursive: true }) as string[]).filter((f) => String(f).includes('.tmp-'));
+    await expect(a.blobs.putAsync(crypto.randomBytes(300_000))).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(() => a.blobs.put(crypto.randomBytes(300_000))).toThrow(/ENOSPC/);
+    expect(tmpFiles()).toEqual([]);
 
     // 3. IT frees the disk: the held rows are written, in order, and the chain is whole.
     fs.rmSync(path.join(mnt, 'filler-1'));
