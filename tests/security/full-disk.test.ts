@@ -9,7 +9,7 @@ import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { diskReserve, RESERVE_FILE } from '../../agent/store/disk-space.js';
 import { buildWebServer } from '../../agent/web/server.js';
-import { jobYaml, memoryLogger, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { jobYaml, memoryLogger, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { NURSE, ADMIN, addTestUsers, signIn, type WebClient } from '../support/web.js';
 
 /**
@@ -110,6 +110,12 @@ describe.skipIf(!CAN_MOUNT)('a full data disk', () => {
     const print = await nurse.form('/print', { address: 'ward-1/census', printer: 'usb' });
     expect(print.status).toBe(507);
     expect(await print.text()).toMatch(/print a PDF from the browser/);
+    // The commands IT reaches for still start on a disk with no byte free.
+    const status = await runCli(['--config', a.config.dir, 'status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('ward-1');
+    const verify = await runCli(['--config', a.config.dir, 'verify']);
+    expect(verify.stdout, verify.stderr).toMatch(/store OK/);
     // A file that cannot be written leaves no half-written temporary file behind.
     const tmpFiles = () => (fs.readdirSync(path.join(mnt, 'blobs'), { recursive: true }) as string[]).filter((f) => String(f).includes('.tmp-'));
     await expect(a.blobs.putAsync(crypto.randomBytes(300_000))).rejects.toMatchObject({ code: 'ENOSPC' });
