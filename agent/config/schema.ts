@@ -64,7 +64,11 @@ const fhirSource = z
     auth: authSchema.default({ kind: 'none' }),
     caFile: z.string().optional(),
     timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
-    maxResponseBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
+    /**
+     * Largest single answer read. A page of 1000 MedicationRequests is about 0.5 MB; 16 MB of FHIR JSON
+     * (33,000 resources) takes ~45 MB of heap once parsed, 50 MB took ~140 MB, per request in flight.
+     */
+    maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
     maxConcurrency: z.number().int().min(1).max(32).default(4),
     retries: z.number().int().min(0).max(10).default(3),
     /**

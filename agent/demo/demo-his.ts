@@ -31,7 +31,7 @@ export async function startDemoHis(cfg: DemoSourceConfig, wards: { id: string; n
       baseUrl: server.url,
       auth: { kind: 'none' },
       timeoutMs: 15_000,
-      maxResponseBytes: 50 * 1024 * 1024,
+      maxResponseBytes: 16 * 1024 * 1024,
       maxConcurrency: 4,
       retries: 2,
       pageSize: 1000,
