@@ -164,7 +164,10 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('printing to a real IPP printer (ippeveprin
     expect(p.received()).toHaveLength(1);
     const usb = await runCli(['--config', a.config.dir, 'print', 'ward-1/census', '--printer', 'usb', '--copies', '2']);
     expect(usb.code, usb.stderr).toBe(0);
-    expect(fs.readdirSync(path.join(a.config.dir, 'usb-out')).filter((f) => f.endsWith('.pdf'))).toHaveLength(2);
+    const written = fs.readdirSync(path.join(a.config.dir, 'usb-out')).filter((f) => f.endsWith('.pdf'));
+    expect(written).toHaveLength(2);
+    // Patient data on a stick: readable by the agent's user only.
+    for (const f of written) expect(fs.statSync(path.join(a.config.dir, 'usb-out', f)).mode & 0o777).toBe(0o600);
     const missing = await runCli(['--config', a.config.dir, 'print', 'ward-1/mar/NOPE', '--printer', 'ward']);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toMatch(/no document "mar\/NOPE"/);
