@@ -1,3 +1,4 @@
+import { pruneHistory } from '../store/history.js';
 import { writeAnchor } from '../audit/anchor.js';
 import { createLogger } from '../log/logger.js';
 import { watchConfig } from '../config/watch.js';
@@ -104,11 +105,24 @@ export async function serve(opts: ServeOptions): Promise<number> {
   anchorAudit();
   const anchorTimer = setInterval(anchorAudit, config.box.audit.anchorEveryMinutes * 60_000);
   anchorTimer.unref();
+  // Weeks offline must not fill the disk with the box's own history.
+  const pruneOld = () => {
+    try {
+      const pruned = pruneHistory(agent.db, config.box.history.keepDays);
+      if (Object.values(pruned).some((n) => n > 0)) log.info({ room: 'store', pruned, keepDays: config.box.history.keepDays }, 'old history pruned');
+    } catch (err) {
+      log.error({ room: 'store', err: { message: (err as Error).message } }, 'pruning old history failed; it is tried again in an hour');
+    }
+  };
+  pruneOld();
+  const pruneTimer = setInterval(pruneOld, 60 * 60_000);
+  pruneTimer.unref();
   /** Everything started above, stopped in order: on a signal, or when the web server cannot start. */
   let app: Awaited<ReturnType<typeof buildWebServer>> | null = null;
   const shutdown = async () => {
     clearInterval(sessionSweep);
     clearInterval(anchorTimer);
+    clearInterval(pruneTimer);
     stopDemoOutage();
     await app?.close();
     await watcher.close();

@@ -246,6 +246,11 @@ export const boxConfigSchema = z
       })
       .strict()
       .default({ probeIntervalSeconds: 15, probeTimeoutMs: 5000, failuresToOffline: 3, confirmSeconds: 60, successesToOnline: 3, recoverSeconds: 60, preWindowLeadMinutes: 15, windows: [] }),
+    /** How long the box keeps its own history (runs, print jobs, HL7 messages, outage events); the audit log is never pruned. */
+    history: z
+      .object({ keepDays: z.number().int().min(1).max(3650).default(31) })
+      .strict()
+      .default({ keepDays: 31 }),
     /** The audit chain's anchor, written outside the database (README: what the audit chain proves). Best on another disk or a path the data folder's owner cannot rewrite. */
     audit: z
       .object({ anchorFile: z.string().min(1).optional(), anchorEveryMinutes: z.number().min(1).max(1440).default(10) })
