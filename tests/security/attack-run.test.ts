@@ -2,13 +2,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
-import { runJob } from '../../agent/schedule/run.js';
 import { ROUTES } from '../../agent/web/route-rules.js';
-import { buildWebServer } from '../../agent/web/server.js';
-import { openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
-import { ADMIN, NURSE, addTestUsers, signIn, type WebClient } from '../support/web.js';
+import { openHostileBox, type HostileBox } from '../support/hostile-box.js';
+import type { WebClient } from '../support/web.js';
 
 /**
  * The attack run, re-runnable: every route, CSRF variants, path traversal,
@@ -34,35 +30,21 @@ const TRAVERSAL = [
   '..;/..;/etc/passwd',
 ];
 
-let his: FhirTestServer;
-let a: TestAgent;
-let app: FastifyInstance;
 let base: string;
 let nurse: WebClient;
 let admin: WebClient;
 let secrets: string[];
+let box: HostileBox;
 
 beforeAll(async () => {
-  const h = await startHis({ patients: 3, now: new Date() });
-  his = h.server;
-  const p = h.hospital.wards[0]!.patients[0]!;
-  const fhirPatient = await his.repo.readResource('Patient', p.id);
-  await his.repo.updateResource({ ...fhirPatient, name: [{ use: 'official', text: XSS[1] }] });
-  const dir = writeConfigDir(tmpDir(), { baseUrl: his.url, printers: { ward: 'id: ward\nname: Ward printer\nkind: folder\nuri: printed\n' } });
-  a = openTestAgent(dir);
-  await addTestUsers(a.db);
-  expect((await runJob(a, 'ward-1', { trigger: 'manual' })).status).toBe('succeeded');
-  app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  nurse = await signIn(base, NURSE);
-  admin = await signIn(base, ADMIN);
+  box = await openHostileBox(XSS[1]!);
+  ({ base, nurse, admin } = box);
   // What must never come back: the key, the system's password file, a sealed file's raw bytes.
-  secrets = [fs.readFileSync(path.join(dir, 'paperback.key'), 'utf8').trim(), 'root:x:0:0', 'PBX1'];
+  secrets = [fs.readFileSync(path.join(box.dir, 'paperback.key'), 'utf8').trim(), 'root:x:0:0', 'PBX1'];
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await his?.close();
+  await box?.close();
 });
 
 /** A request sent exactly as written (fetch would normalise the path). */

@@ -11,6 +11,7 @@ import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
 import { REPO, jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { ADMIN, NURSE, addTestUsers, signIn, type WebClient } from '../support/web.js';
+import { openHostileBox, type HostileBox } from '../support/hostile-box.js';
 
 const HOSTILE_NAME = '<script>alert("x")</script> Lê <b>Văn</b> Tám';
 
@@ -21,28 +22,16 @@ let base: string;
 let nurse: WebClient;
 let admin: WebClient;
 let mrn: string;
+let box: HostileBox;
 
 beforeAll(async () => {
-  const h = await startHis({ patients: 4, now: new Date() });
-  his = h.server;
-  const p = h.hospital.wards[0]!.patients[0]!;
-  mrn = p.mrn!;
   // The HIS sends markup in a name: it must arrive on paper and on screen as text.
-  const fhirPatient = await his.repo.readResource('Patient', p.id);
-  await his.repo.updateResource({ ...fhirPatient, name: [{ use: 'official', text: HOSTILE_NAME }] });
-  const dir = writeConfigDir(tmpDir(), { baseUrl: his.url, printers: { ward: 'id: ward\nname: Ward printer\nkind: folder\nuri: printed\n' } });
-  a = openTestAgent(dir);
-  await addTestUsers(a.db);
-  expect((await runJob(a, 'ward-1', { trigger: 'manual' })).status).toBe('succeeded');
-  app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
-  nurse = await signIn(base, NURSE);
-  admin = await signIn(base, ADMIN);
+  box = await openHostileBox(HOSTILE_NAME);
+  ({ his, a, app, base, nurse, admin, mrn } = box);
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await his?.close();
+  await box?.close();
 });
 
 /** A request with the path exactly as written: fetch would normalise "../" away before sending. */
