@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { ZodType } from 'zod';
 import {
@@ -41,6 +42,8 @@ export interface LoadedConfig {
   keyFile: string | null;
   /** Where the audit chain's anchor is written (audit.anchorFile, else audit-anchor.json in the data folder). */
   auditAnchorFile: string;
+  /** The templates: the config folder's own templates/, else the ones shipped with Paperback. */
+  templatesDir: string;
   jobs: Map<string, SnapshotJob & { file: string }>;
   /** `demo: true` marks a "demo" printer, already resolved to ipp or folder. */
   printers: Map<string, PrinterConfig & { file: string; demo?: boolean }>;
@@ -137,9 +140,6 @@ export function crossCheck(
     const at = (field: string, message: string) => problems.push({ file: job.file, field, line: null, message });
     if (!sourceIds.has(job.source)) at('source', `no source "${job.source}" in paperback.yaml (have: ${[...sourceIds].join(', ')})`);
     if (!wardIds.has(job.scope.ward)) at('scope.ward', `no ward "${job.scope.ward}" in paperback.yaml (have: ${[...wardIds].join(', ')})`);
-    if (job.downtime.printer && !printers.has(job.downtime.printer)) at('downtime.printer', `no printer "${job.downtime.printer}" in printers/`);
-    if (job.downtime.print.length > 0 && !job.downtime.printer) at('downtime.printer', 'is required when downtime.print names documents');
-    for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
   }
   for (const [i, s] of box.sources.entries()) {
     if (s.kind === 'hl7') {
@@ -153,7 +153,20 @@ export function crossCheck(
       problems.push({ file: 'paperback.yaml', field: `sources.${i}.clinical`, line: null, message: `"${s.clinical}" must be the id of a FHIR source in sources` });
     }
   }
+  return problems;
+}
+
+/** Jobs' and printers' references to printers, and files printers name: none of it needs paperback.yaml. */
+function printerChecks(dir: string, jobs: Iterable<SnapshotJob & { file: string }>, printers: Map<string, PrinterConfig & { file: string }>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const job of jobs) {
+    const at = (field: string, message: string) => problems.push({ file: job.file, field, line: null, message });
+    if (job.downtime.printer && !printers.has(job.downtime.printer)) at('downtime.printer', `no printer "${job.downtime.printer}" in printers/ (have: ${[...printers.keys()].join(', ') || 'none'})`);
+    if (job.downtime.print.length > 0 && !job.downtime.printer) at('downtime.printer', 'is required when downtime.print names documents');
+    for (const d of job.downtime.print) if (!job.documents.includes(d)) at('downtime.print', `"${d}" is not among this job's documents`);
+  }
   for (const p of printers.values()) {
+    if ('caFile' in p && p.caFile && !fs.existsSync(path.resolve(dir, p.caFile))) problems.push({ file: p.file, field: 'caFile', line: null, message: `file not found: ${path.resolve(dir, p.caFile)}` });
     if (p.fallback && !printers.has(p.fallback)) problems.push({ file: p.file, field: 'fallback', line: null, message: `no printer "${p.fallback}" in printers/` });
     if (p.fallback === p.id) problems.push({ file: p.file, field: 'fallback', line: null, message: 'a printer cannot be its own fallback' });
     else if (p.fallback) {
@@ -175,11 +188,20 @@ export function crossCheck(
  * keys, CA files), and the data key outside the data folder (a copy of the data
  * with its key in it is no protection). Forms a job lists must exist.
  */
-function checkFiles(dir: string, box: BoxConfig, dataDir: string, jobs: Iterable<SnapshotJob & { file: string }>): ConfigProblem[] {
+function checkFiles(dir: string, box: BoxConfig, dataDir: string, jobs: Iterable<SnapshotJob & { file: string }>, templatesDir: string | null): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const must = (field: string, file: string | undefined) => {
-    if (file && !fs.existsSync(path.resolve(dir, file))) problems.push({ file: 'paperback.yaml', field, line: null, message: `file not found: ${path.resolve(dir, file)}` });
+    if (!file) return;
+    const f = path.resolve(dir, file);
+    if (!fs.existsSync(f)) return void problems.push({ file: 'paperback.yaml', field, line: null, message: `file not found: ${f}` });
+    try {
+      fs.accessSync(f, fs.constants.R_OK);
+    } catch {
+      problems.push({ file: 'paperback.yaml', field, line: null, message: `cannot be read by this user: ${f}` });
+    }
   };
+  // The data key is made on first start only when createKey says so; otherwise it must be there and readable.
+  if (box.encryption.keyFile && !box.encryption.createKey) must('encryption.keyFile', box.encryption.keyFile);
   must('web.tls.certFile', box.web.tls?.certFile);
   must('web.tls.keyFile', box.web.tls?.keyFile);
   box.sources.forEach((s, i) => {
@@ -195,7 +217,7 @@ function checkFiles(dir: string, box: BoxConfig, dataDir: string, jobs: Iterable
     const rel = path.relative(dataDir, key);
     if (!rel.startsWith('..') && !path.isAbsolute(rel)) problems.push({ file: 'paperback.yaml', field: 'encryption.keyFile', line: null, message: `the data key must be outside the data folder (${dataDir}): a copy of the data would carry its own key` });
   }
-  const formsFile = path.join(dir, 'templates', 'forms', 'forms.yaml');
+  const formsFile = path.join(templatesDir ?? path.join(dir, 'templates'), 'forms', 'forms.yaml');
   const formIds = new Set<string>();
   if (fs.existsSync(formsFile)) {
     try {
@@ -237,6 +259,20 @@ function collect<T extends { id: string }>(
   return out;
 }
 
+/** The templates that ship with Paperback (the release's templates/), for a config folder without its own. */
+export const SHIPPED_TEMPLATES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(fileURLToPath(import.meta.url).endsWith('.js') ? ['..'] : []), 'templates');
+
+/**
+ * A config folder's own templates/ if it has one (IT edits those), else the
+ * shipped ones: a copied demo folder, or one made from scratch, still works.
+ */
+function templatesOf(dir: string): { dir: string } | ConfigProblem {
+  const own = path.join(dir, 'templates');
+  if (fs.existsSync(own)) return fs.existsSync(path.join(own, 'documents')) ? { dir: own } : { file: 'templates/', field: '', line: null, message: `${own} has no documents/ folder: copy templates/ from the release, or remove the folder to use the shipped templates` };
+  if (fs.existsSync(path.join(SHIPPED_TEMPLATES, 'documents'))) return { dir: SHIPPED_TEMPLATES };
+  return { file: 'templates/', field: '', line: null, message: `no templates/ beside paperback.yaml and none shipped at ${SHIPPED_TEMPLATES}: copy templates/ from the release` };
+}
+
 /** Load and validate the whole configuration folder; throws ConfigError listing every problem. */
 export function loadConfig(dir: string, opts: { dataDir?: string } = {}): LoadedConfig {
   const absDir = path.resolve(dir);
@@ -249,15 +285,19 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   if (!boxRes.ok) problems.push(...boxRes.problems);
   const jobs = collect(absDir, 'snapshots', loadJob, problems);
   const printers = collect(absDir, 'printers', loadPrinter, problems);
+  // Everything that does not need a valid paperback.yaml is checked even when it is not: one pass shows every problem.
+  problems.push(...printerChecks(absDir, jobs.values(), printers));
+  const templates = templatesOf(absDir);
+  if ('message' in templates) problems.push(templates);
   if (boxRes.ok) problems.push(...crossCheck(boxRes.value, jobs.values(), printers));
-  if (boxRes.ok) problems.push(...checkFiles(absDir, boxRes.value, path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? boxRes.value.dataDir), jobs.values()));
+  if (boxRes.ok) problems.push(...checkFiles(absDir, boxRes.value, path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? boxRes.value.dataDir), jobs.values(), 'dir' in templates ? templates.dir : null));
   if (problems.length > 0 || !boxRes.ok) throw new ConfigError(problems);
   const box = boxRes.value;
   const dataDir = path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? box.dataDir);
   const keyFile = box.encryption.keyFile ? path.resolve(absDir, box.encryption.keyFile) : null;
   for (const [id, p] of printers) if (p.kind === 'demo') printers.set(id, resolveDemoPrinter(p));
   const auditAnchorFile = box.audit.anchorFile ? path.resolve(absDir, box.audit.anchorFile) : path.join(dataDir, 'audit-anchor.json');
-  return { dir: absDir, box, dataDir, keyFile, auditAnchorFile, jobs, printers };
+  return { dir: absDir, box, dataDir, keyFile, auditAnchorFile, templatesDir: (templates as { dir: string }).dir, jobs, printers };
 }
 
 /**

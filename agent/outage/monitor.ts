@@ -138,7 +138,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
     const dt = getDowntime(deps.db, id)!;
     const config = deps.config();
     const data = summaryData(deps.db, deps.blobs, config, dt);
-    const t = loadTranslations(path.join(config.dir, 'templates'), config.box.paperLanguage ?? config.box.language);
+    const t = loadTranslations(config.templatesDir, config.box.paperLanguage ?? config.box.language);
     const { pdf, pages } = await (deps.renderer ?? inThreadRenderer).pdf(downtimeSummaryDocument(data, { t, timeZone: config.box.timeZone, hospital: config.box.site.name, renderedAt: clock.now(), size: 'A4' }));
     saveSummary(deps.db, deps.blobs, id, pdf, pages, clock.now());
     log.info({ downtime: id, pages, prints: data.prints.length }, 'downtime summary ready');

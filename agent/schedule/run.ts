@@ -29,7 +29,7 @@ import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js
 import { runSlots } from './slots.js';
 import path from 'node:path';
 
-const templatesDir = (c: LoadedConfig) => path.join(c.dir, 'templates');
+const templatesDir = (c: LoadedConfig) => c.templatesDir;
 
 export class JobBusyError extends Error {
   constructor(readonly jobId: string, readonly holder: LockHolder) {

@@ -107,7 +107,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const cfg = ctx.config();
-    const templatesDir = path.join(cfg.dir, 'templates');
+    const templatesDir = cfg.templatesDir;
     const look = loadTemplateSettings(templatesDir);
     const rctx = { t, templatesDir, timeZone: cfg.box.timeZone, hospital: look.hospitalName ?? cfg.box.site.name, size: look.paper, renderedAt: new Date(cur.snapshot.publishedAt ?? cur.ward.asOf), logo: loadLogo(templatesDir, look), standardTimes: standardTimesOf(look) };
     const key = patientKey(p);

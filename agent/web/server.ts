@@ -55,7 +55,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   app.decorate('registeredRoutes', registered);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
-  const templatesDir = path.join(deps.config().dir, 'templates');
+  const templatesDir = deps.config().templatesDir;
   // Looked at no more than once a second: a statfs is cheap, but the page can take hundreds of requests a second.
   let reserveLookedAt = 0;
   const lookAtDisk = () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../agent/config/load.js';
-import { jobYaml, runCli, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { REPO, jobYaml, runCli, tmpDir, writeConfigDir } from '../support/fixtures.js';
 
 function problemsOf(dir: string) {
   try {
@@ -119,6 +119,35 @@ describe('configuration validation', () => {
     fs.writeFileSync(path.join(tls, 'paperback.yaml'), fs.readFileSync(path.join(tls, 'paperback.yaml'), 'utf8').replace('web: { insecureHttp: true }', 'web: { tls: { certFile: certs/box.crt, keyFile: certs/box.key } }'));
     expect(field(tls)).toMatch(/paperback.yaml: web.tls.certFile: file not found: .*certs\/box.crt/);
     expect(field(tls)).toMatch(/web.tls.keyFile: file not found/);
+  });
+
+  it('finds in one pass what a run would hit, even while paperback.yaml itself is wrong', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: 'not a url', jobs: { 'ward-1': jobYaml('ward-1', 'downtime: { print: [census], printer: nowhere }\n') }, printers: { ipps: 'id: ipps\nname: Secure\nuri: ipps://10.0.0.9/ipp/print\ncaFile: certs/missing-ca.pem\n' } });
+    fs.rmSync(path.join(dir, 'templates')); // the link to the shipped templates, replaced by a folder with no documents in it
+    fs.mkdirSync(path.join(dir, 'templates', 'forms'), { recursive: true });
+    const res = await runCli(['--config', dir, 'config', 'check']);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/paperback.yaml:\d+: sources.0.baseUrl: /);
+    expect(res.stderr).toContain('snapshots/ward-1.yaml: downtime.printer: no printer "nowhere" in printers/');
+    expect(res.stderr).toMatch(/printers\/ipps.yaml: caFile: file not found: .*missing-ca.pem/);
+    expect(res.stderr).toMatch(/templates\/: .* has no documents\/ folder/);
+    // A key the box may not create must be there and readable.
+    const noKey = writeConfigDir(tmpDir(), { baseUrl: 'http://127.0.0.1:1/fhir' });
+    const yaml = path.join(noKey, 'paperback.yaml');
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('encryption: { keyFile: paperback.key, createKey: true }', 'encryption: { keyFile: /etc/paperback/absent.key, createKey: false }'));
+    expect(problemsOf(noKey)).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'encryption.keyFile', message: 'file not found: /etc/paperback/absent.key' })]));
+  });
+
+  it('serves a copy of the demo folder made anywhere: without its own templates it uses the shipped ones', async () => {
+    const copy = path.join(tmpDir(), 'my-ward');
+    fs.cpSync(path.join(REPO, 'demo'), copy, { recursive: true, dereference: false, filter: (src) => path.basename(src) !== 'templates' && path.basename(src) !== 'data' });
+    expect(fs.existsSync(path.join(copy, 'templates'))).toBe(false);
+    const check = await runCli(['--config', copy, 'config', 'check']);
+    expect(check.code, check.stderr).toBe(0);
+    expect(loadConfig(copy).templatesDir).toBe(path.join(REPO, 'templates'));
+    const run = await runCli(['--config', copy, 'run', 'ward-3a']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/ward-3a: snapshot \d+ published/);
   });
 
   it('names the file when YAML expands an alias bomb, and exits 3', async () => {
