@@ -1,4 +1,5 @@
 import { pruneHistory } from '../store/history.js';
+import { lifecycle } from './lifecycle.js';
 import { writeAnchor } from '../audit/anchor.js';
 import { createLogger } from '../log/logger.js';
 import { watchConfig } from '../config/watch.js';
@@ -43,17 +44,22 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (!first.box.web.tls && !first.box.web.insecureHttp) {
     throw new ConfigError([{ file: 'paperback.yaml', field: 'web.tls', line: null, message: 'the ward page serves patient data: give tls: { certFile, keyFile } for HTTPS, or set web.insecureHttp: true to serve plain HTTP on purpose (the demo; a box behind a TLS proxy)' }]);
   }
-  const agent = await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true, listenHl7: true, renderThreads: true });
+  const life = lifecycle(log);
+  const agent = life.started('store, sources and render threads', await openAgent({ configDir: opts.configDir, dataDir: opts.dataDir, log, withSources: true, watchDropFolders: true, listenHl7: true, renderThreads: true }), (a) => a.close());
+  // Stopped just before the store closes: the last audit rows of this run are anchored (anchorAudit, below).
+  life.started('final audit anchor', null, () => anchorAudit());
   // The daemon keeps the disk reserve (a CLI command only releases it).
   agent.reserve.check({ make: true });
   let config = agent.config;
   // The demo printer (a real ippeveprinter when installed) and the demo HIS's outage switch.
-  const demoPrinters = await startDemoPrinters(config.dir, config.printers.values(), log);
+  const demoPrinters = life.started('demo printers', await startDemoPrinters(config.dir, config.printers.values(), log), async (ps) => {
+    for (const p of ps) await p.stop();
+  });
   if (demoPrinters.length > 0) config = loadConfig(config.dir, { dataDir: opts.dataDir });
-  const stopDemoOutage = followDemoOutage(agent.db, agent.demo.values(), log);
+  life.started('demo outage switch', followDemoOutage(agent.db, agent.demo.values(), log), (stop) => stop());
   // The monitor and the scheduler feed each other: runs are evidence, downtime pauses retention.
   let monitor: OutageMonitor | null = null;
-  const scheduler = startScheduler({
+  const scheduler = life.started('scheduler', startScheduler({
     ...agent,
     log,
     config,
@@ -63,10 +69,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const e = runEvidence(o);
       if (job && e) monitor?.evidence(job.source, e.ok, e.detail);
     },
-  });
+  }), (sch) => sch.stop());
   // Render threads outlive their idle time while a run is due within render.keepWarmMinutes.
   agent.renderer.keepWarmWhile(() => config.box.render.keepWarmMinutes > 0 && scheduler.runDueWithin(config.box.render.keepWarmMinutes * 60_000));
-  const watcher = watchConfig(config, {
+  life.started('config watcher', watchConfig(config, {
     log,
     dataDir: opts.dataDir,
     onChange: (next, prev) => {
@@ -75,8 +81,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       appendAudit(agent.db, { actor: 'system:config-watch', action: 'config-change', subject: null, detail: configDiff(prev, next) });
     },
     onRefused: (err) => appendAudit(agent.db, { actor: 'system:config-watch', action: 'config-refused', subject: null, detail: { files: [...new Set(err.problems.map((p) => p.file))] } }),
-  });
-  const printer = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log });
+  }), (w) => w.close());
+  const printer = life.started('print queue', startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log }), (w) => w.stop());
   const printerStates = printerStatusCache(() => config.printers, config.dir);
   monitor = startOutageMonitor({
     printers: printerStates,
@@ -90,9 +96,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
     kickPrinter: () => printer.kick(),
   });
   monitor.start();
+  life.started('outage monitor', monitor, (m) => m.stop());
   if (config.box.auth.demoAccounts) await ensureDemoAccounts(agent.db, log);
-  const sessionSweep = setInterval(() => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }), 10 * 60_000);
-  sessionSweep.unref();
+  const every = (name: string, ms: number, fn: () => void) => life.started(name, setInterval(fn, ms).unref(), (t) => clearInterval(t));
+  every('session sweep', 10 * 60_000, () => purgeExpiredSessions(agent.db, { idleMinutes: config.box.web.sessionIdleMinutes, maxHours: config.box.web.sessionMaxHours }));
   // The audit chain's head, sealed, outside the database and in the journal: removed rows and a swapped database show.
   const anchorAudit = () => {
     try {
@@ -103,8 +110,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
   };
   anchorAudit();
-  const anchorTimer = setInterval(anchorAudit, config.box.audit.anchorEveryMinutes * 60_000);
-  anchorTimer.unref();
+  every('audit anchor timer', config.box.audit.anchorEveryMinutes * 60_000, anchorAudit);
   // Weeks offline must not fill the disk with the box's own history.
   const pruneOld = () => {
     try {
@@ -115,28 +121,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
   };
   pruneOld();
-  const pruneTimer = setInterval(pruneOld, 60 * 60_000);
-  pruneTimer.unref();
-  /** Everything started above, stopped in order: on a signal, or when the web server cannot start. */
-  let app: Awaited<ReturnType<typeof buildWebServer>> | null = null;
+  every('history pruning', 60 * 60_000, pruneOld);
+  /** Everything started, stopped last first: on a signal, or when the web server cannot start. */
   const shutdown = async () => {
-    clearInterval(sessionSweep);
-    clearInterval(anchorTimer);
-    clearInterval(pruneTimer);
-    stopDemoOutage();
-    await app?.close();
-    await watcher.close();
-    await monitor?.stop();
-    await scheduler.stop();
-    await printer.stop();
-    for (const p of demoPrinters) await p.stop();
-    anchorAudit(); // the last rows of this run, anchored before the store closes
-    await agent.close();
+    await life.stopAll();
     log.flush();
   };
   let address: string;
   try {
-    app = await buildWebServer({
+    const app = await buildWebServer({
       config: () => config,
       db: agent.db,
       blobs: agent.blobs,
@@ -151,6 +144,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     });
     const host = opts.host ?? config.box.web.host;
     const port = opts.port ?? config.box.web.port;
+    life.started('web server', app, (a) => a.close());
     address = await app.listen({ host, port });
   } catch (err) {
     // Start fully or not at all: a box without its ward page must exit, so systemd restarts it and says why.

@@ -8,6 +8,8 @@ import path from 'node:path';
  * A real IPP Everywhere printer for the demo, the benchmarks and the tests:
  * Debian's ippeveprinter (cups-ipp-utils) on a loopback port.
  */
+const HAVE_SETPRIV = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+
 export const haveIppEvePrinter = (): boolean => spawnSync('sh', ['-c', 'command -v ippeveprinter']).status === 0 || fs.existsSync('/usr/sbin/ippeveprinter');
 
 const tmpDir = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -86,7 +88,9 @@ export async function startIppPrinter(opts: { name?: string; port?: number; comm
     const args = ['-p', String(port), '-n', 'localhost', '-d', spool, '-k', '-r', 'off', '-f', opts.formats ?? 'application/pdf,image/pwg-raster'];
     if (opts.command) args.push('-c', opts.command);
     args.push(opts.name ?? `Paperback-Test-${port}`);
-    const c = spawn('ippeveprinter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // setpriv (util-linux) asks the kernel to end the printer when this process dies, even by SIGKILL:
+    // a killed agent must not leave a printer holding its port for the next start.
+    const c = HAVE_SETPRIV ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ippeveprinter', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('ippeveprinter', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     let stderr = '';
     // Read for as long as the printer runs (keeps it from blocking on a full pipe); the start is kept for errors.
