@@ -118,6 +118,8 @@ describe('drop-folder source', () => {
     await drop('ward-12.census.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]));
     await drop('ward-12.census.csv', Buffer.from('bed,mrn,name\n12A,BV001,Nguy\xe1n Th\xed H\xf4ng\n', 'latin1'));
     await drop('ward-12.census.json', '[{"bed": "12A", "mrn": "BV001", "name": "Nguyễn Thị Hồng" "sex": "F"}]');
+    // A 17 MB "census" (a dump dropped by mistake) is refused by its size, not parsed while the page waits.
+    await drop('ward-12.census.csv', `bed,mrn,name\n${'12A,BV001,Nguyễn Thị Hồng\n'.repeat(600_000)}`);
     const reasons = fs.readdirSync(src.folder.quarantine).filter((f) => f.endsWith('.reason')).map((f) => fs.readFileSync(path.join(src.folder.quarantine, f), 'utf8'));
     expect(reasons).toEqual(
       expect.arrayContaining([
@@ -126,6 +128,7 @@ describe('drop-folder source', () => {
         expect.stringMatching(/the file is binary/),
         expect.stringMatching(/not UTF-8 text/),
         expect.stringMatching(/not valid JSON \(at line 1, column \d+\)/),
+        expect.stringMatching(/file of 1[78] MB is over the 16 MB an export of this kind may be/),
       ]),
     );
     // Neither the reason files nor the log quote the export's text.

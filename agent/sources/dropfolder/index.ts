@@ -43,12 +43,25 @@ function quarantine(f: DropFolder, file: string, reason: string, log: Logger): v
   log.warn({ file: path.basename(file), reason }, 'drop-folder file quarantined');
 }
 
+/**
+ * Largest export read. A ward's census or medication list is kilobytes (a
+ * 40-bed ward's medications ~100 KB); 16 MB is room for any real ward and
+ * parses in well under a second, so the ward page is never held up by it.
+ */
+const MAX_EXPORT_BYTES = 16 * 1024 * 1024;
+/** A ready-made report or form: pages of print, not a database dump. */
+const MAX_PDF_BYTES = 64 * 1024 * 1024;
+
 /** Validate one inbox file and move it where it belongs. Returns where it went. */
 export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted' | 'quarantined' | 'ignored' {
   const base = path.basename(file);
   if (base.startsWith('.') || /\.(tmp|part|partial|crdownload)$/i.test(base) || !fs.existsSync(file)) return 'ignored';
   const inForms = path.basename(path.dirname(file)) === 'forms';
   try {
+    // Read only what an export can be: a huge file parsed in one go would stall the ward page while it runs.
+    const size = fs.statSync(file).size;
+    const limit = /\.pdf$/i.test(base) ? MAX_PDF_BYTES : MAX_EXPORT_BYTES;
+    if (size > limit) throw new ExportFormatError(`file of ${Math.round(size / 1048576)} MB is over the ${limit / 1048576} MB an export of this kind may be`);
     const content = fs.readFileSync(file);
     if (inForms) {
       if (!/\.pdf$/i.test(base) || content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('a form must be a PDF file');
