@@ -110,6 +110,9 @@ describe.skipIf(!CAN_MOUNT)('a full data disk', () => {
     const print = await nurse.form('/print', { address: 'ward-1/census', printer: 'usb' });
     expect(print.status).toBe(507);
     expect(await print.text()).toMatch(/print a PDF from the browser/);
+    // A run that cannot start for lack of space says so and leaves nothing marked running.
+    await expect(runJob(a, 'ward-1', { trigger: 'manual' })).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+    expect(a.db.prepare("SELECT COUNT(*) FROM job_runs WHERE status = 'running'").pluck().get()).toBe(0);
     // The commands IT reaches for still start on a disk with no byte free.
     const status = await runCli(['--config', a.config.dir, 'status']);
     expect(status.code, status.stderr).toBe(0);
