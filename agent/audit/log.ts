@@ -121,14 +121,31 @@ export function listAudit(db: Db, opts: { since?: string; until?: string; limit?
  * (rows removed from the end, a replaced database). The first broken link is
  * reported with its row id; later rows are not re-reported.
  */
-export function verifyAuditChain(db: Db, opts: { anchorFile?: string } = {}): { checked: number; problems: VerifyProblem[] } {
+export interface AuditCheckpoint {
+  id: number;
+  hash: string;
+  /** The first sealed row at or before the checkpoint, if any: later unsealed rows are forged. */
+  sealedSince: number | null;
+}
+
+export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: AuditCheckpoint } = {}): { checked: number; problems: VerifyProblem[]; checkpoint: AuditCheckpoint | null } {
   const problems: VerifyProblem[] = [];
   let prev = GENESIS;
   let expectedId = 1;
   let checked = 0;
   let sealedSince: number | null = null;
   const unknownKeys = new Set<string>();
-  for (const r of db.prepare(`SELECT ${COLS}, mac, key_id AS keyId FROM audit_log ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
+  // From a checkpoint (the IT page's last check): the checkpoint row must be unchanged, then only newer rows are walked.
+  if (opts.from) {
+    const at = db.prepare('SELECT hash FROM audit_log WHERE id = ?').get(opts.from.id) as { hash: string } | undefined;
+    if (at?.hash === opts.from.hash) {
+      prev = at.hash;
+      expectedId = opts.from.id + 1;
+      sealedSince = opts.from.sealedSince;
+    }
+  }
+  const start = expectedId;
+  for (const r of db.prepare(`SELECT ${COLS}, mac, key_id AS keyId FROM audit_log WHERE id >= ? ORDER BY id`).iterate(start) as IterableIterator<AuditRow>) {
     checked++;
     if (problems.length > 0) continue;
     if (r.id !== expectedId) problems.push({ severity: 'error', what: `audit log: row ${expectedId}${r.id > expectedId + 1 ? `–${r.id - 1}` : ''} is missing (rows were removed)`, ref: `audit:${expectedId}` });
@@ -146,7 +163,9 @@ export function verifyAuditChain(db: Db, opts: { anchorFile?: string } = {}): { 
   }
   if (unknownKeys.size) problems.push({ severity: 'warning', what: `audit log: some rows were sealed with a key this box no longer has (${[...unknownKeys].join(', ')}); their chain is checked, not their seal` });
   if (opts.anchorFile && !problems.some((p) => p.severity === 'error')) problems.push(...checkAnchor(db, opts.anchorFile));
-  return { checked, problems };
+  const ok = !problems.some((p) => p.severity === 'error');
+  const total = start - 1 + checked;
+  return { checked: total, problems, checkpoint: ok && total > 0 ? { id: expectedId - 1, hash: prev, sealedSince } : ok ? (opts.from ?? null) : null };
 }
 
 const csvCell = (v: unknown): string => {

@@ -95,6 +95,35 @@ describe('the audit chain against someone with the database file', () => {
     expect(tampered(forge((rows) => rows[0]!.mac))).toEqual([expect.stringMatching(/row 11's seal does not match/)]);
   });
 
+  it('lets the IT page check from its last good checkpoint, walking only newer rows, and still catch a rewrite', () => {
+    const copy = tmpDir('pb-checkpoint-');
+    fs.copyFileSync(path.join(dataDir, 'paperback.sqlite'), path.join(copy, 'paperback.sqlite'));
+    const db = openDb(copy);
+    registerAuditKeys(db, [key]);
+    try {
+      const full = verifyAuditChain(db);
+      expect(full).toMatchObject({ checked: 10, problems: [], checkpoint: { id: 10 } });
+      appendAudit(db, { actor: 'lan.nguyen', action: 'view', subject: 'ward-1/census' });
+      const walked: number[] = [];
+      const spy = db.prepare.bind(db);
+      (db as unknown as { prepare: typeof db.prepare }).prepare = ((sql: string) => {
+        const st = spy(sql);
+        if (sql.includes('WHERE id >= ?')) return { iterate: (from: number) => (walked.push(from), st.iterate(from)) } as never;
+        return st;
+      }) as typeof db.prepare;
+      const next = verifyAuditChain(db, { from: full.checkpoint! });
+      expect(next).toMatchObject({ checked: 11, problems: [], checkpoint: { id: 11 } });
+      expect(walked).toEqual([11]);
+      (db as unknown as { prepare: typeof db.prepare }).prepare = spy;
+      // A checkpoint row that changed means the history was rewritten: walk it all again, and say so.
+      db.exec('DROP TRIGGER audit_log_no_update');
+      db.prepare("UPDATE audit_log SET actor = 'x' WHERE id = 3").run();
+      expect(verifyAuditChain(db, { from: { ...next.checkpoint!, hash: 'f'.repeat(64) } }).problems.map((p) => p.what)).toEqual([expect.stringMatching(/row 3 was altered/)]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('detects a database swapped for an empty one, also through `paperback audit verify`', async () => {
     expect(tampered((raw) => raw.exec('DELETE FROM audit_log; VACUUM'))).toEqual([expect.stringMatching(/row 10, anchored at .*, is missing/)]);
     // The box's own command, on the box's own folders: the store replaced by a fresh one.
