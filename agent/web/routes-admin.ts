@@ -12,8 +12,13 @@ import { listAudit, verifyAuditChain, type AuditCheckpoint } from '../audit/log.
 import type { Db } from '../store/db.js';
 import { acceptanceDetail, acceptHeldCensus } from '../schedule/held-census.js';
 
-/** Per store: where the IT page's last audit check ended well. */
-const checkpoints = new WeakMap<Db, AuditCheckpoint>();
+/**
+ * Per store: where the IT page's last audit check ended well, and when the
+ * last whole walk was. A row edited in place before the checkpoint is found
+ * by the next whole walk: at least hourly here, always by `paperback verify`.
+ */
+const checkpoints = new WeakMap<Db, { checkpoint: AuditCheckpoint; wholeAt: number }>();
+const WHOLE_WALK_MS = 60 * 60_000;
 
 /** A one-page PDF that says which printer and box it came from, for testing a printer. */
 async function testPage(renderer: Renderer, printerId: string, box: string, now: Date): Promise<Buffer> {
@@ -75,8 +80,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       demo: ctx.demoOutage ? { down: ctx.demoOutage.down() } : null,
       audit: (() => {
         // From the last good check: the page walks only rows added since (the CLI's verify walks them all).
-        const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile, from: checkpoints.get(ctx.db) });
-        if (chain.checkpoint) checkpoints.set(ctx.db, chain.checkpoint);
+        const last = checkpoints.get(ctx.db);
+        const fresh = last && Date.now() - last.wholeAt < WHOLE_WALK_MS ? last : undefined;
+        const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile, from: fresh?.checkpoint });
+        if (chain.checkpoint) checkpoints.set(ctx.db, { checkpoint: chain.checkpoint, wholeAt: fresh?.wholeAt ?? Date.now() });
         else checkpoints.delete(ctx.db);
         const errors = chain.problems.filter((p) => p.severity === 'error');
         return {
