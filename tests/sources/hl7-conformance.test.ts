@@ -138,6 +138,8 @@ describe.skipIf(!HAVE_MLLP_SEND)('HL7 v2.5.1 conformance of the ADT listener', (
     expect(b.a.db.prepare("SELECT COUNT(*) FROM hl7_messages WHERE mrn = 'BV1'").pluck().get()).toBe(0);
     // The retired MRN takes no more events.
     await row(b, adt({ id: 'E7', type: 'A08', minute: 60, mrn: 'BV1', bed: '3A^302^1' }), { code: 'AE', err: { code: '204', location: 'PID^1^3', text: /merged into another \(A40\)/ } });
+    // One merge per message: a second PID/MRG pair is refused, not half-applied.
+    await row(b, lines(msh('E7b', 'A40').replace('ADT_A01', 'ADT_A39'), 'EVN|A40|20261122085000', 'PID|1||BV4^^^BVDEMO^MR', 'MRG|BV90^^^BVDEMO^MR', 'PID|2||BV91^^^BVDEMO^MR', 'MRG|BV92^^^BVDEMO^MR'), { code: 'AE', err: { code: '100', location: 'PID^2', text: /one merge per A40 message/ } });
     // A swap with a patient who is not in a bed moves no one.
     const badSwap = lines(msh('E8', 'A17'), 'EVN|A17|20261122090000', 'PID|1||BV4^^^BVDEMO^MR', 'PV1|1|I|3A^309^1', 'PID|2||BV3^^^BVDEMO^MR', 'PV1|1|I|3A^302^1');
     await row(b, badSwap, { code: 'AE', err: { code: '204', location: 'PID^2^3', text: /patient 2 is not in a bed/ } });
@@ -162,6 +164,10 @@ describe.skipIf(!HAVE_MLLP_SEND)('HL7 v2.5.1 conformance of the ADT listener', (
     expect((await published(b)).api.map((x) => x.mrn)).not.toContain('BV6');
     await row(b, adt({ id: 'O4', type: 'A13', minute: 125, mrn: 'BV6', bed: '3A^304^1' }), { code: 'AA' });
     await row(b, adt({ id: 'O5', type: 'A02', minute: 130, mrn: 'BV6', bed: '3A^305^1' }), { code: 'AA' });
+    // A cancelled admission (A11) is refused a transfer the same way.
+    await row(b, adt({ id: 'O5b', type: 'A01', minute: 131, mrn: 'BV16', bed: '3A^316^1' }), { code: 'AA' });
+    await row(b, adt({ id: 'O5c', type: 'A11', minute: 132, mrn: 'BV16', bed: '3A^316^1' }), { code: 'AA' });
+    await row(b, adt({ id: 'O5d', type: 'A02', minute: 133, mrn: 'BV16', bed: '3A^317^1' }), { code: 'AE', err: { code: '204', text: /cancelled the admission of/ } });
     // Two transfers stamped with the same minute: the one that arrived last wins.
     const r = await send(b.port, [adt({ id: 'O6', type: 'A02', minute: 140, mrn: 'BV6', bed: '3A^306^1' }), adt({ id: 'O7', type: 'A02', minute: 140, mrn: 'BV6', bed: '3A^307^1' })]);
     expect(r.acks.map((x) => x.code)).toEqual(['AA', 'AA']);
