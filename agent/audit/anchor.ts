@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Db } from '../store/db.js';
 import type { VerifyProblem } from '../store/verify.js';
 import { currentSealKey, mac, sealKeyById } from './seal.js';
+import { listArchives, readArchives } from './archive.js';
 
 /**
  * The audit chain's anchor: its last row (id and hash), sealed with the
@@ -46,8 +47,8 @@ export function writeAnchor(db: Db, file: string, now = new Date()): AuditAnchor
   return anchor;
 }
 
-/** What the anchor says about the log in this database. */
-export function checkAnchor(db: Db, file: string): VerifyProblem[] {
+/** What the anchor says about the log in this database (and, for rows since archived, in the archive). */
+export function checkAnchor(db: Db, file: string, archiveDir?: string): VerifyProblem[] {
   const a = readAnchor(file);
   const rows = db.prepare('SELECT COUNT(*) FROM audit_log').pluck().get() as number;
   if (a === null) return rows > 0 && currentSealKey(db) ? [{ severity: 'warning', what: `audit log: no anchor at ${file} yet, so removed rows at the end or a replaced database cannot be detected (serve writes one every few minutes)` }] : [];
@@ -55,7 +56,8 @@ export function checkAnchor(db: Db, file: string): VerifyProblem[] {
   const key = sealKeyById(db, a.keyId);
   if (!key) return [{ severity: 'warning', what: `audit log: the anchor was sealed with a key this box no longer has (${a.keyId}); it cannot be checked` }];
   if (mac(key, anchorText(a)) !== a.mac) return [{ severity: 'error', what: `audit log: the anchor ${file} was altered (its seal does not match)` }];
-  const row = db.prepare('SELECT hash FROM audit_log WHERE id = ?').get(a.lastId) as { hash: string } | undefined;
+  let row = db.prepare('SELECT hash FROM audit_log WHERE id = ?').get(a.lastId) as { hash: string } | undefined;
+  if (!row && archiveDir && listArchives(db).some((x) => x.firstId <= a.lastId && a.lastId <= x.lastId)) row = readArchives(db, archiveDir).rows.find((r) => r.id === a.lastId);
   if (!row) return [{ severity: 'error', what: `audit log: row ${a.lastId}, anchored at ${a.at}, is missing: rows were removed from the end or the database was replaced`, ref: `audit:${a.lastId}` }];
   if (row.hash !== a.lastHash) return [{ severity: 'error', what: `audit log: row ${a.lastId} is not the row anchored at ${a.at}: the log was rewritten or the database replaced`, ref: `audit:${a.lastId}` }];
   return [];

@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import type { VerifyProblem } from '../store/verify.js';
 import { currentSealKey, mac, sealKeyById, sealText } from './seal.js';
 import { checkAnchor } from './anchor.js';
+import { listArchives, readArchives } from './archive.js';
 
 /**
  * The audit trail: who logged in, viewed, downloaded or printed what, and who
@@ -128,13 +129,26 @@ export interface AuditCheckpoint {
   sealedSince: number | null;
 }
 
-export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: AuditCheckpoint } = {}): { checked: number; problems: VerifyProblem[]; checkpoint: AuditCheckpoint | null } {
+export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: AuditCheckpoint; archiveDir?: string } = {}): { checked: number; problems: VerifyProblem[]; checkpoint: AuditCheckpoint | null } {
   const problems: VerifyProblem[] = [];
   let prev = GENESIS;
   let expectedId = 1;
   let checked = 0;
   let sealedSince: number | null = null;
   const unknownKeys = new Set<string>();
+  const archives = listArchives(db);
+  let archived: AuditRow[] = [];
+  if (archives.length && opts.archiveDir && !opts.from) {
+    // The whole history: the archive files first, then the table, as one chain.
+    const read = readArchives(db, opts.archiveDir);
+    problems.push(...read.problems);
+    archived = read.rows;
+  } else if (archives.length && !opts.from) {
+    // Without the archive folder, the chain starts where the last archive ended (as recorded).
+    const last = archives.at(-1)!;
+    prev = last.lastHash;
+    expectedId = last.lastId + 1;
+  }
   // From a checkpoint (the IT page's last check): the checkpoint row must be unchanged, then only newer rows are walked.
   if (opts.from) {
     const at = db.prepare('SELECT hash FROM audit_log WHERE id = ?').get(opts.from.id) as { hash: string } | undefined;
@@ -145,7 +159,12 @@ export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: Aud
     }
   }
   const start = expectedId;
-  for (const r of db.prepare(`SELECT ${COLS}, mac, key_id AS keyId FROM audit_log WHERE id >= ? ORDER BY id`).iterate(start) as IterableIterator<AuditRow>) {
+  const tableRows = db.prepare(`SELECT ${COLS}, mac, key_id AS keyId FROM audit_log WHERE id >= ? ORDER BY id`).iterate(archived.length ? 1 : start) as IterableIterator<AuditRow>;
+  const all = function* () {
+    yield* archived;
+    yield* tableRows;
+  };
+  for (const r of all()) {
     checked++;
     if (problems.length > 0) continue;
     if (r.id !== expectedId) problems.push({ severity: 'error', what: `audit log: row ${expectedId}${r.id > expectedId + 1 ? `–${r.id - 1}` : ''} is missing (rows were removed)`, ref: `audit:${expectedId}` });
@@ -162,7 +181,7 @@ export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: Aud
     expectedId = r.id + 1;
   }
   if (unknownKeys.size) problems.push({ severity: 'warning', what: `audit log: some rows were sealed with a key this box no longer has (${[...unknownKeys].join(', ')}); their chain is checked, not their seal` });
-  if (opts.anchorFile && !problems.some((p) => p.severity === 'error')) problems.push(...checkAnchor(db, opts.anchorFile));
+  if (opts.anchorFile && !problems.some((p) => p.severity === 'error')) problems.push(...checkAnchor(db, opts.anchorFile, opts.archiveDir));
   const ok = !problems.some((p) => p.severity === 'error');
   const total = start - 1 + checked;
   return { checked: total, problems, checkpoint: ok && total > 0 ? { id: expectedId - 1, hash: prev, sealedSince } : ok ? (opts.from ?? null) : null };

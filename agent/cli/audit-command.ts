@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { appendAudit, auditCsv, listAudit, verifyAuditChain } from '../audit/log.js';
+import { appendAudit, auditCsv, verifyAuditChain } from '../audit/log.js';
+import { auditRowsWithArchives } from '../audit/archive.js';
 import { silentLogger } from '../log/logger.js';
 import { openAgent } from './boot.js';
 
@@ -18,7 +19,7 @@ export async function auditCommand(configDir: string, dataDir: string | undefine
   const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
   try {
     if (sub === 'verify') {
-      const r = verifyAuditChain(agent.db, { anchorFile: agent.config.auditAnchorFile });
+      const r = verifyAuditChain(agent.db, { anchorFile: agent.config.auditAnchorFile, archiveDir: agent.config.auditArchiveDir });
       const errors = r.problems.filter((p) => p.severity === 'error');
       for (const p of r.problems) process.stdout.write(`${p.severity.toUpperCase()}: ${p.what}\n`);
       process.stdout.write(errors.length ? 'audit log has been tampered with\n' : `audit log OK: ${r.checked} rows, chain unbroken, every seal matches\n`);
@@ -29,7 +30,7 @@ export async function auditCommand(configDir: string, dataDir: string | undefine
       return 2;
     }
     const until = values.until ? new Date(Date.parse(values.until) + 86_400_000).toISOString() : undefined;
-    const rows = listAudit(agent.db, { since: values.since, until });
+    const rows = auditRowsWithArchives(agent.db, agent.config.auditArchiveDir, { since: values.since, until });
     appendAudit(agent.db, { actor: `cli:${os.userInfo().username}`, action: 'audit-export', subject: null, detail: { rows: rows.length, since: values.since ?? null, until: values.until ?? null } });
     const csv = auditCsv(rows);
     if (values.out) {

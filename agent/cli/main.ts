@@ -157,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
         const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
         try {
-          const report = verifyStore(agent.db, agent.blobs, { audit: (db) => verifyAuditChain(db, { anchorFile: agent.config.auditAnchorFile }) }, { expectSealed: true });
+          const report = verifyStore(agent.db, agent.blobs, { audit: (db) => verifyAuditChain(db, { anchorFile: agent.config.auditAnchorFile, archiveDir: agent.config.auditArchiveDir }) }, { expectSealed: true });
           if (values.json) out(JSON.stringify(report, null, 2));
           else {
             out(`checked ${report.checked.snapshots} snapshots, ${report.checked.artifacts} artifacts, ${report.checked.blobs} files, ${report.checked.auditRows} audit rows`);

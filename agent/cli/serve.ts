@@ -1,3 +1,4 @@
+import { archiveAudit } from '../audit/archive.js';
 import { pruneHistory } from '../store/history.js';
 import { lifecycle } from './lifecycle.js';
 import { writeAnchor } from '../audit/anchor.js';
@@ -116,6 +117,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     try {
       const pruned = pruneHistory(agent.db, config.box.history.keepDays);
       if (Object.values(pruned).some((n) => n > 0)) log.info({ room: 'store', pruned, keepDays: config.box.history.keepDays }, 'old history pruned');
+      // The audit log is not pruned: its old rows move to a file the chain carries on from.
+      const archived = archiveAudit(agent.db, config.auditArchiveDir, new Date(Date.now() - config.box.history.keepDays * 86_400_000));
+      if (archived) log.info({ room: 'audit', archive: { file: archived.file, rows: archived.lastId - archived.firstId + 1, sha256: archived.sha256 } }, 'old audit rows archived');
     } catch (err) {
       log.error({ room: 'store', err: { message: (err as Error).message } }, 'pruning old history failed; it is tried again in an hour');
     }

@@ -44,6 +44,8 @@ export interface LoadedConfig {
   auditAnchorFile: string;
   /** The templates: the config folder's own templates/, else the ones shipped with Paperback. */
   templatesDir: string;
+  /** Where audit rows older than history.keepDays are archived (audit.archiveDir, else audit-archive/ in the data folder). */
+  auditArchiveDir: string;
   jobs: Map<string, SnapshotJob & { file: string }>;
   /** `demo: true` marks a "demo" printer, already resolved to ipp or folder. */
   printers: Map<string, PrinterConfig & { file: string; demo?: boolean }>;
@@ -297,7 +299,8 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   const keyFile = box.encryption.keyFile ? path.resolve(absDir, box.encryption.keyFile) : null;
   for (const [id, p] of printers) if (p.kind === 'demo') printers.set(id, resolveDemoPrinter(p));
   const auditAnchorFile = box.audit.anchorFile ? path.resolve(absDir, box.audit.anchorFile) : path.join(dataDir, 'audit-anchor.json');
-  return { dir: absDir, box, dataDir, keyFile, auditAnchorFile, templatesDir: (templates as { dir: string }).dir, jobs, printers };
+  const auditArchiveDir = box.audit.archiveDir ? path.resolve(absDir, box.audit.archiveDir) : path.join(dataDir, 'audit-archive');
+  return { dir: absDir, box, dataDir, keyFile, auditAnchorFile, auditArchiveDir, templatesDir: (templates as { dir: string }).dir, jobs, printers };
 }
 
 /**

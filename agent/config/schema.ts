@@ -253,7 +253,7 @@ export const boxConfigSchema = z
       .default({ keepDays: 31 }),
     /** The audit chain's anchor, written outside the database (README: what the audit chain proves). Best on another disk or a path the data folder's owner cannot rewrite. */
     audit: z
-      .object({ anchorFile: z.string().min(1).optional(), anchorEveryMinutes: z.number().min(1).max(1440).default(10) })
+      .object({ anchorFile: z.string().min(1).optional(), anchorEveryMinutes: z.number().min(1).max(1440).default(10), archiveDir: z.string().min(1).optional() })
       .strict()
       .default({ anchorEveryMinutes: 10 }),
     /**

@@ -300,4 +300,19 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE audit_log ADD COLUMN key_id TEXT;   -- which key made it
     `,
   },
+  {
+    version: 11,
+    name: 'audit archive: closed segments of the audit log, moved to files the chain carries on from',
+    sql: `
+      CREATE TABLE audit_archives (
+        id          INTEGER PRIMARY KEY,
+        first_id    INTEGER NOT NULL,
+        last_id     INTEGER NOT NULL,
+        last_hash   TEXT NOT NULL,      -- the chain hash of last_id: the next row in the table follows it
+        file        TEXT NOT NULL,      -- name in the archive folder (JSON lines, one row each)
+        sha256      TEXT NOT NULL,      -- of the file, as written
+        archived_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -82,7 +82,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         // From the last good check: the page walks only rows added since (the CLI's verify walks them all).
         const last = checkpoints.get(ctx.db);
         const fresh = last && Date.now() - last.wholeAt < WHOLE_WALK_MS ? last : undefined;
-        const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile, from: fresh?.checkpoint });
+        const chain = verifyAuditChain(ctx.db, { anchorFile: ctx.config().auditAnchorFile, archiveDir: ctx.config().auditArchiveDir, from: fresh?.checkpoint });
         if (chain.checkpoint) checkpoints.set(ctx.db, { checkpoint: chain.checkpoint, wholeAt: fresh?.wholeAt ?? Date.now() });
         else checkpoints.delete(ctx.db);
         const errors = chain.problems.filter((p) => p.severity === 'error');

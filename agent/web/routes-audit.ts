@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { auditCsv, listAudit, verifyAuditChain } from '../audit/log.js';
+import { auditRowsWithArchives } from '../audit/archive.js';
 import type { WebContext } from './context.js';
 
 const range = z
@@ -15,7 +16,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: WebContext): void
   app.get('/audit.csv', async (req, reply) => {
     const q = range.safeParse(req.query);
     if (!q.success) return reply.code(400).type('text/plain; charset=utf-8').send('since and until are dates like 2026-11-01');
-    const rows = listAudit(ctx.db, { since: q.data.since, until: q.data.until ? new Date(Date.parse(q.data.until) + 86_400_000).toISOString() : undefined });
+    const rows = auditRowsWithArchives(ctx.db, ctx.config().auditArchiveDir, { since: q.data.since, until: q.data.until ? new Date(Date.parse(q.data.until) + 86_400_000).toISOString() : undefined });
     ctx.audit(req, 'audit-export', null, { rows: rows.length, ...q.data });
     const name = `paperback-audit-${ctx.config().box.box.id}-${q.data.since ?? 'all'}.csv`;
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store').send(auditCsv(rows));
