@@ -10,6 +10,7 @@ import { nowIso, type Db } from './db.js';
  * pages, so the file stops growing rather than shrinking.
  */
 export interface HistoryPruned {
+  failedSnapshots: number;
   jobRuns: number;
   printJobs: number;
   outageEvents: number;
@@ -24,7 +25,11 @@ export function pruneHistory(db: Db, keepDays: number, now = new Date()): Histor
   const cutoff = nowIso(new Date(now.getTime() - keepDays * 86_400_000));
   return db.transaction(() => {
     const run = (sql: string) => db.prepare(sql).run(cutoff).changes;
+    // A run that failed leaves a snapshot row with no documents; 288 a day pile up while the HIS is down.
+    const dayAgo = nowIso(new Date(now.getTime() - 86_400_000));
+    const failedSnapshots = db.prepare(`DELETE FROM snapshots WHERE status = 'failed' AND created_at < ? AND id NOT IN (SELECT snapshot_id FROM artifacts) AND id NOT IN (SELECT snapshot_id FROM current_snapshot)`).run(dayAgo).changes;
     return {
+      failedSnapshots,
       jobRuns: run(`DELETE FROM job_runs WHERE started_at < ? AND status <> 'running' AND id NOT IN (SELECT run_id FROM snapshots)`),
       // Their events go with them (ON DELETE CASCADE).
       printJobs: run(`DELETE FROM print_jobs WHERE updated_at < ? AND state IN ('completed', 'failed', 'cancelled')`),

@@ -22,6 +22,8 @@ describe('pruning the box’s own history', () => {
     run(recent, 'succeeded');
     run(old, 'running');
     db.prepare("INSERT INTO snapshots (job_id, run_id, status, source_id, created_at) VALUES ('w', ?, 'published', 'his', ?)").run(oldRunWithSnapshot, old);
+    // A failed run's empty snapshot goes after a day, and its run with it.
+    db.prepare("INSERT INTO snapshots (job_id, run_id, status, source_id, created_at) VALUES ('w', ?, 'failed', 'his', ?)").run(run(old, 'failed'), old);
     const job = (at: string, state: string) => {
       const id = Number(db.prepare("INSERT INTO print_jobs (sha256, address, job_name, printer_id, current_printer_id, requested_by, state, created_at, updated_at) VALUES ('x', 'w/census', 'n', 'p', 'p', 'nurse', ?, ?, ?)").run(state, at, at).lastInsertRowid);
       db.prepare("INSERT INTO print_job_events (print_job_id, at, state) VALUES (?, ?, ?)").run(id, at, state);
@@ -43,7 +45,7 @@ describe('pruning the box’s own history', () => {
     appendAudit(db, { actor: 'n', action: 'view', subject: 'w/census' }, new Date(old));
 
     const pruned = pruneHistory(db, 31, NOW);
-    expect(pruned).toEqual({ jobRuns: 1, printJobs: 1, outageEvents: 1, declarations: 0, hl7Messages: 1, hl7Quarantine: 1, adtPatients: 1, sessions: 1 });
+    expect(pruned).toEqual({ failedSnapshots: 1, jobRuns: 2, printJobs: 1, outageEvents: 1, declarations: 0, hl7Messages: 1, hl7Quarantine: 1, adtPatients: 1, sessions: 1 });
     const ids = (sql: string) => db.prepare(sql).pluck().all();
     expect(ids('SELECT id FROM job_runs ORDER BY id')).not.toContain(oldRun);
     expect(ids('SELECT id FROM job_runs ORDER BY id')).toContain(oldRunWithSnapshot);
