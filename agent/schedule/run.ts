@@ -22,7 +22,7 @@ import {
 import type { Source } from '../sources/types.js';
 import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument } from '../render/publish.js';
 import type { Renderer } from '../render/renderer.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../store/faults.js';
 import { defaultNameOrder } from '../model/names.js';
 import { boundWard, CUT_MARK } from '../model/bounds.js';
 import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Hl7SourceConfig } from '../../config/schema.js';
-import { faultPoint } from '../../schedule/faults.js';
+import { faultPoint } from '../../store/faults.js';
 import type { BlobStore } from '../../store/blobs.js';
 import type { Db } from '../../store/db.js';
 import { nowIso } from '../../store/db.js';
