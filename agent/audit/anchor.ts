@@ -11,7 +11,7 @@ import { listArchives, readArchives } from './archive.js';
  * journal. The seal proves rows were not forged or edited; the anchor proves
  * rows were not removed from the end, and the database was not swapped for
  * an empty or older one, up to the last anchor. Rows after the last anchor
- * are protected by the seal only (README: what the audit chain proves).
+ * are protected by the seal only (docs/security.md: what the audit chain proves).
  */
 export interface AuditAnchor {
   lastId: number;

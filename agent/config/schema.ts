@@ -251,14 +251,14 @@ export const boxConfigSchema = z
       .object({ keepDays: z.number().int().min(1).max(3650).default(31) })
       .strict()
       .default({ keepDays: 31 }),
-    /** The audit chain's anchor, written outside the database (README: what the audit chain proves). Best on another disk or a path the data folder's owner cannot rewrite. */
+    /** The audit chain's anchor, written outside the database (docs/security.md: what the audit chain proves). Best on another disk or a path the data folder's owner cannot rewrite. */
     audit: z
       .object({ anchorFile: z.string().min(1).optional(), anchorEveryMinutes: z.number().min(1).max(1440).default(10), archiveDir: z.string().min(1).optional() })
       .strict()
       .default({ anchorEveryMinutes: 10 }),
     /**
      * The reserve: a file of reserveMb kept in the data folder, released when free space falls under
-     * lowWaterMb, so reading, printing and the audit go on while IT frees the disk (README, Operations).
+     * lowWaterMb, so reading, printing and the audit go on while IT frees the disk (docs/operations.md).
      */
     disk: z
       .object({ reserveMb: z.number().min(0).max(4096).default(32), lowWaterMb: z.number().min(0).max(4096).default(16) })

@@ -131,7 +131,7 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
   const start = (): Thread => {
     // A heap limit well above need (a heap snapshot mid-hospital found ~31 MB live in a thread) also
     // makes V8 collect before the heap grows past ~1.4× what is live, instead of up to 4× on a machine
-    // with RAM to spare: render threads allocate fast, and held 100–125 MB each (README, Performance).
+    // with RAM to spare: render threads allocate fast, and held 100–125 MB each (bench/README.md).
     setThreadSemiSpace();
     const worker = new Worker(workerFile(), { resourceLimits: { maxOldGenerationSizeMb: 512 } });
     const t: Thread = { worker, pending: new Map(), watchdog: null, fail: () => undefined };

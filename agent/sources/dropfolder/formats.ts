@@ -6,7 +6,7 @@ import { composeName, type NameOrder } from '../../model/names.js';
 
 /**
  * Export formats a HIS can drop as files. Column names are fixed and
- * documented in the README; CSV (UTF-8, comma, header row) and JSON (an
+ * documented in docs/configuration.md; CSV (UTF-8, comma, header row) and JSON (an
  * array of objects with the same names) are both accepted. Empty means unknown.
  */
 
