@@ -129,12 +129,8 @@ export function loadPrinter(dir: string, file: string): Parsed<PrinterConfig> {
   return parseConfigFile(file, printerSchema, path.relative(dir, file));
 }
 
-/** Problems that span files: references to ids that do not exist, duplicate ids. */
-export function crossCheck(
-  box: BoxConfig,
-  jobs: Iterable<SnapshotJob & { file: string }>,
-  printers: Map<string, PrinterConfig & { file: string }>,
-): ConfigProblem[] {
+/** Problems that span paperback.yaml and the job files: sources, wards, HL7 ward maps and clinical sources (printer references: printerChecks). */
+export function crossCheck(box: BoxConfig, jobs: Iterable<SnapshotJob & { file: string }>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const sourceIds = new Set(box.sources.map((s) => s.id));
   const wardIds = new Set(box.wards.map((w) => w.id));
@@ -291,7 +287,7 @@ export function loadConfig(dir: string, opts: { dataDir?: string } = {}): Loaded
   problems.push(...printerChecks(absDir, jobs.values(), printers));
   const templates = templatesOf(absDir);
   if ('message' in templates) problems.push(templates);
-  if (boxRes.ok) problems.push(...crossCheck(boxRes.value, jobs.values(), printers));
+  if (boxRes.ok) problems.push(...crossCheck(boxRes.value, jobs.values()));
   if (boxRes.ok) problems.push(...checkFiles(absDir, boxRes.value, path.resolve(absDir, opts.dataDir ?? process.env.PAPERBACK_DATA ?? boxRes.value.dataDir), jobs.values(), 'dir' in templates ? templates.dir : null));
   if (problems.length > 0 || !boxRes.ok) throw new ConfigError(problems);
   const box = boxRes.value;

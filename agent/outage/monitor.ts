@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { loadTranslations } from '../render/i18n.js';

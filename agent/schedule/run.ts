@@ -27,7 +27,6 @@ import { defaultNameOrder } from '../model/names.js';
 import { boundWard, CUT_MARK } from '../model/bounds.js';
 import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';
 import { runSlots } from './slots.js';
-import path from 'node:path';
 
 const templatesDir = (c: LoadedConfig) => c.templatesDir;
 

@@ -8,7 +8,6 @@ import { renderHtmlFragment } from '../render/html.js';
 import { loadLogo, loadTemplateSettings, standardTimesOf } from '../render/templates.js';
 import { allergyShort, markedBedLabel, placementNote, trulyNoneKnown } from '../render/views.js';
 import { heldCensus } from '../schedule/held-census.js';
-import path from 'node:path';
 import { currentWard, documentTitle, findPatient, searchPatients } from './ward-data.js';
 import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
 import { LIVE_ROUTE } from './auth.js';

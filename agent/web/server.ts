@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { BlobIntegrityError } from '../store/blobs.js';
-import { getArtifact, listArtifacts, currentSnapshot } from '../store/snapshots.js';
+import { listArtifacts, currentSnapshot } from '../store/snapshots.js';
 import { jobStatuses } from '../schedule/status.js';
 import { listPrintJobs } from '../print/queue.js';
 import { DOCUMENT_CSS } from '../render/html.js';
