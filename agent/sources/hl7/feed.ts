@@ -36,7 +36,8 @@ export interface AdtFeed {
 
 export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
   const now = deps.now ?? (() => new Date());
-  const opts = (text: string) => ({ timeZone: deps.timeZone, nameOrder: deps.nameOrder, charset: declaredCharset(Buffer.from(text.slice(0, 4096), 'utf8')) ?? cfg.charset, mrn: cfg.mrn });
+  /** `charset`: what the message's bytes were read as, for its \X..\ escapes. */
+  const opts = (charset: string) => ({ timeZone: deps.timeZone, nameOrder: deps.nameOrder, charset, mrn: cfg.mrn });
   const wardOf = (l: AdtLocation) => {
     const poc = l.pointOfCare;
     if (!poc) return null;
@@ -91,7 +92,8 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
         let note: string | null = null;
         let ev: AdtEvent | null = null;
         try {
-          ev = parseAdt(raw, opts(raw));
+          // Stored as text: its own MSH-18 (or the source's default) still says what its escapes' bytes are.
+          ev = parseAdt(raw, opts(declaredCharset(Buffer.from(raw.slice(0, 4096), 'utf8')) ?? cfg.charset));
           outcome = apply(ev);
         } catch (err) {
           // Stored under another config (time zone, MRN rule): kept with the reason, never retried forever.
@@ -104,6 +106,15 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
       }).immediate();
     }
     return applied;
+  };
+
+  /** Apply what is pending; a failure (a damaged blob) must not stop the feed: the messages stay stored and are retried. */
+  const applyPendingOrLog = () => {
+    try {
+      applyPending();
+    } catch (err) {
+      deps.log.error({ room: 'hl7', source: cfg.id, err: { message: (err as Error).message.slice(0, 200) } }, 'applying ADT events failed; they stay stored and are retried');
+    }
   };
 
   return {
@@ -131,7 +142,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
       }
       let ev: AdtEvent;
       try {
-        ev = parseAdt(text, { ...opts(text), charset: decoded.charset }, header);
+        ev = parseAdt(text, opts(decoded.charset), header);
       } catch (err) {
         if (!(err instanceof AdtError)) throw err;
         return refuse(bytes, text, peer, err.ackCode, err.problem);
@@ -139,13 +150,8 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
       const verdict = deps.db.transaction((): 'duplicate' | AckProblem | null => {
         const dup = deps.db.prepare('SELECT id FROM hl7_messages WHERE source_id = ? AND sender = ? AND control_id = ?').get(cfg.id, ev.sender, ev.controlId);
         if (dup) return 'duplicate';
-        // The rules read the census as it is once every earlier message is applied. A message that cannot be
-        // applied now (a damaged blob) must not stop the feed: it stays stored and is logged, and the rules read what is there.
-        try {
-          applyPending();
-        } catch (err) {
-          deps.log.error({ room: 'hl7', source: cfg.id, err: { message: (err as Error).message.slice(0, 200) } }, 'applying earlier ADT messages failed; they stay stored and are retried');
-        }
+        // The rules read the census as it is once every earlier message is applied (or, if one cannot be, as it is).
+        applyPendingOrLog();
         const read = (mrn: string) => readAdtRecord(deps.db, deps.blobs, cfg.id, mrn);
         const why = refusal(ev, { first: read(ev.mrn), second: ev.swapWith ? read(ev.swapWith.mrn) : null }, { ourWard: (l) => wardOf(l) !== null, admitWithoutBed: cfg.admitWithoutBed });
         if (why) return why;
@@ -161,11 +167,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
         ack: ack(text, 'AA'),
         afterAck: () => {
           faultPoint('hl7-after-ack');
-          try {
-            applyPending();
-          } catch (err) {
-            deps.log.error({ room: 'hl7', source: cfg.id, err: { message: (err as Error).message.slice(0, 200) } }, 'applying ADT events failed; they stay stored and are retried');
-          }
+          applyPendingOrLog();
         },
       };
     },
