@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { nowIso, type Db } from './db.js';
-import { pidAlive } from './locks.js';
+import { isLive as holderLive } from './locks.js';
 
 /**
  * A lease: one process at a time owns a piece of work (the print queue), so
@@ -30,9 +30,9 @@ export function currentLease(db: Db, name: string): Lease | null {
  * exists. A SIGKILLed owner's work is taken over at once, not after the TTL.
  */
 function isLive(l: Lease, now: Date): boolean {
-  if (l.expiresAt <= nowIso(now)) return false;
   const m = /^(\d+)@([^/]+)\//.exec(l.holder);
-  return !(m && m[2] === os.hostname() && !pidAlive(Number(m[1])));
+  // A holder name that does not parse is trusted until it expires, as one from another host is.
+  return holderLive({ pid: m ? Number(m[1]) : -1, host: m ? m[2]! : '', expiresAt: l.expiresAt }, now);
 }
 
 /** Take the lease if it is free, expired, its holder is dead, or it is already ours (then renew it). True when the caller owns it afterwards. */

@@ -27,8 +27,8 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** A holder is live while its lease has not expired and, on this host, its process exists. */
-function isLive(holder: LockHolder, now: Date): boolean {
+/** A holder is live while its lease has not expired and, on this host, its process exists. Shared with leases.ts. */
+export function isLive(holder: Pick<LockHolder, 'pid' | 'host' | 'expiresAt'>, now: Date): boolean {
   if (new Date(holder.expiresAt) <= now) return false;
   if (holder.host === os.hostname()) return pidAlive(holder.pid);
   return true;
