@@ -15,6 +15,8 @@ export interface HeldAudit {
   append(e: AuditEntry, at: Date): void;
   /** Write what is held, if the disk lets us. */
   flush(): void;
+  /** With rows held, try to write them at most once a second (per request, as room may have come back); failures are logged. */
+  retry(): void;
   held(): number;
 }
 
@@ -50,9 +52,19 @@ export function heldAudit(db: Db, o: { log: Logger; max?: number; beforeWrite?: 
     warned = false;
   };
 
+  let retriedAt = 0;
   return {
     held: () => queue.length + lost,
     flush,
+    retry() {
+      if (queue.length + lost === 0 || Date.now() - retriedAt < 1000) return;
+      retriedAt = Date.now();
+      try {
+        flush();
+      } catch (err) {
+        o.log.error({ room: 'audit', err: { message: (err as Error).message.slice(0, 200) } }, 'writing held audit rows failed');
+      }
+    },
     append(e, at) {
       o.beforeWrite?.();
       flush();

@@ -66,16 +66,9 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   const held = heldAudit(deps.db, { log: deps.log, beforeWrite: lookAtDisk, onFull: () => deps.reserve?.check() });
   const ctx: WebContext = { ...deps, pages: pageRenderer(templatesDir), audit: auditFor(deps, (e, at) => held.append(e, at)), auditHeld: () => held.held() };
   // Rows held while the disk was full are written as soon as there is room, not only with the next audited request.
-  let flushTriedAt = 0;
   app.addHook('onRequest', async () => {
     lookAtDisk();
-    if (held.held() === 0 || Date.now() - flushTriedAt < 1000) return;
-    flushTriedAt = Date.now();
-    try {
-      held.flush();
-    } catch (err) {
-      deps.log.error({ room: 'audit', err: { message: (err as Error).message.slice(0, 200) } }, 'writing held audit rows failed');
-    }
+    held.retry();
   });
   const who = (req: FastifyRequest) => req.session?.actor ?? 'anonymous';
   const tls = !!deps.config().box.web.tls;

@@ -56,6 +56,9 @@ export interface Ack {
   raw: string;
 }
 
+/** Every ACK in what a sender read back, framing bytes included. */
+const acksIn = (received: string): Ack[] => received.split('\x1c').filter((chunk) => chunk.includes('MSA|')).map(readAck);
+
 /** An ACK as the sender reads it. */
 export function readAck(raw: string): Ack {
   const segs = raw.replace(/[\x0b\x1c]/g, '').split(/\r\n|\r|\n/).filter(Boolean);
@@ -88,11 +91,7 @@ export function send(port: number, messages: string[], opts: { raw?: Buffer } = 
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('close', (code) => {
       // mllp_send prints each ACK as it came, framing bytes included.
-      const acks = out
-        .split('\x1c')
-        .filter((chunk) => chunk.includes('MSA|'))
-        .map(readAck);
-      resolve({ code, acks, stderr: err });
+      resolve({ code, acks: acksIn(out), stderr: err });
     });
   });
 }
@@ -106,7 +105,7 @@ export function rawExchange(port: number, writes: Buffer[], expect: number, time
     const done = () => {
       clearTimeout(timer);
       s.destroy();
-      resolve({ acks: got.split('\x1c').filter((c) => c.includes('MSA|')).map(readAck), closed });
+      resolve({ acks: acksIn(got), closed });
     };
     const timer = setTimeout(done, timeoutMs);
     s.on('connect', async () => {
@@ -117,7 +116,7 @@ export function rawExchange(port: number, writes: Buffer[], expect: number, time
     });
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
-      if (got.split('\x1c').filter((c) => c.includes('MSA|')).length >= expect) done();
+      if (acksIn(got).length >= expect) done();
     });
     s.on('close', () => {
       closed = true;
