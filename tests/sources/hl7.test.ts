@@ -230,6 +230,9 @@ describe.skipIf(!HAVE_MLLP_SEND)('an ADT feed with clinical data from FHIR', () 
       expect(allergyText).toContain('Iodine contrast');
       expect(allergyText).toMatch(/Iodine contrast[^;]*\[from HL7 v2 ADT feed\]/);
       expect(allergyText).toContain(serverSubstance);
+      // A patient the server does not know: the feed's allergy is the feed's alone, never credited to the server.
+      expect(allergyText).toContain('Latex');
+      expect(allergyText).not.toMatch(/Latex[^;]*\[from [^\]]*(FHIR|HIS|Demo)/);
       expect(allergyText).toMatch(new RegExp(`${serverSubstance.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^;]*\\[from [^\\]]*(FHIR|HIS|Demo)`));
     } finally {
       await a.close();

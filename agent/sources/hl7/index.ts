@@ -102,11 +102,16 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
       const silentMin = last ? Math.round((req.now.getTime() - Date.parse(last)) / 60_000) : null;
       if (silentMin === null) warnings.push({ code: 'partial-data', message: 'No ADT message has been received yet: the census is empty until the interface engine sends one.' });
       else if (silentMin > SILENT_MINUTES) warnings.push({ code: 'source-warning', message: `No ADT message for ${silentMin} minutes: the census may be behind.` });
-      const clinical = await pullClinicalData(deps.clinical, req, patients);
+      // The clinical server is asked without the feed's AL1 list, so what comes back is the server's alone: a patient
+      // it does not know keeps 'not-pulled' there, and the feed's allergies are never credited to the server.
+      const adtAllergies = new Map(patients.map((p) => [p.id, p.allergies]));
+      const clinical = await pullClinicalData(deps.clinical, req, patients.map((p) => ({ ...p, allergies: { status: 'not-pulled' as const, items: [] } })));
       if (clinical) warnings.push(...clinical.warnings);
       // AL1 allergies stay beside the clinical server's, each labelled with its system: neither list replaces the other.
-      const adtAllergies = new Map(patients.map((p) => [p.id, p.allergies]));
-      const withAdtAllergies = clinical?.patients.map((p) => ({ ...p, allergies: unionAllergies(p.allergies, deps.clinical!.info.system, adtAllergies.get(p.id) ?? p.allergies, cfg.name) }));
+      const withAdtAllergies = clinical?.patients.map((p) => {
+        const adt = adtAllergies.get(p.id)!;
+        return { ...p, allergies: p.allergies.status === 'not-pulled' ? adt : unionAllergies(p.allergies, deps.clinical!.info.system, adt, cfg.name) };
+      });
       const snapshot: WardSnapshot = {
         ward: req.ward,
         asOf: req.now.toISOString(),
