@@ -57,7 +57,7 @@ describe('census strategies', () => {
     fs.mkdirSync(accepted, { recursive: true });
     fs.writeFileSync(
       path.join(accepted, 'census.csv'),
-      `bed,room,mrn,name,birth_date,sex,admitted_at,attending,diagnosis,code_status,isolation,allergies,weight_kg,flags\n12A,12,${a!.mrn},${a!.name},,,,,,,,,,\n12B,12,${b!.mrn},${b!.name},,,,,,,,,,\n12C,12,NOT-KNOWN-1,Trần Văn Ba,,,,,,,,,,\n`,
+      `bed,room,mrn,name,birth_date,sex,admitted_at,attending,diagnosis,code_status,isolation,allergies,weight_kg,flags\n12A,12,${a!.mrn},${a!.name},,,,,,,,Latex,,\n12B,12,${b!.mrn},${b!.name},,,,,,,,,,\n12C,12,NOT-KNOWN-1,Trần Văn Ba,,,,,,,,Penicillin,,\n`,
     );
     const r = await src.pull(request('ward-1'));
     const byMrn = new Map(r.snapshot.patients.map((p) => [p.mrn, p]));
@@ -67,6 +67,14 @@ describe('census strategies', () => {
     expect(byMrn.get('NOT-KNOWN-1')!.orders.status).toBe('not-pulled');
     expect(r.snapshot.warnings.map((w) => w.message)).toContain('1 patient(s) on the census were not found on the clinical server by MRN: their medication lists are not on this snapshot');
     expect(r.requests).toBeGreaterThan(0);
+    // The export's allergies are kept beside the server's, labelled with where each came from; none replaces the other.
+    const aAllergies = byMrn.get(a!.mrn)!.allergies;
+    expect(aAllergies.status).toBe('recorded');
+    expect(aAllergies.items.find((x) => x.substance === 'Latex')).toMatchObject({ source: 'Census export' });
+    for (const fromServer of a!.allergies.items) expect(aAllergies.items.find((x) => x.substance === fromServer.substance)?.source).toMatch(/FHIR|Demo|HIS/);
+    // A patient the server does not know keeps the export's list as sent, credited to no one else.
+    expect(byMrn.get('NOT-KNOWN-1')!.allergies).toEqual({ status: 'recorded', items: [expect.objectContaining({ substance: 'Penicillin' })] });
+    expect(byMrn.get('NOT-KNOWN-1')!.allergies.items[0]!.source).toBeUndefined();
     await src.close?.();
   });
 });

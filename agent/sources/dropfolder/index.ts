@@ -165,7 +165,7 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
       if (!census) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json in ${folder.inbox})`, { retryable: false, code: 'no-census' });
       const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow), req.nameOrder);
       // Census from the export; clinical data per patient from FHIR by MRN when configured, else the medications export.
-      const clinical = await pullClinicalData(opts.clinical, req, patients);
+      const clinical = await pullClinicalData(opts.clinical, req, patients, cfg.name);
       if (!clinical && req.datasets.includes('medications')) {
         const meds = readOptional(dir, 'medications');
         if (!meds) throw new SourceError(`no medications export for ward ${req.ward.id} (expected ${req.ward.id}.medications.csv or .json); the job asks for medications`, { retryable: false, code: 'no-medications' });

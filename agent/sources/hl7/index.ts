@@ -9,7 +9,6 @@ import { bedLabel, wardCensus, type AdtRecord } from './adt-census.js';
 import { adtFeed, type AdtFeed } from './feed.js';
 import { startMllpServer, type MllpServer } from './mllp.js';
 import type { NameOrder } from '../../model/names.js';
-import { unionAllergies } from '../../model/allergy-union.js';
 
 /** A feed silent for this long gets a warning on paper: the census may be behind. */
 const SILENT_MINUTES = 120;
@@ -102,22 +101,15 @@ export function createHl7Source(cfg: Hl7SourceConfig, deps: Hl7SourceDeps): Sour
       const silentMin = last ? Math.round((req.now.getTime() - Date.parse(last)) / 60_000) : null;
       if (silentMin === null) warnings.push({ code: 'partial-data', message: 'No ADT message has been received yet: the census is empty until the interface engine sends one.' });
       else if (silentMin > SILENT_MINUTES) warnings.push({ code: 'source-warning', message: `No ADT message for ${silentMin} minutes: the census may be behind.` });
-      // The clinical server is asked without the feed's AL1 list, so what comes back is the server's alone: a patient
-      // it does not know keeps 'not-pulled' there, and the feed's allergies are never credited to the server.
-      const adtAllergies = new Map(patients.map((p) => [p.id, p.allergies]));
-      const clinical = await pullClinicalData(deps.clinical, req, patients.map((p) => ({ ...p, allergies: { status: 'not-pulled' as const, items: [] } })));
+      // AL1 allergies stay beside the clinical server's (pullClinicalData).
+      const clinical = await pullClinicalData(deps.clinical, req, patients, cfg.name);
       if (clinical) warnings.push(...clinical.warnings);
-      // AL1 allergies stay beside the clinical server's, each labelled with its system: neither list replaces the other.
-      const withAdtAllergies = clinical?.patients.map((p) => {
-        const adt = adtAllergies.get(p.id)!;
-        return { ...p, allergies: p.allergies.status === 'not-pulled' ? adt : unionAllergies(p.allergies, deps.clinical!.info.system, adt, cfg.name) };
-      });
       const snapshot: WardSnapshot = {
         ward: req.ward,
         asOf: req.now.toISOString(),
         source: withClinicalSystem(info, deps.clinical),
         beds: [...beds.values()].sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true })),
-        patients: withAdtAllergies ?? patients,
+        patients: clinical?.patients ?? patients,
         warnings,
       };
       return { snapshot, requests: clinical?.requests ?? 0 };
