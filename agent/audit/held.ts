@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { isDiskFull } from '../store/disk-space.js';
 import type { Db } from '../store/db.js';
 import { appendAudit, type AuditEntry } from './log.js';
+import { errorFields } from '../log/errors.js';
 
 /**
  * Audit rows for the web, kept even when the disk is full: a row that cannot
@@ -62,7 +63,7 @@ export function heldAudit(db: Db, o: { log: Logger; max?: number; beforeWrite?: 
       try {
         flush();
       } catch (err) {
-        o.log.error({ room: 'audit', err: { message: (err as Error).message.slice(0, 200) } }, 'writing held audit rows failed');
+        o.log.error({ room: 'audit', err: errorFields(err) }, 'writing held audit rows failed');
       }
     },
     append(e, at) {

@@ -28,7 +28,7 @@ export async function authenticate(deps: { config: LoadedConfig; db: Db; log: Lo
     const r: LdapOutcome = await (deps.ldap ?? ldapAuthenticate)(ldapCfg, deps.config.dir, username, password);
     if (r.kind === 'ok') return { ok: true, actor: user?.username ?? username.toLowerCase(), role: r.role, auth: 'ldap' };
     if (r.kind === 'rejected') return { ok: false, why: r.why };
-    deps.log.warn({ room: 'auth', err: { message: r.error } }, 'directory unreachable; using local accounts');
+    deps.log.warn({ room: 'auth', err: { name: 'DirectoryError', code: 'directory-unreachable', retryable: true, message: r.error.slice(0, 300) } }, 'directory unreachable; using local accounts');
     note = 'directory unreachable';
   }
   if (!user?.passwordHash) return { ok: false, why: user ? 'credentials' : await burnVerify(password).then(() => 'credentials' as const) };

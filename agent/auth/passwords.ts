@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { PaperbackError } from '../log/errors.js';
 
 /**
  * argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane):
@@ -7,10 +8,9 @@ import argon2 from 'argon2';
  */
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-export class PasswordPolicyError extends Error {
+export class PasswordPolicyError extends PaperbackError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PasswordPolicyError';
+    super('password-policy', message);
   }
 }
 

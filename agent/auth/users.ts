@@ -1,6 +1,7 @@
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
+import { PaperbackError } from '../log/errors.js';
 
 export type Role = 'nurse' | 'admin';
 
@@ -15,10 +16,9 @@ export interface User {
   passwordSetAt: string | null;
 }
 
-export class UserError extends Error {
+export class UserError extends PaperbackError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
+    super('user', message);
   }
 }
 

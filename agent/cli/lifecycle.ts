@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorFields } from '../log/errors.js';
 
 /**
  * What `serve` starts, stopped through one interface: in the reverse order of
@@ -40,7 +41,7 @@ export function lifecycle(log: Logger, o: { stopTimeoutMs?: number } = {}): Life
           ]);
         } catch (err) {
           failed.push(p.name);
-          log.error({ part: p.name, err: { message: (err as Error).message.slice(0, 200) } }, 'a part of the agent did not stop cleanly; stopping the rest');
+          log.error({ part: p.name, err: errorFields(err) }, 'a part of the agent did not stop cleanly; stopping the rest');
         } finally {
           clearTimeout(timer);
         }

@@ -18,6 +18,7 @@ import { demoOutageRequested, followDemoOutage, requestDemoOutage } from '../dem
 import { DEMO_ACCOUNTS, ensureDemoAccounts } from '../auth/demo-accounts.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/load.js';
+import { errorFields } from '../log/errors.js';
 
 /** Which job and printer files a reload added, removed or changed (ids only) for the audit log. */
 function configDiff(prev: LoadedConfig, next: LoadedConfig): Record<string, string[]> {
@@ -107,7 +108,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const a = writeAnchor(agent.db, config.auditAnchorFile);
       if (a) log.info({ room: 'audit', auditAnchor: { lastId: a.lastId, lastHash: a.lastHash, file: config.auditAnchorFile } }, 'audit chain anchored');
     } catch (err) {
-      log.error({ room: 'audit', err: { message: (err as Error).message } }, 'could not write the audit anchor');
+      log.error({ room: 'audit', err: errorFields(err) }, 'could not write the audit anchor');
     }
   };
   anchorAudit();
@@ -121,7 +122,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const archived = archiveAudit(agent.db, config.auditArchiveDir, new Date(Date.now() - config.box.history.keepDays * 86_400_000));
       if (archived) log.info({ room: 'audit', archive: { file: archived.file, rows: archived.lastId - archived.firstId + 1, sha256: archived.sha256 } }, 'old audit rows archived');
     } catch (err) {
-      log.error({ room: 'store', err: { message: (err as Error).message } }, 'pruning old history failed; it is tried again in an hour');
+      log.error({ room: 'store', err: errorFields(err) }, 'pruning old history failed; it is tried again in an hour');
     }
   };
   pruneOld();
@@ -152,7 +153,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     address = await app.listen({ host, port });
   } catch (err) {
     // Start fully or not at all: a box without its ward page must exit, so systemd restarts it and says why.
-    log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'the web server could not start; stopping');
+    log.error({ err: errorFields(err) }, 'the web server could not start; stopping');
     await shutdown();
     throw err;
   }
@@ -165,7 +166,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   // A first snapshot at start-up for any job with none, or a stale one, so the page is never empty.
   for (const j of jobStatuses(config, agent.db)) {
     if (j.enabled && (!j.current || j.current.stale)) {
-      scheduler.runNow(j.id, 'startup').catch((err: unknown) => log.warn({ job: j.id, err: { message: (err as Error).message } }, 'start-up snapshot did not run'));
+      scheduler.runNow(j.id, 'startup').catch((err: unknown) => log.warn({ job: j.id, err: errorFields(err) }, 'start-up snapshot did not run'));
     }
   }
 

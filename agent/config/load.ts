@@ -11,6 +11,7 @@ import {
   type PrinterConfig,
   type SnapshotJob,
 } from './schema.js';
+import { PaperbackError } from '../log/errors.js';
 
 /** One problem in one configuration file, phrased for the IT person who edits it. */
 export interface ConfigProblem {
@@ -26,10 +27,9 @@ export function formatProblem(p: ConfigProblem): string {
   return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends PaperbackError {
   constructor(readonly problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ConfigError';
+    super('config', problems.map(formatProblem).join('\n'));
   }
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import { readSetting, writeSetting } from '../store/settings.js';
 import type { DemoHis } from './demo-his.js';
+import { errorFields } from '../log/errors.js';
 
 /**
  * Taking the demo HIS down and up, so a newcomer sees a real outage: the
@@ -42,7 +43,7 @@ export function followDemoOutage(db: Db, his: Iterable<DemoHis>, log: Logger, ev
     }
   };
   void apply();
-  const timer = setInterval(() => void apply().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'demo outage toggle failed')), everyMs);
+  const timer = setInterval(() => void apply().catch((err: unknown) => log.error({ err: errorFields(err) }, 'demo outage toggle failed')), everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

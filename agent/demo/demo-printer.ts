@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { runningDemoPrinters } from '../config/load.js';
 import type { PrinterConfig } from '../config/schema.js';
 import { haveIppEvePrinter, startIppPrinter, type IppPrinterHandle } from './ipp-printer.js';
+import { errorFields } from '../log/errors.js';
 
 /**
  * Start a real IPP Everywhere printer (ippeveprinter) for each "demo" printer
@@ -25,7 +26,7 @@ export async function startDemoPrinters(configDir: string, printers: Iterable<Pr
       handles.push(h);
       log.info({ printer: p.id, uri: h.uri }, 'demo IPP printer (ippeveprinter) started on loopback');
     } catch (err) {
-      log.warn({ printer: p.id, err: { message: (err as Error).message.slice(0, 300) } }, 'demo IPP printer did not start; it writes PDFs to a folder instead');
+      log.warn({ printer: p.id, err: errorFields(err) }, 'demo IPP printer did not start; it writes PDFs to a folder instead');
     }
   }
   return handles;

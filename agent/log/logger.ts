@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { errorFields } from './errors.js';
 
 export type { Logger };
 
@@ -15,6 +16,9 @@ export function createLogger(opts: { level?: string; destination?: pino.Destinat
       name: opts.name ?? 'paperback',
       level: opts.level ?? process.env.PAPERBACK_LOG_LEVEL ?? 'info',
       redact: { paths: PHI_PATHS, censor: '[redacted]' },
+      // One shape for every error (name, code, retryable, a bounded message): an Error passed as it is
+      // is cut down to that too, so its stack and extra fields (a request, a row) never reach the journal.
+      serializers: { err: (e: unknown) => (e instanceof Error || typeof e !== 'object' || e === null ? errorFields(e) : e) },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

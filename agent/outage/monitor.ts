@@ -25,6 +25,7 @@ import { activeOccurrence, nextOccurrence } from './windows.js';
 import { computeReadiness, type Readiness } from './readiness.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { RunOutcome } from '../schedule/run.js';
+import { errorFields } from '../log/errors.js';
 
 const emptyCache: PrinterStatusCache = { refresh: async () => {}, get: () => null, all: () => new Map() };
 
@@ -188,7 +189,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
         return [s.id, r] as const;
       }),
     );
-    await deps.printers?.refresh().catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'printer check failed'));
+    await deps.printers?.refresh().catch((err: unknown) => log.warn({ err: errorFields(err) }, 'printer check failed'));
     for (const [id, r] of results) {
       apply(id, r.ok, r.detail);
       if (r.serverDate) clockSkew = Math.round((clock.now().getTime() - r.serverDate.getTime()) / 1000);
@@ -199,7 +200,7 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
   const monitor: OutageMonitor = {
     tick() {
       ticking ??= tickOnce()
-        .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'outage tick failed'))
+        .catch((err: unknown) => log.error({ err: errorFields(err) }, 'outage tick failed'))
         .finally(() => (ticking = null));
       return ticking;
     },

@@ -3,17 +3,17 @@ import https from 'node:https';
 import path from 'node:path';
 import ipp, { type IppMessage, type IppResponse } from '@sealsystems/ipp';
 import type { PrinterConfig } from '../config/schema.js';
+import { PaperbackError } from '../log/errors.js';
 
 /** Why a printer could not take or finish a job, in words staff can act on. */
-export class PrintError extends Error {
+export class PrintError extends PaperbackError {
   constructor(
     message: string,
     /** retryable: try again later (busy, unreachable, stopped); false: this printer will never take it. */
-    readonly retryable: boolean,
-    readonly code: string,
+    retryable: boolean,
+    code: string,
   ) {
-    super(message);
-    this.name = 'PrintError';
+    super(code, message, { retryable });
   }
 }
 

@@ -4,11 +4,11 @@ import type { WardSnapshot } from '../model/ward.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { currentSnapshot, getArtifact, type ArtifactRow } from '../store/snapshots.js';
+import { PaperbackError } from '../log/errors.js';
 
-export class AddressError extends Error {
+export class AddressError extends PaperbackError {
   constructor(message: string) {
-    super(message);
-    this.name = 'AddressError';
+    super('address', message);
   }
 }
 

@@ -9,6 +9,7 @@ import { nowIso } from '../store/db.js';
 import { acquireLease, processHolder, releaseLease } from '../store/leases.js';
 import { assertCanPrint, findJobByName, getJobStatus, getPrinterStatus, PrintError, submitPdf } from './ipp.js';
 import { claimJob, completeJob, dueJobs, failJob, failOver, FINAL_STATES, getPrintJob, listPrintJobs, markSent, noteWaiting, recoverInterrupted, retryJob, type PrintJobRow } from './queue.js';
+import { errorFields } from '../log/errors.js';
 
 export interface PrintWorkerDeps {
   db: Db;
@@ -219,7 +220,7 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
     }
     if (timer) clearTimeout(timer);
     running = tick()
-      .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'print queue tick failed'))
+      .catch((err: unknown) => log.error({ err: errorFields(err) }, 'print queue tick failed'))
       .finally(() => {
         running = null;
         if (stopped) return;

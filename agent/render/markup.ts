@@ -1,5 +1,6 @@
 import { SaxesParser } from 'saxes';
 import type { Block, Cell, Column, Tone } from './blocks.js';
+import { PaperbackError } from '../log/errors.js';
 
 /**
  * Paperback's document markup: what a Handlebars template in templates/documents
@@ -21,10 +22,9 @@ import type { Block, Cell, Column, Tone } from './blocks.js';
  * markup here, and the PDF and HTML renderers escape again for their own targets.
  */
 
-export class TemplateError extends Error {
+export class TemplateError extends PaperbackError {
   constructor(readonly file: string, readonly line: number | null, problem: string) {
-    super(`${file}${line ? `:${line}` : ''}: ${problem}`);
-    this.name = 'TemplateError';
+    super('template', `${file}${line ? `:${line}` : ''}: ${problem}`);
   }
 }
 

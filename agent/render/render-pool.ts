@@ -8,6 +8,7 @@ import type { DocumentSpec, PatientStamp } from './blocks.js';
 import type { DocumentRequest } from './documents.js';
 import type { FormDefinition } from './forms.js';
 import type { RenderedPdf, Renderer } from './renderer.js';
+import { errorFields, PaperbackError } from '../log/errors.js';
 
 export type RenderTask =
   | { kind: 'warm' }
@@ -17,10 +18,9 @@ export type RenderTask =
   | { kind: 'document'; req: DocumentRequest }
   | { kind: 'form'; blank: Buffer; def: FormDefinition; patient: PatientStamp; marking: { text: string; asOf: string } };
 
-export class RenderError extends Error {
+export class RenderError extends PaperbackError {
   constructor(message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'RenderError';
+    super('render', message, { cause });
   }
 }
 
@@ -158,7 +158,7 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     });
     worker.on('error', (err) => {
       const message = err.message || `${err.name || 'Error'} with no message`;
-      log.error({ err: { name: err.name, message } }, 'a render thread failed; its documents are reported failed');
+      log.error({ err: { ...errorFields(err), message } }, 'a render thread failed; its documents are reported failed');
       failAll(new RenderError(`render thread failed: ${message}`, err));
     });
     worker.on('exit', (code) => {

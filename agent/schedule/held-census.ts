@@ -1,5 +1,6 @@
 import type { Db } from '../store/db.js';
 import { acceptHeldSnapshot, currentSnapshot, heldSnapshot, type SnapshotRow } from '../store/snapshots.js';
+import { PaperbackError } from '../log/errors.js';
 
 /**
  * A census the drop guard held (schedule/run.ts): what it is, and how a
@@ -21,10 +22,9 @@ export function heldCensus(db: Db, jobId: string): HeldCensus | null {
   return { jobId, held, current: currentSnapshot(db, jobId), reason };
 }
 
-export class NothingHeldError extends Error {
+export class NothingHeldError extends PaperbackError {
   constructor(readonly jobId: string) {
-    super(`job ${jobId} has no held census to accept`);
-    this.name = 'NothingHeldError';
+    super('nothing-held', `job ${jobId} has no held census to accept`);
   }
 }
 

@@ -27,20 +27,20 @@ import { defaultNameOrder } from '../model/names.js';
 import { boundWard, CUT_MARK } from '../model/bounds.js';
 import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';
 import { runSlots } from './slots.js';
+import { errorFields, PaperbackError } from '../log/errors.js';
 
 const templatesDir = (c: LoadedConfig) => c.templatesDir;
 
-export class JobBusyError extends Error {
+/** Retryable: the run going on elsewhere ends, and the job can run again. */
+export class JobBusyError extends PaperbackError {
   constructor(readonly jobId: string, readonly holder: LockHolder) {
-    super(`job ${jobId} is already running (process ${holder.pid} on ${holder.host} since ${holder.acquiredAt})`);
-    this.name = 'JobBusyError';
+    super('job-busy', `job ${jobId} is already running (process ${holder.pid} on ${holder.host} since ${holder.acquiredAt})`, { retryable: true });
   }
 }
 
-export class UnknownJobError extends Error {
+export class UnknownJobError extends PaperbackError {
   constructor(readonly jobId: string, known: string[]) {
-    super(`no snapshot job "${jobId}" (have: ${known.join(', ') || 'none'})`);
-    this.name = 'UnknownJobError';
+    super('unknown-job', `no snapshot job "${jobId}" (have: ${known.join(', ') || 'none'})`);
   }
 }
 
@@ -124,11 +124,40 @@ function previousDocuments(deps: RunDeps, snapshotId: number | null): ((address:
   };
 }
 
+/** What every phase of one run shares: the job, the run's rows, its deadline and the files it is writing. */
+interface RunContext {
+  deps: RunDeps;
+  job: SnapshotJob;
+  runId: number;
+  log: Logger;
+  now: () => Date;
+  started: Date;
+  /** The caller's stop and the run's own time limit, together. */
+  signal: AbortSignal;
+  timeout: AbortSignal;
+  callerSignal?: AbortSignal;
+  snapshotId: number | null;
+  pull: RunOutcome['pull'];
+  writes: ReturnType<typeof runSlots>;
+  /** Every file this run writes, by its artifact's index: awaited before the rows, removed if the run fails. */
+  writing: Map<number, Promise<{ sha256: string; size: number }>>;
+}
+
+interface Pulled {
+  snap: WardSnapshot;
+  reports: NonNullable<Awaited<ReturnType<Source['pull']>>['reports']>;
+  requests: number;
+  changesOnly: boolean;
+  prev: ReturnType<typeof currentSnapshot>;
+  pullMs: number;
+}
+
 /**
- * One run of one job: pull → render → store → publish. Holds the job's
- * cross-process lock throughout. Any failure leaves the previous snapshot
- * current and records why; it never throws for a failed pull (it returns a
- * failed outcome), only for a job that does not exist or is already running.
+ * One run of one job: pull → render → store → publish, each a phase below.
+ * Holds the job's cross-process lock throughout. Any failure leaves the
+ * previous snapshot current and records why; it never throws for a failed
+ * pull (it returns a failed outcome), only for a job that does not exist or
+ * is already running.
  */
 export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunTrigger; attempt?: number; signal?: AbortSignal }): Promise<RunOutcome> {
   const now = deps.now ?? (() => new Date());
@@ -142,89 +171,32 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const started = now();
   markInterrupted(deps.db, jobId, null, started);
   const runId = beginRun(deps.db, jobId, opts.trigger, opts.attempt ?? 1, started);
-  const log = deps.log.child({ job: jobId, run: runId });
-  let snapshotId: number | null = null;
-  const writes = runSlots(() => 4);
-  /** Every file this run writes, by its artifact's index: awaited before the rows, removed if the run fails. */
-  const writing = new Map<number, Promise<{ sha256: string; size: number }>>();
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  let pull: RunOutcome['pull'] = 'not-reached';
+  const ctx: RunContext = {
+    deps, job, runId, now, started, timeout,
+    log: deps.log.child({ job: jobId, run: runId }),
+    signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
+    callerSignal: opts.signal,
+    snapshotId: null,
+    pull: 'not-reached',
+    writes: runSlots(() => 4),
+    writing: new Map(),
+  };
   try {
     // A run that waited its turn while the scheduler stopped ends here, before it asks the HIS anything.
-    signal.throwIfAborted();
+    ctx.signal.throwIfAborted();
     const source = deps.sources.get(job.source);
     if (!source) throw new Error(`source "${job.source}" is not available in this process`);
-    snapshotId = createStagingSnapshot(deps.db, { jobId, runId, sourceId: job.source, now: started });
+    ctx.snapshotId = createStagingSnapshot(deps.db, { jobId, runId, sourceId: job.source, now: started });
     faultPoint('after-staging');
-    log.info({ trigger: opts.trigger, attempt: opts.attempt ?? 1 }, 'snapshot run started');
-    const ward = deps.config.box.wards.find((w) => w.id === job.scope.ward)!;
-    // Render threads start while the pull waits on the network.
-    deps.renderer?.warm();
-    const t0 = performance.now();
-    pull = 'failed';
-    const box = deps.config.box;
-    const nameOrder = box.names.order ?? defaultNameOrder(box.language);
-    const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: now(), signal, nameOrder }), signal);
-    pull = 'succeeded';
-    const snap = pulled.snapshot;
-    // Every source's ward, bounded before anything is drawn: an over-long value is cut, an impossible date unknown.
-    const bounded = boundWard(snap);
-    if (bounded.cut) snap.warnings.push({ code: 'partial-data', message: `${bounded.cut} value(s) from the source were too long for paper and are cut, marked ${CUT_MARK}`, say: { key: 'warning.valuesCut', vars: { n: bounded.cut, mark: CUT_MARK } } });
-    if (bounded.implausible) snap.warnings.push({ code: 'partial-data', message: `${bounded.implausible} date(s) from the source cannot be real and are shown as unknown`, say: { key: 'warning.implausibleDates', vars: { n: bounded.implausible } } });
-    markSiteHighAlert(snap, box.highAlert);
-    const prev = currentSnapshot(deps.db, jobId);
-    const fraction = (deps.config.box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
-    const shrink = censusShrinkWarning(prev?.counts.patients, snap.patients.length, fraction);
-    if (shrink) {
-      snap.warnings.push({ code: 'census-shrunk', message: shrink });
-      log.warn({ previous: prev?.counts.patients, current: snap.patients.length }, 'census shrank sharply; flagged for review');
-    }
+    ctx.log.info({ trigger: opts.trigger, attempt: opts.attempt ?? 1 }, 'snapshot run started');
+    const pulled = await pullWard(ctx, source);
     const t1 = performance.now();
-    // Files are written as documents come out of the render threads, a few at once so their fsyncs
-    // overlap each other and the rendering; rows come after, in one transaction (below).
-    const store = (a: RenderedArtifact, i: number) => {
-      const f = writes.run(async () => {
-        signal.throwIfAborted();
-        const f = a.reused ?? (await deps.blobs.putAsync(a.content));
-        faultPoint(`blob-written-${i}`);
-        return f;
-      });
-      f.catch(() => undefined); // awaited below, or on failure
-      writing.set(i, f);
-      return f;
-    };
-    // Bounded by the run's time limit even if a render thread stops answering (the pool stops that thread).
-    const rendered = await abortable(renderSnapshotDocuments(
-      snap,
-      { documents: job.documents, forms: job.forms, language: deps.config.box.paperLanguage ?? deps.config.box.language, timeZone: job.schedule.timeZone ?? deps.config.box.timeZone, hospital: deps.config.box.site.name, templatesDir: templatesDir(deps.config) },
-      {
-        renderedAt: now(),
-        signal,
-        previous: previousDocuments(deps, prev?.id ?? null),
-        reuseWithinMinutes: job.reuseWithinMinutes,
-        renderer: deps.renderer,
-        onArtifact: (i, a) => void store(a, i),
-      },
-    ), signal);
-    for (const r of pulled.reports ?? []) {
-      rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
-    }
+    const rendered = await renderDocuments(ctx, pulled);
     const t2 = performance.now();
-    // Every file safe on disk first; then every row in one transaction, so a row only ever
-    // names a file already there, and a crash leaves all rows or none.
-    const files = await Promise.all(rendered.map((a, i) => writing.get(i) ?? store(a, i)));
-    signal.throwIfAborted();
-    const at = now();
-    addArtifactsByHash(deps.db, snapshotId, rendered.map((a, i) => ({ meta: a.meta, ...files[i]! })), at, (i) => {
-      // A file another job shares (a blank form) may have been collected by that job's retention while
-      // this run wrote: put it back, inside the transaction, before the row that names it commits.
-      const a = rendered[i]!;
-      if (a.content && !deps.blobs.has(files[i]!.sha256)) deps.blobs.put(a.content);
-      faultPoint(`artifact-${i}`);
-    });
+    await recordArtifacts(ctx, rendered);
     const counts = {
-      ...countsOf(snap),
+      ...countsOf(pulled.snap),
       documents: rendered.filter((r) => r.meta.kind === 'document').length,
       pages: rendered.reduce((s, r) => s + (r.meta.pages ?? 0), 0),
       rendered: rendered.filter((r) => r.meta.kind === 'document' && !r.reused).length,
@@ -232,51 +204,156 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
       requests: pulled.requests,
       pulledChangesOnly: pulled.changesOnly ? 1 : 0,
       // Where the time went, for the IT page and the bench.
-      pullMs: Math.round(t1 - t0),
+      pullMs: pulled.pullMs,
       renderMs: Math.round(t2 - t1),
       storeMs: Math.round(performance.now() - t2),
     };
     faultPoint('before-publish');
-    // A census that collapsed is kept whole but not published: a held sheet beats a wrong one.
-    const hold = censusDropHold(prev?.counts.patients, snap.patients.length, job.censusDropGuard);
-    if (hold) {
-      holdSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: [...snap.warnings, { code: 'census-held', message: hold }], now: now() });
-      const ended = now();
-      finishRun(deps.db, runId, { status: 'held', error: hold, snapshotId, now: ended });
-      log.warn({ snapshot: snapshotId, previous: prev?.counts.patients, current: snap.patients.length }, 'census held: the previous snapshot stays current until an admin accepts this one');
-      return { jobId, runId, status: 'held', snapshotId, error: hold, pull, durationMs: ended.getTime() - started.getTime(), counts, warnings: [hold, ...snap.warnings.map((w) => w.message)] };
-    }
-    publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem: source.info.system, counts, warnings: snap.warnings, now: now() });
-    faultPoint('after-publish');
-    const ended = now();
-    finishRun(deps.db, runId, { status: 'succeeded', snapshotId, now: ended });
-    log.info({ snapshot: snapshotId, durationMs: ended.getTime() - started.getTime(), counts }, 'snapshot published');
-    if (!deps.retentionPaused?.()) {
-      // The snapshot is published: a failure to tidy old ones must not turn this run into a failed one
-      // (and print "the previous snapshot stays current", which would no longer be true).
-      try {
-        const r = applyRetention(deps.db, deps.blobs, jobId, job.retention, ended);
-        if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
-      } catch (err) {
-        log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'retention failed after the publish; it runs again with the next run');
-      }
-    }
-    return { jobId, runId, status: 'succeeded', snapshotId, error: null, pull, durationMs: ended.getTime() - started.getTime(), counts, warnings: snap.warnings.map((w) => w.message) };
+    return publishOrHold(ctx, source.info.system, pulled, counts);
   } catch (err) {
-    // Files already on their way finish, then go: no row will name them.
-    const written = (await Promise.allSettled(writing.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
-    removeUnrecorded(deps.db, deps.blobs, written);
-    const ended = now();
-    const message = signal.aborted && timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
-    if (pull === 'failed' && opts.signal?.aborted && !timeout.aborted) pull = 'cancelled';
-    if (snapshotId !== null) failSnapshot(deps.db, snapshotId);
-    finishRun(deps.db, runId, { status: 'failed', error: message, snapshotId: null, now: ended });
-    log.error({ err: { name: (err as Error).name, message }, durationMs: ended.getTime() - started.getTime() }, 'snapshot run failed; the previous snapshot stays current');
-    return { jobId, runId, status: 'failed', snapshotId: null, error: message, pull, durationMs: ended.getTime() - started.getTime(), counts: {}, warnings: [] };
+    return await failRun(ctx, err);
   } finally {
     clearInterval(renew);
     lock.release();
   }
+}
+
+/** Phase 1: ask the source for the ward, then bound it and mark what the site and the last census say about it. */
+async function pullWard(ctx: RunContext, source: Source): Promise<Pulled> {
+  const { deps, job, signal } = ctx;
+  const box = deps.config.box;
+  const ward = box.wards.find((w) => w.id === job.scope.ward)!;
+  // Render threads start while the pull waits on the network.
+  deps.renderer?.warm();
+  const t0 = performance.now();
+  ctx.pull = 'failed';
+  const nameOrder = box.names.order ?? defaultNameOrder(box.language);
+  const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: ctx.now(), signal, nameOrder }), signal);
+  ctx.pull = 'succeeded';
+  const snap = pulled.snapshot;
+  // Every source's ward, bounded before anything is drawn: an over-long value is cut, an impossible date unknown.
+  const bounded = boundWard(snap);
+  if (bounded.cut) snap.warnings.push({ code: 'partial-data', message: `${bounded.cut} value(s) from the source were too long for paper and are cut, marked ${CUT_MARK}`, say: { key: 'warning.valuesCut', vars: { n: bounded.cut, mark: CUT_MARK } } });
+  if (bounded.implausible) snap.warnings.push({ code: 'partial-data', message: `${bounded.implausible} date(s) from the source cannot be real and are shown as unknown`, say: { key: 'warning.implausibleDates', vars: { n: bounded.implausible } } });
+  markSiteHighAlert(snap, box.highAlert);
+  const prev = currentSnapshot(deps.db, job.id);
+  const fraction = (box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
+  const shrink = censusShrinkWarning(prev?.counts.patients, snap.patients.length, fraction);
+  if (shrink) {
+    snap.warnings.push({ code: 'census-shrunk', message: shrink });
+    ctx.log.warn({ previous: prev?.counts.patients, current: snap.patients.length }, 'census shrank sharply; flagged for review');
+  }
+  return { snap, reports: pulled.reports ?? [], requests: pulled.requests, changesOnly: !!pulled.changesOnly, prev, pullMs: Math.round(performance.now() - t0) };
+}
+
+/**
+ * Phase 2: draw the documents. Each file is written as it comes out of the
+ * render threads, a few at once so their fsyncs overlap each other and the
+ * rendering; the rows come after, in one transaction (phase 3).
+ */
+async function renderDocuments(ctx: RunContext, pulled: Pulled): Promise<RenderedArtifact[]> {
+  const { deps, job, signal } = ctx;
+  const box = deps.config.box;
+  const settings = { documents: job.documents, forms: job.forms, language: box.paperLanguage ?? box.language, timeZone: job.schedule.timeZone ?? box.timeZone, hospital: box.site.name, templatesDir: templatesDir(deps.config) };
+  // Bounded by the run's time limit even if a render thread stops answering (the pool stops that thread).
+  const rendered = await abortable(
+    renderSnapshotDocuments(pulled.snap, settings, {
+      renderedAt: ctx.now(),
+      signal,
+      previous: previousDocuments(deps, pulled.prev?.id ?? null),
+      reuseWithinMinutes: job.reuseWithinMinutes,
+      renderer: deps.renderer,
+      onArtifact: (i, a) => void storeFile(ctx, a, i),
+    }),
+    signal,
+  );
+  for (const r of pulled.reports) {
+    rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
+  }
+  return rendered;
+}
+
+/** Write one artifact's file (or reuse the one already stored), remembered so the run can await or remove it. */
+function storeFile(ctx: RunContext, a: RenderedArtifact, i: number): Promise<{ sha256: string; size: number }> {
+  const f = ctx.writes.run(async () => {
+    ctx.signal.throwIfAborted();
+    const f = a.reused ?? (await ctx.deps.blobs.putAsync(a.content));
+    faultPoint(`blob-written-${i}`);
+    return f;
+  });
+  f.catch(() => undefined); // awaited in recordArtifacts, or on failure
+  ctx.writing.set(i, f);
+  return f;
+}
+
+/**
+ * Phase 3: every file safe on disk first; then every row in one
+ * transaction, so a row only ever names a file already there, and a crash
+ * leaves all rows or none.
+ */
+async function recordArtifacts(ctx: RunContext, rendered: RenderedArtifact[]): Promise<void> {
+  const { deps } = ctx;
+  const files = await Promise.all(rendered.map((a, i) => ctx.writing.get(i) ?? storeFile(ctx, a, i)));
+  ctx.signal.throwIfAborted();
+  addArtifactsByHash(deps.db, ctx.snapshotId!, rendered.map((a, i) => ({ meta: a.meta, ...files[i]! })), ctx.now(), (i) => {
+    // A file another job shares (a blank form) may have been collected by that job's retention while
+    // this run wrote: put it back, inside the transaction, before the row that names it commits.
+    const a = rendered[i]!;
+    if (a.content && !deps.blobs.has(files[i]!.sha256)) deps.blobs.put(a.content);
+    faultPoint(`artifact-${i}`);
+  });
+}
+
+/**
+ * Phase 4: publish the snapshot, or hold it when the census collapsed (kept
+ * whole, not published: a held sheet beats a wrong one). Retention follows a
+ * publish and can no longer fail the run.
+ */
+function publishOrHold(ctx: RunContext, sourceSystem: string, pulled: Pulled, counts: Record<string, number>): RunOutcome {
+  const { deps, job, runId, log } = ctx;
+  const { snap, prev } = pulled;
+  const snapshotId = ctx.snapshotId!;
+  const outcome = (status: RunOutcome['status'], error: string | null, warnings: string[], ended: Date): RunOutcome => ({ jobId: job.id, runId, status, snapshotId, error, pull: ctx.pull, durationMs: ended.getTime() - ctx.started.getTime(), counts, warnings });
+  const hold = censusDropHold(prev?.counts.patients, snap.patients.length, job.censusDropGuard);
+  if (hold) {
+    holdSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem, counts, warnings: [...snap.warnings, { code: 'census-held', message: hold }], now: ctx.now() });
+    const ended = ctx.now();
+    finishRun(deps.db, runId, { status: 'held', error: hold, snapshotId, now: ended });
+    log.warn({ snapshot: snapshotId, previous: prev?.counts.patients, current: snap.patients.length }, 'census held: the previous snapshot stays current until an admin accepts this one');
+    return outcome('held', hold, [hold, ...snap.warnings.map((w) => w.message)], ended);
+  }
+  publishSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem, counts, warnings: snap.warnings, now: ctx.now() });
+  faultPoint('after-publish');
+  const ended = ctx.now();
+  finishRun(deps.db, runId, { status: 'succeeded', snapshotId, now: ended });
+  log.info({ snapshot: snapshotId, durationMs: ended.getTime() - ctx.started.getTime(), counts }, 'snapshot published');
+  if (!deps.retentionPaused?.()) {
+    // The snapshot is published: a failure to tidy old ones must not turn this run into a failed one
+    // (and print "the previous snapshot stays current", which would no longer be true).
+    try {
+      const r = applyRetention(deps.db, deps.blobs, job.id, job.retention, ended);
+      if (r.snapshotsDeleted || r.blobsDeleted) log.info(r, 'retention applied');
+    } catch (err) {
+      log.warn({ err: errorFields(err) }, 'retention failed after the publish; it runs again with the next run');
+    }
+  }
+  return outcome('succeeded', null, snap.warnings.map((w) => w.message), ended);
+}
+
+/** Any phase failed: the files it wrote go, the staging snapshot is marked failed, and the previous snapshot stays current. */
+async function failRun(ctx: RunContext, err: unknown): Promise<RunOutcome> {
+  const { deps, job, runId, log } = ctx;
+  // Files already on their way finish, then go: no row will name them.
+  const written = (await Promise.allSettled(ctx.writing.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value.sha256] : []));
+  removeUnrecorded(deps.db, deps.blobs, written);
+  const ended = ctx.now();
+  const message = ctx.signal.aborted && ctx.timeout.aborted ? `the run exceeded its time limit of ${job.runTimeoutSeconds} s` : (err as Error).message;
+  if (ctx.pull === 'failed' && ctx.callerSignal?.aborted && !ctx.timeout.aborted) ctx.pull = 'cancelled';
+  if (ctx.snapshotId !== null) failSnapshot(deps.db, ctx.snapshotId);
+  finishRun(deps.db, runId, { status: 'failed', error: message, snapshotId: null, now: ended });
+  const durationMs = ended.getTime() - ctx.started.getTime();
+  log.error({ err: { ...errorFields(err), message: message.slice(0, 300) }, durationMs }, 'snapshot run failed; the previous snapshot stays current');
+  return { jobId: job.id, runId, status: 'failed', snapshotId: null, error: message, pull: ctx.pull, durationMs, counts: {}, warnings: [] };
 }
 
 /**

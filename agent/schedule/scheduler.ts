@@ -8,6 +8,7 @@ import { JobBusyError, runJob, type RunDeps, type RunOutcome } from './run.js';
 import { runSlots } from './slots.js';
 import { abortableSleep } from '../sources/http.js';
 import { nextCronTime } from './next.js';
+import { errorFields } from '../log/errors.js';
 
 /**
  * A stable delay in [0, spread) seconds for this box and job, so a hospital's
@@ -114,7 +115,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
             await execute(job.id, 'schedule');
           } catch (err) {
             if (err instanceof JobBusyError) log.info({ job: job.id }, 'job is running in another process; tick skipped');
-            else if (!stopper.signal.aborted) log.error({ job: job.id, err: { message: (err as Error).message } }, 'scheduled run could not start');
+            else if (!stopper.signal.aborted) log.error({ job: job.id, err: errorFields(err) }, 'scheduled run could not start');
           }
         },
         { timezone: job.schedule.timeZone ?? config.box.timeZone, name: job.id },

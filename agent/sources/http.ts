@@ -1,14 +1,14 @@
 import http from 'node:http';
 import https from 'node:https';
+import { PaperbackError } from '../log/errors.js';
 
 /** Why a request to a central system failed, in words IT can act on. No patient data. */
-export class SourceError extends Error {
+export class SourceError extends PaperbackError {
   constructor(
     message: string,
     readonly info: { url?: string; status?: number; retryable: boolean; code?: string },
   ) {
-    super(message);
-    this.name = 'SourceError';
+    super(info.code ?? (info.status ? `http-${info.status}` : 'source'), message, { retryable: info.retryable });
   }
 }
 
@@ -161,7 +161,7 @@ export function httpGetter(opts: HttpOptions) {
           throw new SourceError(`${url.host} refused ${requestName(url)}: HTTP ${res.status}${outcomeText(res.body)}`, { url: where, status: res.status, retryable: false });
         }
       } catch (err) {
-        if (!(err instanceof SourceError) || !err.info.retryable) throw err;
+        if (!(err instanceof SourceError) || !err.retryable) throw err;
         lastErr = err;
       }
       if (attempt < opts.retries) await sleep(wait, signal);

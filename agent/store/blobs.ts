@@ -65,8 +65,7 @@ const isSealedBuffer = (b: Buffer) => b.length >= 4 + IV_BYTES + TAG_BYTES && b.
 
 export class BlobIntegrityError extends StoreError {
   constructor(sha256: string, actual: string) {
-    super(`artifact ${sha256.slice(0, 12)}… failed its integrity check (${/^[0-9a-f]{64}$/.test(actual) ? `content hashes to ${actual.slice(0, 12)}…` : actual}); it will not be served`, { sha256, actual });
-    this.name = 'BlobIntegrityError';
+    super(`artifact ${sha256.slice(0, 12)}… failed its integrity check (${/^[0-9a-f]{64}$/.test(actual) ? `content hashes to ${actual.slice(0, 12)}…` : actual}); it will not be served`, { sha256, actual }, 'blob-integrity');
   }
 }
 

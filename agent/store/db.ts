@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { PaperbackError } from '../log/errors.js';
 
 export type Db = Database.Database;
 
-export class StoreError extends Error {
-  constructor(message: string, readonly context: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'StoreError';
+export class StoreError extends PaperbackError {
+  constructor(message: string, readonly context: Record<string, unknown> = {}, code = 'store') {
+    super(code, message);
   }
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Logger } from 'pino';
+import { errorFields } from '../log/errors.js';
 
 /**
  * A full data disk must not take the ward page down. Two parts:
@@ -73,7 +74,7 @@ export function diskReserve(dataDir: string, o: { bytes: number; lowWaterBytes: 
         isReleased = false;
       } catch (err) {
         fs.rmSync(`${file}.tmp`, { force: true });
-        o.log.warn({ room: 'store', err: { message: (err as Error).message } }, 'could not make the disk reserve');
+        o.log.warn({ room: 'store', err: errorFields(err) }, 'could not make the disk reserve');
       }
     } else if (!have && free <= o.lowWaterBytes + 4 * o.bytes) isReleased = true;
   };

@@ -22,6 +22,7 @@ import { heldAudit } from '../audit/held.js';
 import { isDiskFull } from '../store/disk-space.js';
 import { registerAuditRoutes } from './routes-audit.js';
 import { readableDocument } from './ward-data.js';
+import { errorFields } from '../log/errors.js';
 
 export type { WebDeps } from './context.js';
 
@@ -97,7 +98,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
       deps.reserve?.check();
       return reply.code(507).type('text/plain; charset=utf-8').send('The box’s disk is full, so this cannot be saved now (sign-in, print requests). Pages and PDFs already here still open: print a PDF from the browser. Tell IT to free space on the box.');
     }
-    req.log.error({ err: { name: err.name, message: err.message.slice(0, 300) }, route: req.routeOptions.url }, 'request failed');
+    req.log.error({ err: errorFields(err), route: req.routeOptions.url }, 'request failed');
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return reply.code(status).type('text/plain; charset=utf-8').send(status === 500 ? 'Something went wrong on this box. The error is in the log; the printed copies and PDFs are unaffected.' : err.message);
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isHighAlertDrug } from '../../model/high-alert.js';
 import type { MedicationOrder, Patient } from '../../model/ward.js';
 import { composeName, type NameOrder } from '../../model/names.js';
+import { PaperbackError } from '../../log/errors.js';
 
 /**
  * Export formats a HIS can drop as files. Column names are fixed and
@@ -60,10 +61,9 @@ export const medicationRow = z.object({
 export type CensusRow = z.infer<typeof censusRow>;
 export type MedicationRow = z.infer<typeof medicationRow>;
 
-export class ExportFormatError extends Error {
+export class ExportFormatError extends PaperbackError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ExportFormatError';
+    super('export-format', message);
   }
 }
 

@@ -3,6 +3,7 @@ import { composeName, type NameOrder } from '../../model/names.js';
 import type { AckProblem, ErrorCode, ErrorLocation } from './ack.js';
 import { isDtmError, parseDate, parseDtm } from './dtm.js';
 import { EscapeError, unescapeHl7, type Delimiters } from './escapes.js';
+import { PaperbackError } from '../../log/errors.js';
 
 /**
  * One ADT event, read from an HL7 v2 message and checked at the boundary:
@@ -64,13 +65,12 @@ export interface AdtEvent extends AdtPatientPart {
 }
 
 /** What to answer: AR for a message that is not an ADT we take at all, AE for one we take but cannot use; ERR says where and why. */
-export class AdtError extends Error {
+export class AdtError extends PaperbackError {
   constructor(
     readonly ackCode: 'AE' | 'AR',
     readonly problem: AckProblem,
   ) {
-    super(problem.text);
-    this.name = 'AdtError';
+    super(`hl7-${problem.code}`, problem.text);
   }
 }
 

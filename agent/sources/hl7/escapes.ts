@@ -1,4 +1,5 @@
 import { decodeHexBytes } from './charset.js';
+import { PaperbackError } from '../../log/errors.js';
 
 /**
  * HL7 v2 escape sequences (v2.5.1 chapter 2.7): a value that contains a
@@ -14,7 +15,11 @@ export interface Delimiters {
   subcomponent: string;
 }
 
-export class EscapeError extends Error {}
+export class EscapeError extends PaperbackError {
+  constructor(message: string) {
+    super('hl7-escape', message);
+  }
+}
 
 export function unescapeHl7(value: string, d: Delimiters, charset: string): string {
   const e = d.escape;

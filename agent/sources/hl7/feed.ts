@@ -11,6 +11,7 @@ import { applyAdtEvent, mergeAdtRecords, readAdtRecord, refusal, retiredRecord, 
 import { declaredCharset, decodeMessage } from './charset.js';
 import type { MllpReply } from './mllp.js';
 import type { NameOrder } from '../../model/names.js';
+import { errorFields } from '../../log/errors.js';
 
 export interface AdtFeedDeps {
   db: Db;
@@ -113,7 +114,7 @@ export function adtFeed(cfg: Hl7SourceConfig, deps: AdtFeedDeps): AdtFeed {
     try {
       applyPending();
     } catch (err) {
-      deps.log.error({ room: 'hl7', source: cfg.id, err: { message: (err as Error).message.slice(0, 200) } }, 'applying ADT events failed; they stay stored and are retried');
+      deps.log.error({ room: 'hl7', source: cfg.id, err: errorFields(err) }, 'applying ADT events failed; they stay stored and are retried');
     }
   };
 

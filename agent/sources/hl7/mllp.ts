@@ -4,6 +4,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { frameReader } from './framing.js';
+import { errorFields } from '../../log/errors.js';
 
 /**
  * MLLP (HL7 v2's framing over TCP, optionally TLS): <VT> message <FS><CR>.
@@ -92,7 +93,7 @@ export function startMllpServer(o: MllpOptions): Promise<MllpServer> {
           socket.write(frame(r.ack), () => r.afterAck?.());
         })
         .catch((err: unknown) => {
-          o.log.error({ room: 'hl7', err: { message: (err as Error).message.slice(0, 200) } }, 'HL7 message handling failed; no ACK sent, the sender will retry');
+          o.log.error({ room: 'hl7', err: errorFields(err) }, 'HL7 message handling failed; no ACK sent, the sender will retry');
           socket.destroy();
         });
     };
