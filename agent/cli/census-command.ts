@@ -4,8 +4,8 @@ import { silentLogger } from '../log/logger.js';
 import { appendAudit } from '../audit/log.js';
 import { acceptanceDetail, acceptHeldCensus, heldCensus, NothingHeldError } from '../schedule/held-census.js';
 import { openAgent } from './boot.js';
+import { out } from './usage.js';
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
 
 /**
  * `paperback census status JOB [--json]`, `census accept JOB [--snapshot N] [--by NAME]`:

@@ -4,8 +4,8 @@ import { silentLogger } from '../log/logger.js';
 import { appendAudit } from '../audit/log.js';
 import { activeDowntime, declareDowntime, endDeclaration, listDowntimes, openDeclaration } from '../outage/downtime.js';
 import { openAgent } from './boot.js';
+import { out } from './usage.js';
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
 
 /**
  * `paperback downtime start --reason R [--by NAME]`, `end [--by NAME]`, `status [--json]`.

@@ -6,8 +6,8 @@ import { resolveDocument } from '../print/resolve.js';
 import { startPrintWorker } from '../print/worker.js';
 import { openAgent } from './boot.js';
 import os from 'node:os';
+import { out } from './usage.js';
 
-const out = (s: string) => process.stdout.write(`${s}\n`);
 
 /** `paperback printers [--json]`: every printer with its live state. */
 export async function printersCommand(configDir: string, dataDir: string | undefined, args: string[]): Promise<number> {
