@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '../model/ward.js';
-import { patientStamp, planDocuments, snapshotFor, type DocumentKind, type DocumentRequest } from './documents.js';
+import { patientStamp, planDocuments, snapshotFor, type DocumentKind, type DocumentRequest, type PlannedDocument } from './documents.js';
 import { loadForms, readBlankForm } from './forms.js';
 import { TemplateError } from './markup.js';
 import { formatDateTime } from './i18n.js';
@@ -127,23 +127,11 @@ function boundedRenders(limit: number, signal?: AbortSignal) {
   };
 }
 
-export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions): Promise<RenderedArtifact[]> {
+/** The wording, the template settings and what a render thread builds documents with. */
+function documentContext(settings: RenderSettings, renderedAt: Date) {
   const wording = loadWording(settings.templatesDir, settings.language);
   const t = translator(wording);
   const look = loadTemplateSettings(settings.templatesDir);
-  const data = { meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) } as const;
-  opts.onArtifact?.(0, data);
-  const out: RenderedArtifact[] = [data];
-  // Keys are recorded on every run, so the next run can reuse what this one renders.
-  const fingerprint = templatesFingerprint(settings.templatesDir, settings);
-  const window = (opts.reuseWithinMinutes ?? 60) * 60_000;
-  /** Reuse a patient document when nothing it is made from changed and its data is recent enough. */
-  const reusable = (address: string, key: string): ReusableDocument | null => {
-    const prev = opts.previous?.(address);
-    if (!prev || prev.renderKey !== key) return null;
-    return Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window ? prev : null;
-  };
-  // What a render thread builds documents with; `ctx` adds the wording as a function for planning here.
   const context: DocumentRequest['context'] = {
     wording,
     logo: loadLogo(settings.templatesDir, look),
@@ -151,81 +139,119 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
     timeZone: settings.timeZone,
     hospital: look.hospitalName ?? settings.hospital,
     size: settings.size ?? look.paper,
-    renderedAt: opts.renderedAt,
+    renderedAt,
     standardTimes: standardTimesOf(look),
   };
-  const ctx = { ...context, t };
-  const planned = planDocuments(snap, settings.documents, ctx);
+  return { t, look, context };
+}
+
+/**
+ * Which planned patient documents can be the current snapshot's file again:
+ * nothing they are made from changed, and their data is recent enough. Keys
+ * are returned for every patient document, so the next run can reuse what
+ * this one renders.
+ */
+function planReuse(snap: WardSnapshot, planned: PlannedDocument[], settings: RenderSettings, opts: RenderOptions) {
+  const renderKey = renderKeys(templatesFingerprint(settings.templatesDir, settings), snap);
+  const window = (opts.reuseWithinMinutes ?? 60) * 60_000;
   const keys = new Map<string, string>();
-  const renderKey = renderKeys(fingerprint, snap);
   const reuse = new Map<string, ReusableDocument>();
   for (const d of planned) {
     if (!d.patient) continue;
     const key = renderKey(d.kind, d.patient);
     keys.set(d.address, key);
-    const r = reusable(d.address, key);
-    if (r) reuse.set(d.address, r);
+    const prev = opts.previous?.(d.address);
+    if (prev && prev.renderKey === key && Date.parse(snap.asOf) - Date.parse(prev.asOf) <= window) reuse.set(d.address, prev);
   }
-  // Ward documents are always new; when some patient sheets were reused the census says what that means.
   const oldest = [...reuse.values()].reduce<string | null>((m, r) => (m === null || r.asOf < m ? r.asOf : m), null);
-  const censusContext = oldest ? { ...context, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : context;
-  const renderer = opts.renderer ?? inThreadRenderer;
-  const enqueue = boundedRenders(renderer.parallelism * 2, opts.signal);
-  // Each entry is filled in when its render is done; order is the order documents are listed and printed in.
+  return { keys, reuse, oldest };
+}
+
+/**
+ * The run's artifacts in the order they are listed and printed in, filled in
+ * as renders finish: `render` starts one (a few at once), `add` puts one that
+ * is already there, `settle` waits for all and fails if any failed.
+ */
+function orderedArtifacts(renderer: Renderer, opts: RenderOptions) {
   const pending: (RenderedArtifact | Promise<RenderedArtifact>)[] = [];
-  const rendering = async (meta: NewArtifact, start: () => Promise<RenderedPdf>) => {
-    const { done } = await enqueue(start);
-    const index = out.length + pending.length;
-    const artifact = done.then(({ pdf, pages }) => {
-      const a = { meta: { ...meta, pages }, content: pdf };
-      opts.onArtifact?.(index, a);
-      return a;
-    });
-    // Awaited all together at the end; a failure is reported there, not as an unhandled rejection now.
-    artifact.catch(() => undefined);
-    pending.push(artifact);
+  const enqueue = boundedRenders(renderer.parallelism * 2, opts.signal);
+  return {
+    add(a: RenderedArtifact): void {
+      if (a.content) opts.onArtifact?.(pending.length, a);
+      pending.push(a);
+    },
+    async render(meta: NewArtifact, start: () => Promise<RenderedPdf>): Promise<void> {
+      const { done } = await enqueue(start);
+      const index = pending.length;
+      const artifact = done.then(({ pdf, pages }) => {
+        const a = { meta: { ...meta, pages }, content: pdf };
+        opts.onArtifact?.(index, a);
+        return a;
+      });
+      // Awaited all together in settle; a failure is reported there, not as an unhandled rejection now.
+      artifact.catch(() => undefined);
+      pending.push(artifact);
+    },
+    /** Nothing is left rendering (or being handed to onArtifact) once this returns or throws. */
+    async settle(): Promise<RenderedArtifact[]> {
+      const settled = await Promise.allSettled(pending);
+      const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<RenderedArtifact>).value);
+    },
   };
-  // Nothing is left rendering (or being handed to onArtifact) once this returns or throws.
+}
+
+/**
+ * Everything a snapshot publishes, in order: the normalized ward as data (for
+ * the ward page and later reuse), one PDF per planned document (reused when
+ * unchanged), then each job form blank and stamped per patient.
+ */
+export async function renderSnapshotDocuments(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions): Promise<RenderedArtifact[]> {
+  const { t, look, context } = documentContext(settings, opts.renderedAt);
+  const artifacts = orderedArtifacts(opts.renderer ?? inThreadRenderer, opts);
+  artifacts.add({ meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) });
+  const planned = planDocuments(snap, settings.documents, { ...context, t });
+  const { keys, reuse, oldest } = planReuse(snap, planned, settings, opts);
+  // Ward documents are always new; when some patient sheets were reused the census says what that means.
+  // The note fits the census's landscape header in both languages.
+  const censusContext = oldest ? { ...context, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : context;
   try {
     for (const d of planned) {
       const meta: NewArtifact = { address: d.address, kind: 'document', mediaType: 'application/pdf', title: d.title, patientKey: d.patient ? patientKey(d.patient) : null, renderKey: keys.get(d.address) ?? null, asOf: snap.asOf };
       const r = reuse.get(d.address);
       if (r) {
-        pending.push({ meta: { ...meta, pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
+        artifacts.add({ meta: { ...meta, pages: r.pages, renderKey: r.renderKey, asOf: r.asOf }, reused: { sha256: r.sha256, size: r.size } });
         continue;
       }
-      // The census is where the ward's sheets are listed; the note fits its landscape header in both languages.
       // Only what the document reads is sent to the thread (a patient's document: her and her bed).
       const req: DocumentRequest = { kind: d.kind, snap: snapshotFor(d.kind, snap, d.patient), patient: d.patient, context: d.kind === 'census' ? censusContext : context };
-      await rendering(meta, () => renderer.document(req));
+      await artifacts.render(meta, () => (opts.renderer ?? inThreadRenderer).document(req));
     }
-    if (settings.forms?.length) {
-      const defs = loadForms(settings.templatesDir);
-      const ctx = { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, renderedAt: opts.renderedAt };
-      const asOf = t('asOf', { time: formatDateTime(snap.asOf, settings.timeZone) ?? snap.asOf });
-      for (const id of settings.forms) {
-        const f = defs.find((d) => d.id === id);
-        if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
-        const blank = readBlankForm(settings.templatesDir, f);
-        const blankArtifact = { meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank } as const;
-        opts.onArtifact?.(out.length + pending.length, blankArtifact);
-        pending.push(blankArtifact);
-        for (const p of patientsInBedOrder(snap)) {
-          const stamp = patientStamp(snap, p, ctx);
-          stamp.name = coverText(stamp.name).text; // the label's font has no CJK or Thai either
-          await rendering({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () =>
-            renderer.form(blank, f, stamp, { text: t('marking'), asOf }),
-          );
-        }
-      }
-    }
+    if (settings.forms?.length) await queueForms(snap, settings, opts, { t, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper }, artifacts);
   } catch (err) {
-    await Promise.allSettled(pending);
+    await artifacts.settle().catch(() => undefined);
     throw err;
   }
-  const settled = await Promise.allSettled(pending);
-  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
-  out.push(...settled.map((r) => (r as PromiseFulfilledResult<RenderedArtifact>).value));
-  return out;
+  return artifacts.settle();
+}
+
+/** The job's blank forms, each followed by one copy stamped for every patient in bed order. */
+async function queueForms(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions, look: { t: ReturnType<typeof translator>; hospital: string; size: 'A4' | 'LETTER' }, artifacts: ReturnType<typeof orderedArtifacts>): Promise<void> {
+  const renderer = opts.renderer ?? inThreadRenderer;
+  const defs = loadForms(settings.templatesDir);
+  const { t } = look;
+  const ctx = { t, templatesDir: settings.templatesDir, timeZone: settings.timeZone, hospital: look.hospital, size: look.size, renderedAt: opts.renderedAt };
+  const asOf = t('asOf', { time: formatDateTime(snap.asOf, settings.timeZone) ?? snap.asOf });
+  for (const id of settings.forms ?? []) {
+    const f = defs.find((d) => d.id === id);
+    if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
+    const blank = readBlankForm(settings.templatesDir, f);
+    artifacts.add({ meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank });
+    for (const p of patientsInBedOrder(snap)) {
+      const stamp = patientStamp(snap, p, ctx);
+      stamp.name = coverText(stamp.name).text; // the label's font has no CJK or Thai either
+      await artifacts.render({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () => renderer.form(blank, f, stamp, { text: t('marking'), asOf }));
+    }
+  }
 }
