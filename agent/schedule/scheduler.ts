@@ -32,10 +32,23 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/**
+ * Calls `tick` at a cron expression's times until stopped. node-cron in the
+ * agent; a test passes its own and fires ticks by hand, so it never waits
+ * for a wall clock to reach the next second or minute.
+ */
+export type Ticker = (expr: string, timeZone: string, name: string, tick: () => Promise<void>) => { stop(): void | Promise<void> };
+
+const cronTicker: Ticker = (expr, timeZone, name, tick) => {
+  const task: ScheduledTask = cron.schedule(expr, tick, { timezone: timeZone, name });
+  return { stop: () => task.destroy() };
+};
+
 export interface SchedulerDeps extends Omit<RunDeps, 'config'> {
   config: LoadedConfig;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onOutcome?: (o: RunOutcome) => void;
+  ticker?: Ticker;
 }
 
 /**
@@ -75,7 +88,9 @@ export function concurrentRunLimit(config: LoadedConfig, renderer: Pick<Renderer
 
 export function startScheduler(deps: SchedulerDeps): Scheduler {
   let config = deps.config;
-  const tasks = new Map<string, ScheduledTask>();
+  const tasks = new Map<string, ReturnType<Ticker>>();
+  const ticker = deps.ticker ?? cronTicker;
+  const now = deps.now ?? (() => new Date());
   const running = new Map<string, Promise<RunOutcome>>();
   const stopper = new AbortController();
   const log: Logger = deps.log.child({ room: 'schedule' });
@@ -96,13 +111,15 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
   };
 
   const schedule = () => {
-    for (const t of tasks.values()) void t.destroy();
+    for (const t of tasks.values()) void t.stop();
     tasks.clear();
     for (const job of config.jobs.values()) {
       if (!job.enabled) continue;
       const offset = boxOffsetMs(config.box.box.id, job.id, config.box.schedule.spreadSeconds);
-      const task = cron.schedule(
+      const task = ticker(
         job.schedule.cron,
+        job.schedule.timeZone ?? config.box.timeZone,
+        job.id,
         async () => {
           if (running.has(job.id)) {
             log.warn({ job: job.id }, 'previous run still going; this tick is skipped');
@@ -118,7 +135,6 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
             else if (!stopper.signal.aborted) log.error({ job: job.id, err: errorFields(err) }, 'scheduled run could not start');
           }
         },
-        { timezone: job.schedule.timeZone ?? config.box.timeZone, name: job.id },
       );
       tasks.set(job.id, task);
     }
@@ -131,17 +147,17 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     nextRun(jobId) {
       const job = config.jobs.get(jobId);
       if (!job || !job.enabled) return null;
-      const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, new Date());
+      const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, now());
       return next && new Date(next.getTime() + boxOffsetMs(config.box.box.id, jobId, config.box.schedule.spreadSeconds));
     },
     runDueWithin(ms) {
-      const now = new Date();
+      const at = now();
       const minutes = Math.ceil(ms / 60_000);
       for (const job of config.jobs.values()) {
         if (!job.enabled) continue;
         const offset = boxOffsetMs(config.box.box.id, job.id, config.box.schedule.spreadSeconds);
-        const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, now, minutes);
-        if (next && next.getTime() + offset - now.getTime() <= ms) return true;
+        const next = nextCronTime(job.schedule.cron, job.schedule.timeZone ?? config.box.timeZone, at, minutes);
+        if (next && next.getTime() + offset - at.getTime() <= ms) return true;
       }
       return false;
     },
@@ -151,7 +167,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       schedule();
     },
     async stop() {
-      for (const t of tasks.values()) await t.destroy();
+      for (const t of tasks.values()) await t.stop();
       tasks.clear();
       stopper.abort(new Error('scheduler stopped'));
       await Promise.allSettled(running.values());

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
-import { startScheduler } from '../../agent/schedule/scheduler.js';
+import { startScheduler, type Ticker } from '../../agent/schedule/scheduler.js';
+import type { Source } from '../../agent/sources/types.js';
 import { runEvidence } from '../../agent/outage/monitor.js';
 import { nextCronTime } from '../../agent/schedule/next.js';
 import { listRuns } from '../../agent/store/snapshots.js';
@@ -16,24 +17,32 @@ afterAll(async () => {
 });
 
 describe('scheduler', () => {
-  it('fires on cron ticks and skips ticks while the previous run is still going', async () => {
-    const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"* * * * * *"') } }));
-    // Every answer takes 1.2 s, so each run spans several one-second ticks.
-    server.fault = ({ path }) => (path.startsWith('/Location?_id') ? { kind: 'delay', ms: 1200 } : undefined);
-    const s = startScheduler({ ...a, config: a.config });
+  it('runs on each cron tick and skips a tick that comes while the previous run is still going', async () => {
+    const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1') } }));
+    const hand = handTicker();
+    // The first pull waits until the test lets it go, so the second tick surely comes during it.
+    const release = holdPulls(a.sources);
+    const s = startScheduler({ ...a, config: a.config, ticker: hand.ticker, sleep: async () => {} });
     try {
-      await new Promise((r) => setTimeout(r, 4500));
+      expect(hand.crons()).toEqual({ 'ward-1': '*/5 * * * *' });
+      const first = hand.tick('ward-1');
+      await waitFor(() => s.isRunning('ward-1'), 5000);
+      await hand.tick('ward-1');
+      expect(a.lines.some((l) => /previous run still going; this tick is skipped/.test(l))).toBe(true);
+      release();
+      await first;
+      await hand.tick('ward-1');
     } finally {
       await s.stop();
-      server.fault = null;
     }
     const runs = listRuns(a.db, 'ward-1');
-    expect(runs.length).toBeGreaterThanOrEqual(1);
-    expect(runs.length).toBeLessThanOrEqual(3);
+    expect(runs.map((r) => [r.status, r.trigger])).toEqual([
+      ['succeeded', 'schedule'],
+      ['succeeded', 'schedule'],
+    ]);
     // No two runs overlapped in time.
     const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.endedAt ?? r.startedAt)] as const).sort((x, y) => x[0] - y[0]);
-    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
-    expect(a.lines.some((l) => /previous run still going; this tick is skipped/.test(l))).toBe(true);
+    expect(spans[1]![0]).toBeGreaterThanOrEqual(spans[0]![1]);
   });
 
   it('runs one job more at once than there are render threads, unless maxConcurrentRuns says otherwise', async () => {
@@ -91,20 +100,23 @@ describe('scheduler', () => {
   });
 
   it('does not run a tick still waiting out its box offset when a reload has disabled the job', async () => {
-    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"* * * * * *"') } });
-    const a = openTestAgent(dir);
+    const a = openTestAgent(writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1') } }));
+    const hand = handTicker();
     // The offset sleep is held until the test lets it go, so the reload surely comes during it.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let sleeping = 0;
-    const s = startScheduler({ ...a, config: a.config, sleep: async () => (sleeping++, held) });
+    const s = startScheduler({ ...a, config: a.config, ticker: hand.ticker, sleep: async () => (sleeping++, held) });
     try {
-      await waitFor(() => sleeping > 0, 3000);
+      const tick = hand.tick('ward-1');
+      expect(sleeping).toBe(1);
       const off = new Map(a.config.jobs);
       off.set('ward-1', { ...a.config.jobs.get('ward-1')!, enabled: false });
       s.reload({ ...a.config, jobs: off });
+      // The disabled job has no ticks any more.
+      expect(hand.crons()).toEqual({});
       release();
-      await new Promise((r) => setTimeout(r, 300));
+      await tick;
       expect(s.isRunning('ward-1')).toBe(false);
     } finally {
       await s.stop();
@@ -121,19 +133,59 @@ describe('scheduler', () => {
     expect(nextCronTime('0 8 * * *', 'UTC', from, 60)).toBeNull();
   });
 
-  it('tells whether a run is due soon (render threads stay up for it)', async () => {
+  it('tells whether a run is due soon (render threads stay up for it), by the clock it is given', async () => {
     const dir = (cron: string, enabled = true) =>
       writeConfigDir(tmpDir(), { baseUrl: server.url, jobs: { 'ward-1': jobYaml('ward-1').replace('cron: "*/5 * * * *"', `cron: "${cron}"`) + (enabled ? '' : 'enabled: false\n') } });
-    const every5 = startScheduler(openTestAgent(dir('*/5 * * * *')));
-    const yearly = startScheduler(openTestAgent(dir('0 0 1 1 *')));
-    const off = startScheduler(openTestAgent(dir('*/5 * * * *', false)));
+    const at = (iso: string) => () => new Date(iso);
+    const start = (cron: string, now: () => Date, enabled = true) => startScheduler({ ...openTestAgent(dir(cron, enabled)), ticker: handTicker().ticker, now });
+    const midsummer = at('2026-06-21T12:00:00Z');
+    const every5 = start('*/5 * * * *', at('2026-06-21T12:01:00Z'));
+    // Three days before New Year: nextRun looks a week ahead at most.
+    const yearlyLater = start('0 0 1 1 *', at('2026-12-29T00:00:00Z'));
+    // New Year in the box's zone, with its offset: five minutes before it, that run is due.
+    const newYear = yearlyLater.nextRun('ward-1')!;
+    const yearlyNow = start('0 0 1 1 *', () => new Date(newYear.getTime() - 5 * 60_000));
+    const off = start('*/5 * * * *', midsummer, false);
     try {
-      expect(every5.runDueWithin(10 * 60_000)).toBe(true);
-      expect(every5.runDueWithin(0)).toBe(false);
-      expect(yearly.runDueWithin(10 * 60_000)).toBe(new Date().getUTCMonth() === 0 && new Date().getUTCDate() === 1);
+      // The next five-minute slot (12:05) is 4 minutes away, plus this box's offset within the spread.
+      const offset = every5.nextRun('ward-1')!.getTime() - Date.parse('2026-06-21T12:05:00Z');
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(every5.runDueWithin(4 * 60_000 + offset)).toBe(true);
+      expect(every5.runDueWithin(4 * 60_000 + offset - 1)).toBe(false);
+      expect(newYear.getTime() - Date.parse('2026-12-29T00:00:00Z')).toBeGreaterThan(2 * 86_400_000);
+      expect(yearlyNow.runDueWithin(5 * 60_000)).toBe(true);
+      expect(yearlyNow.runDueWithin(5 * 60_000 - 1)).toBe(false);
+      expect(yearlyLater.runDueWithin(10 * 60_000)).toBe(false);
       expect(off.runDueWithin(10 * 60_000)).toBe(false);
+      expect(off.nextRun('ward-1')).toBeNull();
     } finally {
-      await Promise.all([every5.stop(), yearly.stop(), off.stop()]);
+      await Promise.all([every5.stop(), yearlyNow.stop(), yearlyLater.stop(), off.stop()]);
     }
   });
 });
+
+/** A ticker the test fires by hand: `tick(job)` runs one cron tick and resolves when that tick's work is done. */
+function handTicker() {
+  const ticks = new Map<string, { expr: string; tick: () => Promise<void> }>();
+  const ticker: Ticker = (expr, _timeZone, name, tick) => {
+    ticks.set(name, { expr, tick });
+    return { stop: () => void ticks.delete(name) };
+  };
+  return {
+    ticker,
+    tick(job: string): Promise<void> {
+      const t = ticks.get(job);
+      if (!t) throw new Error(`no ticks scheduled for ${job}`);
+      return t.tick();
+    },
+    crons: () => Object.fromEntries([...ticks].map(([job, t]) => [job, t.expr])),
+  };
+}
+
+/** Make every pull of these sources wait until the returned function is called. */
+function holdPulls(sources: Map<string, Source>): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  for (const [id, src] of sources) sources.set(id, { ...src, pull: async (req) => (await held, src.pull(req)) });
+  return release;
+}
