@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { WardSnapshot } from '../model/ward.js';
 import { enqueuePrint } from '../print/queue.js';
 import { resolveDocument } from '../print/resolve.js';
-import type { BlobStore } from '../store/blobs.js';
+import { blobRows, type BlobStore } from '../store/blobs.js';
 import { nowIso, type Db } from '../store/db.js';
 import { currentSnapshot, getArtifact, getSnapshot, listArtifacts } from '../store/snapshots.js';
 import type { DowntimeSummaryData } from '../render/downtime-summary.js';
@@ -132,7 +132,7 @@ export function summaryData(db: Db, blobs: BlobStore, config: LoadedConfig, dt: 
 export function saveSummary(db: Db, blobs: BlobStore, downtimeId: number, pdf: Buffer, pages: number, now: Date): string {
   const { sha256, size } = blobs.put(pdf);
   db.transaction(() => {
-    db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
+    blobRows(db, now)(sha256, size);
     db.prepare('UPDATE downtimes SET summary_sha256 = ?, summary_pages = ? WHERE id = ?').run(sha256, pages, downtimeId);
   })();
   return sha256;

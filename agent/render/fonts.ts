@@ -19,7 +19,6 @@ import { patchStreams } from './streams.js';
  * package.json); the tests that check embedded fonts, extracted text and the
  * rendered pictures fail if an upgrade changes them.
  */
-type Which = keyof typeof FONTS;
 
 type Doc = PDFKit.PDFDocument;
 type EmbeddedFontCtor = new (doc: unknown, font: unknown, id: string) => { layoutCache?: object; subset: object };

@@ -28,6 +28,7 @@ import { boundWard, CUT_MARK } from '../model/bounds.js';
 import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js';
 import { runSlots } from './slots.js';
 import { errorFields, PaperbackError } from '../log/errors.js';
+import { abortable } from '../model/abort.js';
 
 const templatesDir = (c: LoadedConfig) => c.templatesDir;
 
@@ -354,20 +355,6 @@ async function failRun(ctx: RunContext, err: unknown): Promise<RunOutcome> {
   const durationMs = ended.getTime() - ctx.started.getTime();
   log.error({ err: { ...errorFields(err), message: message.slice(0, 300) }, durationMs }, 'snapshot run failed; the previous snapshot stays current');
   return { jobId: job.id, runId, status: 'failed', snapshotId: null, error: message, pull: ctx.pull, durationMs, counts: {}, warnings: [] };
-}
-
-/**
- * Reject as soon as the signal fires, even if the work ignores it. The work is
- * followed to its end in every case: it usually fails on the same abort a
- * moment later, and a rejection nobody follows would crash a stricter runtime.
- */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export type { SnapshotJob };

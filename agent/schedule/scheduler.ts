@@ -6,7 +6,7 @@ import type { Renderer } from '../render/renderer.js';
 import type { RunTrigger } from '../store/snapshots.js';
 import { JobBusyError, runJob, type RunDeps, type RunOutcome } from './run.js';
 import { runSlots } from './slots.js';
-import { abortableSleep } from '../sources/http.js';
+import { abortableSleep } from '../model/abort.js';
 import { nextCronTime } from './next.js';
 import { errorFields } from '../log/errors.js';
 

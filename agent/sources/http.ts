@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { PaperbackError } from '../log/errors.js';
+import { abortableSleep } from '../model/abort.js';
 
 /** Why a request to a central system failed, in words IT can act on. No patient data. */
 export class SourceError extends PaperbackError {
@@ -34,20 +35,6 @@ export interface HttpResponse {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
-
-export const abortableSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** A counting semaphore: at most `n` requests to one central system in flight. */
 export function limiter(n: number) {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StoreError } from './db.js';
+import { nowIso, StoreError, type Db } from './db.js';
 
 /**
  * Content-addressed files under DATA/blobs/ab/abcdef…, named by the SHA-256 of
@@ -252,4 +252,15 @@ export function openBlobStore(dataDir: string, key: Buffer | null, previousKeys:
       return out;
     },
   };
+}
+
+/**
+ * The one place a stored file gets its row in `blobs`: retention, verify and
+ * the unrecorded-file sweep all count on every file a row names having one.
+ * Prepared once, for a caller that records many (a snapshot's artifacts).
+ */
+export function blobRows(db: Db, now: Date): (sha256: string, size: number) => void {
+  const insert = db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)');
+  const at = nowIso(now);
+  return (sha256, size) => void insert.run(sha256, size, at);
 }

@@ -1,5 +1,5 @@
 import { nowIso, StoreError, type Db } from './db.js';
-import type { BlobStore } from './blobs.js';
+import { blobRows, type BlobStore } from './blobs.js';
 import type { SnapshotWarning } from '../model/ward.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'pre-window' | 'startup';
@@ -142,13 +142,12 @@ export function addArtifactByHash(db: Db, snapshotId: number, a: NewArtifact, sh
 /** Statements prepared once for a snapshot's artifacts (a ward has ~80: preparing per row was most of the cost). */
 function artifactInserter(db: Db, snapshotId: number, now: Date) {
   const status = db.prepare('SELECT status FROM snapshots WHERE id = ?').pluck();
-  const blob = db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)');
+  const blob = blobRows(db, now);
   const artifact = db.prepare('INSERT INTO artifacts (snapshot_id, address, kind, media_type, title, patient_key, pages, sha256, size, render_key, as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const at = nowIso(now);
   return db.transaction((a: NewArtifact, sha256: string, size: number): ArtifactRow => {
     const st = status.get(snapshotId);
     if (st !== 'staging') throw new StoreError('artifacts can only be added to a staging snapshot', { snapshotId, status: st });
-    blob.run(sha256, size, at);
+    blob(sha256, size);
     const id = Number(artifact.run(snapshotId, a.address, a.kind, a.mediaType, a.title, a.patientKey ?? null, a.pages ?? null, sha256, size, a.renderKey ?? null, a.asOf ?? null).lastInsertRowid);
     return { id, snapshotId, address: a.address, kind: a.kind, mediaType: a.mediaType, title: a.title, patientKey: a.patientKey ?? null, pages: a.pages ?? null, sha256, size, renderKey: a.renderKey ?? null, asOf: a.asOf ?? null };
   });

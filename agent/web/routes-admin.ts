@@ -4,13 +4,13 @@ import { declareDowntime, endDeclaration } from '../outage/downtime.js';
 import { enqueuePrint, listPrintJobs } from '../print/queue.js';
 import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { formatDateTime } from '../render/i18n.js';
-import { nowIso } from '../store/db.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { rememberLang } from './routes-ward.js';
 import { listAudit, verifyAuditChain, type AuditCheckpoint } from '../audit/log.js';
 import type { Db } from '../store/db.js';
 import { acceptanceDetail, acceptHeldCensus } from '../schedule/held-census.js';
+import { blobRows } from '../store/blobs.js';
 
 /**
  * Per store: where the IT page's last audit check ended well, and when the
@@ -134,7 +134,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const now = new Date();
     const pdf = await testPage(ctx.renderer ?? inThreadRenderer, id, ctx.config().box.box.id, now);
     const { sha256, size } = ctx.blobs.put(pdf);
-    ctx.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, nowIso(now));
+    blobRows(ctx.db, now)(sha256, size);
     const jobId = enqueuePrint(ctx.db, { artifactId: null, sha256, address: `test/${id}`, jobName: `Paperback test page ${id}`, printerId: id, copies: 1, requestedBy: who(req), reason: 'test' });
     ctx.audit(req, 'printer-test', id, { printJob: jobId });
     ctx.kickPrinter?.();
