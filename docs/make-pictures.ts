@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateWard, rng } from '../agent/demo/generator.js';
 import type { WardSnapshot } from '../agent/model/ward.js';
-import { renderSnapshotDocuments } from '../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../agent/render/snapshot-documents.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const repo = path.resolve(here, '../..');

@@ -20,7 +20,7 @@ import {
   type RunTrigger,
 } from '../store/snapshots.js';
 import type { Source } from '../sources/types.js';
-import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument } from '../render/publish.js';
+import { renderSnapshotDocuments, type RenderedArtifact, type ReusableDocument } from '../render/snapshot-documents.js';
 import type { Renderer } from '../render/renderer.js';
 import { faultPoint } from '../store/faults.js';
 import { defaultNameOrder } from '../model/names.js';

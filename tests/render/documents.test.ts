@@ -15,7 +15,7 @@ import { renderHtmlFragment } from '../../agent/render/html.js';
 import { loadTranslations } from '../../agent/render/i18n.js';
 import { TemplateError } from '../../agent/render/markup.js';
 import { renderPdf } from '../../agent/render/pdf.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { REPO, tmpDir } from '../support/fixtures.js';
 
 const HAVE_POPPLER = spawnSync('sh', ['-c', 'command -v pdftotext && command -v qpdf']).status === 0;

@@ -8,7 +8,7 @@ import { documentSpec } from '../../agent/render/documents.js';
 import { loadForms } from '../../agent/render/forms.js';
 import { loadTranslations } from '../../agent/render/i18n.js';
 import { renderPdf } from '../../agent/render/pdf.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { REPO, tmpDir } from '../support/fixtures.js';
 
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

@@ -7,7 +7,7 @@ import { silentLogger } from '../../agent/log/logger.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
 import type { DocumentSpec } from '../../agent/render/blocks.js';
 import type { DocumentRequest } from '../../agent/render/documents.js';
-import { renderSnapshotDocuments, type RenderSettings } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments, type RenderSettings } from '../../agent/render/snapshot-documents.js';
 import { createRenderPool } from '../../agent/render/render-pool.js';
 import { inThreadRenderer } from '../../agent/render/renderer.js';
 import { REPO, tmpDir, waitFor } from '../support/fixtures.js';

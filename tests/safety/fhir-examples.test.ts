@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { DATASETS, type WardSnapshot } from '../../agent/model/ward.js';
 import { patientKey } from '../../agent/model/helpers.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
 import { REPO } from '../support/fixtures.js';
 import { pdfText } from '../support/pdf-text.js';

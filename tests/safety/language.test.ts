@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import type { SyntheticHospital } from '../../agent/demo/generator.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';

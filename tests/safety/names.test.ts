@@ -7,7 +7,7 @@ import { startFhirServer, type FhirTestServer } from '../../agent/demo/fhir-serv
 import { initials } from '../../agent/model/helpers.js';
 import { composeName } from '../../agent/model/names.js';
 import { DATASETS } from '../../agent/model/ward.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { censusRow, censusToPatients, parseRows } from '../../agent/sources/dropfolder/formats.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
 import { parseAdt } from '../../agent/sources/hl7/adt.js';

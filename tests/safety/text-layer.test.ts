@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateHospital } from '../../agent/demo/generator.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
-import { renderSnapshotDocuments } from '../../agent/render/publish.js';
+import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
 import { REPO, tmpDir } from '../support/fixtures.js';
 import { pdfText } from '../support/pdf-text.js';
 
