@@ -38,6 +38,11 @@ export type AuditAction =
   | 'demo-outage'
   | 'census-accepted'
   | 'user-unlocked'
+  | 'downtime-admission'
+  | 'label-print'
+  | 'numbers-import'
+  | 'numbers-mapped'
+  | 'numbers-report'
   /** Audit rows that could not be kept (the disk was full and the held rows overflowed): how many, and when. */
   | 'audit-gap';
 

@@ -5,6 +5,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DemoHis } from '../demo/demo-his.js';
 import { openBlobStore, type BlobStore } from '../store/blobs.js';
 import { openDb, type Db } from '../store/db.js';
+import { syncConfiguredRanges } from '../store/downtime-numbers.js';
 import { loadDataKey } from '../store/data-key.js';
 import { createFhirSource } from '../sources/fhir/index.js';
 import type { Source } from '../sources/types.js';
@@ -54,6 +55,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
   reserve.check();
   const db = openDb(config.dataDir);
   reserve.check();
+  syncConfiguredRanges(db, config.box.downtimeNumbers.ranges);
   const key = loadDataKey({ keyFile: config.keyFile, configDir: config.dir, createKey: config.box.encryption.createKey, dataDir: config.dataDir });
   const previous = config.box.encryption.previousKeyFiles.map((f) => loadDataKey({ keyFile: path.resolve(config.dir, f), configDir: config.dir, createKey: false, dataDir: config.dataDir }));
   const blobs = openBlobStore(config.dataDir, key, previous);

@@ -10,6 +10,7 @@ import { userCommand } from './user-command.js';
 import { auditCommand } from './audit-command.js';
 import { demoCommand } from './demo-command.js';
 import { keyCommand } from './key-command.js';
+import { numbersCommand } from './numbers-command.js';
 import { configCommand, documentsCommand, runCommand, statusCommand, verifyCommand } from './snapshot-commands.js';
 import { serveCommand } from './serve-command.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   audit: auditCommand,
   demo: demoCommand,
   key: keyCommand,
+  numbers: numbersCommand,
 };
 
 function splitGlobal(argv: string[]): { global: { config?: string; data?: string; help?: boolean }; rest: string[] } {

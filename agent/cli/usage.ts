@@ -24,6 +24,9 @@ Commands:
                                 the audit log as CSV; check its hash chain
   demo outage start|stop|status take the embedded demo HIS down and up (demo only)
   key rotate                    re-seal every stored file under the current data key
+  numbers status|import FILE|report|map FILE
+                                downtime numbers: how many are left, add a range, who got
+                                which, and the HIS record each became
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/

@@ -260,6 +260,32 @@ export const boxConfigSchema = z
      * The reserve: a file of reserveMb kept in the data folder, released when free space falls under
      * lowWaterMb, so reading, printing and the audit go on while IT frees the disk (docs/operations.md).
      */
+    /**
+     * Downtime numbers the registration office gave this box: one is issued, once, to each patient
+     * admitted on the ward page during a downtime (store/downtime-numbers.ts). More come from a file
+     * with `paperback numbers import`.
+     */
+    downtimeNumbers: z
+      .object({
+        ranges: z
+          .array(
+            z
+              .object({
+                prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9/-]{0,15}$/, 'letters, digits, - and /, at most 16'),
+                from: z.number().int().min(0),
+                to: z.number().int().min(0),
+                digits: z.number().int().min(1).max(12).default(4),
+              })
+              .strict()
+              .refine((r) => r.to >= r.from, { message: 'to must not be below from', path: ['to'] })
+              .refine((r) => r.to - r.from < 100_000, { message: 'a range holds at most 100,000 numbers', path: ['to'] }),
+          )
+          .default([]),
+        /** The IT page and /metrics warn when this share of the box's numbers is used. */
+        warnAtPercent: z.number().min(1).max(100).default(80),
+      })
+      .strict()
+      .default({ ranges: [], warnAtPercent: 80 }),
     disk: z
       .object({ reserveMb: z.number().min(0).max(4096).default(32), lowWaterMb: z.number().min(0).max(4096).default(16) })
       .strict()
@@ -362,10 +388,23 @@ export const printerSchema = z
   .object({
     id,
     name: z.string().min(1),
-    /** "demo": the demo's printer, an ippeveprinter started by `serve` when installed, else a folder at `uri`. */
-    kind: z.enum(['ipp', 'folder', 'demo']).default('ipp'),
-    /** ipp://, ipps:// or a CUPS queue; for kind "folder" (and "demo") a directory path. */
+    /**
+     * "demo": the demo's printer, an ippeveprinter started by `serve` when installed, else a folder at `uri`.
+     * "zpl": a thermal label printer taking ZPL on raw TCP (socket://HOST:9100): labels and wristbands only.
+     */
+    kind: z.enum(['ipp', 'folder', 'demo', 'zpl']).default('ipp'),
+    /** ipp://, ipps:// or a CUPS queue; socket://HOST[:PORT] for "zpl"; for "folder" (and "demo") a directory path. */
     uri: z.string().min(1),
+    /** The label stock loaded, if this printer prints labels: a ZPL printer's, or an IPP label printer's (LPrint). Without it, labels print as an A4 sheet of 3 × 8. */
+    label: z
+      .object({ widthMm: z.number().min(15).max(120), heightMm: z.number().min(10).max(200), dpmm: z.union([z.literal(8), z.literal(12), z.literal(24)]).default(8) })
+      .strict()
+      .optional(),
+    /** Wristband stock, if this printer prints bands (the band feeds lengthwise). Without it, a band prints as a strip on A4 to cut out. */
+    wristband: z
+      .object({ widthMm: z.number().min(15).max(40), lengthMm: z.number().min(150).max(400), dpmm: z.union([z.literal(8), z.literal(12), z.literal(24)]).default(8) })
+      .strict()
+      .optional(),
     location: z.string().optional(),
     fallback: id.optional(),
     caFile: z.string().optional(),
@@ -384,6 +423,12 @@ export const printerSchema = z
   .superRefine((p, ctx) => {
     if (p.kind === 'ipp' && !/^ipps?:\/\//.test(p.uri)) {
       ctx.addIssue({ code: 'custom', path: ['uri'], message: 'must start with ipp:// or ipps:// for an IPP printer' });
+    }
+    if (p.kind === 'zpl' && !/^socket:\/\/[^/:]+(:\d{1,5})?\/?$/.test(p.uri)) {
+      ctx.addIssue({ code: 'custom', path: ['uri'], message: 'must be socket://HOST or socket://HOST:PORT for a ZPL printer (raw TCP, usually port 9100)' });
+    }
+    if (p.kind === 'zpl' && !p.label && !p.wristband) {
+      ctx.addIssue({ code: 'custom', path: ['label'], message: 'a ZPL printer needs its label or wristband stock (widthMm, heightMm / lengthMm)' });
     }
   });
 

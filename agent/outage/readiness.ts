@@ -5,6 +5,7 @@ import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { Db } from '../store/db.js';
 import { currentSnapshot } from '../store/snapshots.js';
 import { heldCensus } from '../schedule/held-census.js';
+import { numberUsage } from '../store/downtime-numbers.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -85,5 +86,12 @@ export function computeReadiness(input: { config: LoadedConfig; db: Db; printers
     detail: skew === null ? `no reference clock yet (local ${now.toISOString()})` : `${signed} s against the HIS (limit ±${limit} s)`,
     say: skew === null ? { key: 'ui.readiness.clockUnchecked', vars: { local: now.toISOString() } } : { key: 'ui.readiness.clock', vars: { skew: signed, limit } },
   });
+  // Downtime numbers, where the box holds any: running out is found before the admission that needs one.
+  const numbers = numberUsage(db);
+  if (numbers.total > 0) {
+    const warnAt = config.box.downtimeNumbers.warnAtPercent;
+    const vars = { free: numbers.free, total: numbers.total, used: numbers.percentUsed, warnAt };
+    checks.push({ name: 'downtime-numbers', ok: numbers.free > 0 && numbers.percentUsed < warnAt, detail: `${numbers.free} of ${numbers.total} downtime numbers left (${numbers.percentUsed}% used; warns at ${warnAt}%)`, say: { key: 'ui.readiness.downtimeNumbers', vars } });
+  }
   return { ready: checks.every((c) => c.ok), checkedAt: now.toISOString(), checks };
 }

@@ -315,4 +315,27 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 12,
+    name: 'downtime numbers: pre-assigned identifiers for patients admitted while the HIS is down, each issued once',
+    sql: `
+      CREATE TABLE downtime_numbers (
+        number           TEXT PRIMARY KEY,     -- as printed on the band, e.g. DT3A-0001
+        pool             TEXT NOT NULL,        -- config:<range> or import:<file>
+        seq              INTEGER NOT NULL,     -- issue order within the pool
+        state            TEXT NOT NULL CHECK (state IN ('free', 'issued')),
+        issued_at        TEXT,
+        issued_by        TEXT,
+        admission_sha256 TEXT,                 -- sealed blob: what was recorded at admission (name, birth date, sex, bed)
+        his_mrn          TEXT,                 -- after recovery: the record the HIS gave this patient
+        his_encounter    TEXT,
+        mapped_at        TEXT,
+        mapped_by        TEXT,
+        UNIQUE (pool, seq)
+      );
+      CREATE INDEX downtime_numbers_next ON downtime_numbers(state, pool, seq);
+      -- A print job's content: a PDF, or a label request drawn for whichever printer sends it (ZPL or PDF).
+      ALTER TABLE print_jobs ADD COLUMN media_type TEXT NOT NULL DEFAULT 'application/pdf';
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import type { PrinterStatusCache } from '../print/status-cache.js';
 import type { Db } from '../store/db.js';
 import type { DiskReserve } from '../store/disk-space.js';
 import { jobStatuses } from '../schedule/status.js';
+import { numberUsage } from '../store/downtime-numbers.js';
 
 export interface MetricsSources {
   config: () => LoadedConfig;
@@ -53,6 +54,11 @@ export function metricsRegistry(src: MetricsSources): Registry {
     m.set({ state: 'queued' }, d.queued);
     m.set({ state: 'processing' }, d.processing);
     m.set({ state: 'failed' }, d.failed);
+  });
+  g('paperback_downtime_numbers', 'Downtime numbers this box holds, by state (free = still to give out)', ['state'], (m) => {
+    const u = numberUsage(src.db);
+    m.set({ state: 'free' }, u.free);
+    m.set({ state: 'issued' }, u.issued);
   });
   g('paperback_printer_up', '1 when the printer answers and is not stopped', ['printer'], (m) => {
     for (const [id, st] of src.printers?.all() ?? []) m.set({ printer: id }, st.reachable && st.state !== 'stopped' ? 1 : 0);
