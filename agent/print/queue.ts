@@ -13,8 +13,10 @@ export interface PrintJobRow {
   currentPrinterId: string;
   copies: number;
   requestedBy: string;
-  reason: 'manual' | 'downtime' | 'test';
+  reason: 'manual' | 'downtime' | 'test' | 'label';
   downtimeId: number | null;
+  /** application/pdf, or a label request (render/labels.ts) drawn for the printer that sends it. */
+  mediaType: string;
   state: PrintState;
   attempts: number;
   nextAttemptAt: string | null;
@@ -36,7 +38,7 @@ export interface PrintEvent {
 const COLS = `id, artifact_id AS artifactId, sha256, address, job_name AS jobName, printer_id AS printerId,
   current_printer_id AS currentPrinterId, copies, requested_by AS requestedBy, reason, downtime_id AS downtimeId, state,
   attempts, next_attempt_at AS nextAttemptAt, ipp_job_id AS ippJobId, ipp_printer_id AS ippPrinterId, error,
-  created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt`;
+  created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt, media_type AS mediaType`;
 
 export interface NewPrintJob {
   artifactId: number | null;
@@ -48,6 +50,7 @@ export interface NewPrintJob {
   requestedBy: string;
   reason?: PrintJobRow['reason'];
   downtimeId?: number | null;
+  mediaType?: string;
 }
 
 /** Store the request before anything is sent: it survives a restart and is resumed. */
@@ -55,9 +58,9 @@ export function enqueuePrint(db: Db, j: NewPrintJob, now = new Date()): number {
   return db.transaction(() => {
     const id = Number(
       db.prepare(
-        `INSERT INTO print_jobs (artifact_id, sha256, address, job_name, printer_id, current_printer_id, copies, requested_by, reason, downtime_id, state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
-      ).run(j.artifactId, j.sha256, j.address, j.jobName, j.printerId, j.printerId, j.copies, j.requestedBy, j.reason ?? 'manual', j.downtimeId ?? null, nowIso(now), nowIso(now), nowIso(now)).lastInsertRowid,
+        `INSERT INTO print_jobs (artifact_id, sha256, address, job_name, printer_id, current_printer_id, copies, requested_by, reason, downtime_id, state, attempts, next_attempt_at, created_at, updated_at, media_type)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)`,
+      ).run(j.artifactId, j.sha256, j.address, j.jobName, j.printerId, j.printerId, j.copies, j.requestedBy, j.reason ?? 'manual', j.downtimeId ?? null, nowIso(now), nowIso(now), nowIso(now), j.mediaType ?? 'application/pdf').lastInsertRowid,
     );
     recordEvent(db, id, 'queued', j.printerId, `requested by ${j.requestedBy}, ${j.copies} cop${j.copies === 1 ? 'y' : 'ies'}`, now);
     return id;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PrinterConfig } from '../config/schema.js';
 import { getPrinterStatus, type PrinterStatus } from './ipp.js';
+import { probeRaw } from './raw-socket.js';
 
 export interface PrinterStatusCache {
   refresh(): Promise<void>;
@@ -21,13 +22,20 @@ function folderStatus(p: PrinterConfig, configDir: string): PrinterStatus {
   }
 }
 
+/** A raw (ZPL) printer says nothing about itself: reachable is all there is to know. */
+async function rawStatus(p: PrinterConfig, timeoutMs: number): Promise<PrinterStatus> {
+  const r = await probeRaw(p, timeoutMs);
+  return { reachable: r.reachable, state: r.reachable ? 'idle' : 'unknown', reasons: [], message: r.reachable ? r.detail : null, accepting: r.reachable, formats: ['application/vnd.zebra-zpl'], media: [], operations: [], error: r.reachable ? null : r.detail };
+}
+
 /** Live printer states, refreshed by the outage monitor each round, read by readiness, metrics and pages. */
 export function printerStatusCache(printers: () => Map<string, PrinterConfig>, configDir: string, timeoutMs = 3000): PrinterStatusCache {
   const cache = new Map<string, PrinterStatus & { checkedAt: string }>();
   return {
     async refresh() {
       const list = [...printers().values()];
-      const results = await Promise.all(list.map(async (p) => [p.id, p.kind === 'folder' ? folderStatus(p, configDir) : await getPrinterStatus(p, configDir, timeoutMs)] as const));
+      const status = (p: PrinterConfig) => (p.kind === 'folder' ? folderStatus(p, configDir) : p.kind === 'zpl' ? rawStatus(p, timeoutMs) : getPrinterStatus(p, configDir, timeoutMs));
+      const results = await Promise.all(list.map(async (p) => [p.id, await status(p)] as const));
       cache.clear();
       for (const [id, st] of results) cache.set(id, { ...st, checkedAt: new Date().toISOString() });
     },

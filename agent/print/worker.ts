@@ -10,6 +10,9 @@ import { acquireLease, processHolder, releaseLease } from '../store/leases.js';
 import { assertCanPrint, findJobByName, getJobStatus, getPrinterStatus, PrintError, submitPdf } from './ipp.js';
 import { claimJob, completeJob, dueJobs, failJob, failOver, FINAL_STATES, getPrintJob, listPrintJobs, markSent, noteWaiting, recoverInterrupted, retryJob, type PrintJobRow } from './queue.js';
 import { errorFields } from '../log/errors.js';
+import { LABEL_MEDIA_TYPE, type LabelRequest } from '../render/labels.js';
+import { labelForPrinter } from './label-output.js';
+import { sendRaw } from './raw-socket.js';
 
 export interface PrintWorkerDeps {
   db: Db;
@@ -98,6 +101,10 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
     for (const j of listPrintJobs(deps.db, { states: ['sending'], limit: 500 })) {
       const printer = deps.printers().get(j.currentPrinterId);
       let found: number | null = null;
+      if (printer?.kind === 'zpl') {
+        recoverInterrupted(deps.db, j.id, 'resumed after a restart; a raw label printer cannot say whether it printed, so sending again (it may print twice)', now());
+        continue;
+      }
       if (printer && printer.kind !== 'folder') {
         try {
           found = await findJobByName(printer, deps.configDir, ippJobName(j));
@@ -162,6 +169,17 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
       return fail(sending, new PrintError(`the document to print is not available: ${(err as Error).message}`, false, 'no-document'));
     }
     try {
+      if (job.mediaType === LABEL_MEDIA_TYPE) {
+        const drawn = await labelForPrinter(JSON.parse(pdf.toString('utf8')) as LabelRequest, printer);
+        if (drawn.format === 'zpl') {
+          await sendRaw(printer, drawn.bytes);
+          completeJob(deps.db, job.id, { attempts: job.attempts + 1 }, `sent to ${printer.id} (${drawn.bytes.length} bytes of ZPL); a raw printer does not report when it has printed`, now());
+          return;
+        }
+        pdf = drawn.bytes;
+      } else if (printer.kind === 'zpl') {
+        throw new PrintError(`printer ${printer.id} prints labels and wristbands only (ZPL); a document cannot go to it`, false, 'labels-only');
+      }
       if (printer.kind === 'folder') {
         const file = printToFolder(printer, deps.configDir, job, pdf);
         completeJob(deps.db, job.id, { attempts: job.attempts + 1 }, `written to ${path.basename(file)}`, now());

@@ -22,12 +22,12 @@ export function code128(text: string): number[] | null {
  * resolution, no raster images, survives photocopying), scaled to the box.
  * The bars are one path filled once.
  */
-export function drawBarcode(doc: PDFKit.PDFDocument, text: string, x: number, y: number, maxWidth: number, height: number): void {
+export function drawBarcode(doc: PDFKit.PDFDocument, text: string, x: number, y: number, maxWidth: number, height: number, minModule = 0.6): void {
   const sbs = code128(text);
   if (!sbs) return;
   const modules = sbs.reduce((s, n) => s + n, 0) + 20; // 10-module quiet zone each side
-  // Whole-point-friendly module width, never below 0.6 pt so scanners can read it.
-  const m = Math.max(0.6, Math.min(1.4, maxWidth / modules));
+  // Never below 0.6 pt on a sheet so scanners can read a photocopy; a wristband, narrower, goes to a printer dot.
+  const m = Math.max(minModule, Math.min(1.4, maxWidth / modules));
   let cx = x + maxWidth - modules * m + 10 * m;
   const bars: string[] = [];
   sbs.forEach((w, i) => {

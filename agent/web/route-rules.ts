@@ -51,6 +51,10 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   'GET /api/print-jobs/:id': GET('signed-in'),
   'GET /api/printers': GET('signed-in'),
   'POST /api/print': { access: 'signed-in', audit: 'print', refusal: 'json' },
+  'GET /ward/:job/labels': GET('signed-in'),
+  'POST /ward/:job/labels': { access: 'signed-in', audit: 'label-print', refusal: 'text' },
+  'GET /ward/:job/admit': GET('signed-in'),
+  'POST /ward/:job/admit': { access: 'signed-in', audit: 'downtime-admission', refusal: 'text' },
   // IT administrators.
   'GET /admin': GET('admin'),
   'GET /api/admin': GET('admin'),

@@ -12,6 +12,8 @@ import { currentWard, documentTitle, findPatient, searchPatients } from './ward-
 import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
 import { LIVE_ROUTE } from './auth.js';
 import type { SnapshotRow } from '../store/snapshots.js';
+import { listAdmissions } from '../outage/admissions.js';
+import { activeDowntime } from '../outage/downtime.js';
 
 const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
@@ -84,6 +86,11 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         rows,
         wardDocs,
         formsHref: `/ward/${job.id}/forms`,
+        admitHref: activeDowntime(ctx.db) ? `/ward/${job.id}/admit` : '',
+        // Patients admitted on this box during a downtime are not on the HIS's census: listed apart, with their numbers.
+        admissions: listAdmissions(ctx.db, ctx.blobs)
+          .filter((a) => a.ward === job.scope.ward)
+          .map((a) => ({ number: a.number, name: a.name, bed: a.bed ?? '—', mapped: a.hisMrn ? t('ui.admit.mapped', { mrn: a.hisMrn }) : '', labels: `/ward/${job.id}/labels?number=${encodeURIComponent(a.number)}` })),
         held: (() => {
           const h = heldCensus(ctx.db, job.id);
           return h ? t('ui.heldCensus', { held: h.held.counts.patients ?? '?', current: h.current?.counts.patients ?? '?' }) : '';
@@ -122,6 +129,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         name: p.name ?? `(${t('unknown')})`,
         bed,
         mrn: p.mrn ?? t('unknown'),
+        labelsHref: p.mrn ? `/ward/${job.id}/labels?patient=${encodeURIComponent(key)}` : '',
         birthDate: formatDate(p.birthDate, cfg.box.timeZone) ?? t('unknown'),
         ageSex: `${ageLabel(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
         docs,
