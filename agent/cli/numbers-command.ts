@@ -12,7 +12,8 @@ import { EXIT, out, UsageError } from './usage.js';
 const USAGE = `usage: paperback numbers status [--json]
        paperback numbers import FILE          numbers from the registration office (one per line, or CSV, number first)
        paperback numbers report [--out FILE]  every number issued, with the patient and the HIS record it became (CSV)
-       paperback numbers map FILE [--by NAME] CSV of number,mrn[,encounter] from Registration: which HIS record each became`;
+       paperback numbers map FILE [--by NAME] CSV of number,mrn[,encounter] from Registration: which HIS record each became
+       paperback numbers map --from SOURCE    ask the HIS (FHIR) which patient record carries each downtime number`;
 
 /** A CSV field, quoted when it must be, and never read as a formula by a spreadsheet. */
 const csv = (v: string | null | undefined) => {
@@ -24,10 +25,10 @@ const csv = (v: string | null | undefined) => {
 /** `paperback numbers …`: the box's downtime numbers, what they were given to, and what they became. */
 export async function numbersCommand(configDir: string, dataDir: string | undefined, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, out: { type: 'string' }, by: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (!['status', 'import', 'report', 'map'].includes(sub ?? '') || ((sub === 'import' || sub === 'map') && !positionals[0])) throw new UsageError(USAGE);
+  const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, out: { type: 'string' }, by: { type: 'string' }, from: { type: 'string' } }, allowPositionals: true, strict: true });
+  if (!['status', 'import', 'report', 'map'].includes(sub ?? '') || (sub === 'import' && !positionals[0]) || (sub === 'map' && !positionals[0] === !values.from)) throw new UsageError(USAGE);
   const actor = values.by ?? `cli:${os.userInfo().username}`;
-  const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
+  const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: !!values.from });
   try {
     const { db, blobs } = agent;
     if (sub === 'status') {
@@ -58,6 +59,7 @@ export async function numbersCommand(configDir: string, dataDir: string | undefi
       } else process.stdout.write(text);
       return EXIT.ok;
     }
+    if (values.from) return await mapFromSource(agent, values.from, actor);
     // map: the registration office's answer, one number per line.
     const file = path.resolve(positionals[0]!);
     let mapped = 0;
@@ -84,4 +86,26 @@ export async function numbersCommand(configDir: string, dataDir: string | undefi
   } finally {
     await agent.close();
   }
+}
+
+/** Ask a source which HIS record now carries each downtime number not mapped yet, and record what it says. */
+async function mapFromSource(agent: Awaited<ReturnType<typeof openAgent>>, sourceId: string, actor: string): Promise<number> {
+  const source = agent.sources.get(sourceId);
+  if (!source?.recordsFor) throw new UsageError(`source "${sourceId}" cannot be asked for patient records (a FHIR source can)`);
+  const open = issuedNumbers(agent.db).filter((n) => !n.hisMrn).map((n) => n.number);
+  const found = open.length ? await source.recordsFor(open, AbortSignal.timeout(120_000)) : new Map<string, string>();
+  let mapped = 0;
+  let refused = 0;
+  for (const [number, mrn] of found) {
+    try {
+      if (mapDowntimeNumber(agent.db, number, { mrn, by: actor, now: new Date() }) === 'mapped') mapped++;
+    } catch (err) {
+      if (!(err instanceof DowntimeNumberError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      refused++;
+    }
+  }
+  appendAudit(agent.db, { actor, action: 'numbers-mapped', subject: sourceId, detail: { mapped, refused, notFound: open.length - found.size } });
+  out(`mapped ${mapped} of ${open.length} unmapped downtime number(s) from ${sourceId}${open.length - found.size ? `; ${open.length - found.size} not on any HIS record yet` : ''}`);
+  return refused ? EXIT.failed : EXIT.ok;
 }

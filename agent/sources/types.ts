@@ -28,6 +28,12 @@ export interface Source {
   pull(req: PullRequest): Promise<PullResult>;
   /** Clinical data for patients whose census came from another source (an ADT feed), matched by MRN. */
   pullPatients?(req: PullRequest, patients: Patient[]): Promise<{ patients: Patient[]; requests: number; warnings: string[] }>;
+  /**
+   * After a downtime: the HIS record (MRN) that now carries each of these
+   * identifiers, for the downtime numbers Registration entered on the
+   * patients it created. Numbers no record carries are left out.
+   */
+  recordsFor?(identifiers: string[], signal: AbortSignal): Promise<Map<string, string>>;
   /** A cheap liveness check (FHIR /metadata); throws when the system is unreachable. */
   probe(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;

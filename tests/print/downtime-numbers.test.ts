@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../agent/config/load.js';
 import { openDb } from '../../agent/store/db.js';
 import { importNumbers, issueDowntimeNumber, issuedNumbers, mapDowntimeNumber, numberUsage, syncConfiguredRanges } from '../../agent/store/downtime-numbers.js';
-import { runCli, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { runCli, startHis, tmpDir, writeConfigDir } from '../support/fixtures.js';
 
 const RANGES = 'downtimeNumbers: { ranges: [ { prefix: "DT3A-", from: 1, to: 3, digits: 4 } ] }\n';
 
@@ -103,5 +103,36 @@ describe('downtime numbers', () => {
       ['DT-0001', 'H-100'],
       ['DT-0002', null],
     ]);
+  });
+
+  it('reads back from the HIS (FHIR) which record each downtime number became', async () => {
+    const { server } = await startHis({ patients: 2 });
+    try {
+      // Registration created the real record after recovery and kept the downtime number on it.
+      await server.repo.createResource({
+        resourceType: 'Patient',
+        identifier: [
+          { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: 'H-900' },
+          { system: 'urn:example:downtime-number', value: 'DT-0002' },
+        ],
+        name: [{ family: 'Trần', given: ['Văn', 'Bình'] }],
+      });
+      const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, extraSource: 'downtimeNumbers: { ranges: [ { prefix: "DT-", from: 1, to: 3 } ] }\n' });
+      const cfg = loadConfig(dir);
+      const db = openDb(cfg.dataDir);
+      syncConfiguredRanges(db, cfg.box.downtimeNumbers.ranges);
+      for (let i = 0; i < 2; i++) issueDowntimeNumber(db, { by: 'lan', admissionSha256: null, now: new Date() });
+      db.close();
+      const r = await runCli(['--config', dir, 'numbers', 'map', '--from', 'his']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/mapped 1 of 2 unmapped downtime number\(s\) from his; 1 not on any HIS record yet/);
+      const json = JSON.parse((await runCli(['--config', dir, 'numbers', 'status', '--json'])).stdout);
+      expect(json.issued.map((n: { number: string; hisMrn: string | null }) => [n.number, n.hisMrn])).toEqual([
+        ['DT-0001', null],
+        ['DT-0002', 'H-900'],
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });

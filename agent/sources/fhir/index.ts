@@ -10,6 +10,8 @@ import { fhirClient } from './client.js';
 import { memoryScope, pullWardFromFhir } from './pull.js';
 import { clinicalMemory } from './clinical-memory.js';
 import { clinicalForMrns } from './clinical.js';
+import { searchMany } from './search-many.js';
+import { mrnOf } from './normalize.js';
 
 function postForm(ca: Buffer | undefined, timeoutMs: number) {
   return (url: string, form: URLSearchParams) =>
@@ -63,6 +65,17 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
       const before = client.requestCount();
       const r = await clinicalForMrns(client, req, patients, { store: memory, scope: `mrns:${memoryScope(req)}` });
       return { ...r, requests: client.requestCount() - before };
+    },
+    async recordsFor(identifiers, signal) {
+      const found = await searchMany(client, 'Patient', 'identifier', identifiers, {}, signal, []);
+      const wanted = new Set(identifiers);
+      const out = new Map<string, string>();
+      for (const p of found.matches) {
+        const mrn = mrnOf(p, cfg.mrnSystem);
+        // A record whose only identifier is the downtime number is not a mapping to anything.
+        for (const id of p.identifier ?? []) if (id.value && wanted.has(id.value) && mrn && mrn !== id.value && !out.has(id.value)) out.set(id.value, mrn);
+      }
+      return out;
     },
     async probe(signal) {
       await client.metadata(signal);
