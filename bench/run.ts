@@ -31,10 +31,11 @@ const haveIpp = spawnSync('sh', ['-c', 'command -v ippeveprinter || test -x /usr
 results.print = haveIpp ? run('print-latency.js', []) : { skipped: 'ippeveprinter not installed (apt-get install cups-ipp-utils)' };
 results.web = run('web-latency.js', ['10']);
 results.hl7 = run('hl7-throughput.js', ['2000']);
+results.labels = run('labels.js', ['200']);
 results.snapshot = run('snapshot.js', [wards], DAEMON_FLAGS, DAEMON_ENV);
 
 const cpuSplit = (x: { agentCpuMs: number; mainThreadCpuMs: number | null }) => (x.mainThreadCpuMs === null ? 'no /proc' : `${x.mainThreadCpuMs} / ${x.agentCpuMs - x.mainThreadCpuMs}`);
-const r = results as { render: any; pull: any; print: any; web: any; snapshot: any; hl7: any };
+const r = results as { render: any; pull: any; print: any; web: any; snapshot: any; hl7: any; labels: any };
 const rows: [string, string][] = [
   ['cores', String(results.cores)],
   ['ward (40) render: pages, ms, pages/s', `${r.render.ward40.pages}, ${r.render.ward40.ms}, ${r.render.ward40.pagesPerSecond}`],
@@ -47,6 +48,7 @@ const rows: [string, string][] = [
   ['census page, 50 clients: req/s, p50 ms, p99 ms', `${r.web.censusPage.perSecond}, ${r.web.censusPage.p50Ms}, ${r.web.censusPage.p99Ms}`],
   ['MAR PDF, 50 clients: req/s, p50 ms, p99 ms', `${r.web.marPdf.perSecond}, ${r.web.marPdf.p50Ms}, ${r.web.marPdf.p99Ms}`],
   ['HL7 ADT, one MLLP connection: msg/s, p50 ms, p99 ms / bare-ACK floor msg/s', `${r.hl7.oneConnection.perSecond}, ${r.hl7.oneConnection.p50Ms}, ${r.hl7.oneConnection.p99Ms} / ${r.hl7.floor.perSecond}`],
+  ['ZPL label with Vietnamese as pictures: ms each / × the printer-font label', `${r.labels.results[0].perItemMs} / ${r.labels.picturesVsFont}×`],
   ['ward (40) full snapshot ms: warm (median of 5) / render threads restarted / first run after start', `${r.snapshot.ward40.full.ms} / ${r.snapshot.ward40.fullRenderThreadsRestarted.ms} / ${r.snapshot.ward40.firstRunAfterStart.ms}`],
   ['ward (40) 5 % changed: ms (docs rendered)', `${r.snapshot.ward40.incremental.ms} (${r.snapshot.ward40.incremental.documentsRendered} of ${r.snapshot.ward40.full.documentsRendered})`],
   ['ward (40) full snapshot peak RSS MB (agent, render threads included)', String(r.snapshot.ward40.full.rssMb)],
