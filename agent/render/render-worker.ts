@@ -59,12 +59,28 @@ parentPort!.on('message', (msg: { id: number; task: RenderTask }) => {
     (globalThis as { gc?: () => void }).gc?.();
     return;
   }
-  run(msg.task).then(
-    ({ pdf, pages }) => {
-      // Hand over the bytes without a copy when they own their memory; copy once when they sit in a shared pool.
-      const bytes = pdf.byteOffset === 0 && pdf.byteLength === pdf.buffer.byteLength ? pdf : Buffer.from(pdf);
-      parentPort!.postMessage({ id: msg.id, pdf: bytes, pages }, [bytes.buffer as ArrayBuffer]);
-    },
-    (err: unknown) => parentPort!.postMessage({ id: msg.id, error: describeError(err) }),
-  );
+  run(msg.task)
+    .then(({ pdf, pages }) => postPdf(msg.id, pdf, pages))
+    // A failure to answer is reported like a failed render: the pool must never wait on a document forever.
+    .catch((err: unknown) => parentPort!.postMessage({ id: msg.id, error: describeError(err) }));
 });
+
+/**
+ * Hand the bytes over without a copy where the runtime allows it. Node 24
+ * refuses to transfer the memory of a Node Buffer (DataCloneError: it marks
+ * Buffer memory untransferable); there, and for a Buffer that sits in a
+ * shared pool, the bytes are copied once into plain memory, which transfers.
+ */
+function postPdf(id: number, pdf: Buffer, pages: number): void {
+  if (pdf.byteOffset === 0 && pdf.byteLength === pdf.buffer.byteLength) {
+    try {
+      parentPort!.postMessage({ id, pdf, pages }, [pdf.buffer as ArrayBuffer]);
+      return;
+    } catch (err) {
+      if ((err as Error).name !== 'DataCloneError') throw err;
+    }
+  }
+  const bytes = new Uint8Array(pdf.byteLength);
+  bytes.set(pdf);
+  parentPort!.postMessage({ id, pdf: bytes, pages }, [bytes.buffer]);
+}
