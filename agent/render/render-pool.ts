@@ -228,6 +228,10 @@ export function createRenderPool(opts: RenderPoolOptions): Renderer {
     async close() {
       closed = true;
       if (idleTimer) clearTimeout(idleTimer);
+      // What the threads are drawing (a warm-up the run no longer needed) finishes first, briefly: on
+      // Node 24 a thread terminated inside a zlib call aborts the whole process ("close before init").
+      const until = Date.now() + 5000;
+      while (inFlight() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       await stopAll();
     },
   };

@@ -34,7 +34,14 @@ export interface ClinicalRecall {
 
 // Copied out: zlib's answer is a view of a 16 kB output chunk, which a patient's few hundred bytes
 // would keep alive (8,000 of them on a 4,000-patient host held ~120 MB).
-export const pack = (value: unknown): Buffer => Buffer.from(zlib.deflateRawSync(JSON.stringify(value), { level: 1 }));
+export const pack = (value: unknown): Buffer => {
+  const z = zlib.deflateRawSync(JSON.stringify(value), { level: 1 });
+  // Its own memory of exactly its size: a slice of Node's shared pool would keep the pool alive, and on
+  // Node 24 (64 kB pools, 64 kB zlib chunks) 200 patients held 4.4 MB that way instead of 25 kB.
+  const out = Buffer.allocUnsafeSlow(z.length);
+  z.copy(out);
+  return out;
+};
 export const unpack = <T>(b: Buffer): T => JSON.parse(zlib.inflateRawSync(b).toString('utf8')) as T;
 
 /**
