@@ -73,6 +73,9 @@ export function metricsRegistry(src: MetricsSources): Registry {
   g('paperback_hl7_messages', 'HL7 ADT messages stored per source, by what became of them (stored = waiting to be applied)', ['source', 'status'], (m) => {
     for (const r of src.db.prepare('SELECT source_id AS source, status, COUNT(*) AS n FROM hl7_messages GROUP BY source_id, status').all() as { source: string; status: string; n: number }[]) m.set({ source: r.source, status: r.status }, r.n);
   });
+  g('paperback_hl7_last_message_timestamp_seconds', 'When the last HL7 message from each source arrived (Unix time): a feed that falls silent shows here', ['source'], (m) => {
+    for (const r of src.db.prepare('SELECT source_id AS source, MAX(received_at) AS at FROM hl7_messages GROUP BY source_id').all() as { source: string; at: string }[]) m.set({ source: r.source }, Math.floor(Date.parse(r.at) / 1000));
+  });
   g('paperback_hl7_quarantined', 'HL7 messages and frames kept in quarantine per source, by the answer given (AE, AR, none for a discarded partial frame)', ['source', 'ack'], (m) => {
     for (const r of src.db.prepare('SELECT source_id AS source, ack_code AS ack, COUNT(*) AS n FROM hl7_quarantine GROUP BY source_id, ack_code').all() as { source: string; ack: string; n: number }[]) m.set({ source: r.source, ack: r.ack }, r.n);
   });

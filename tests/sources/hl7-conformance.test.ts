@@ -233,6 +233,9 @@ describe.skipIf(!HAVE_MLLP_SEND)('HL7 v2.5.1 conformance of the ADT listener', (
     const metrics = await metricsRegistry({ config: () => b.a.config, db: b.a.db }).metrics();
     expect(metrics).toMatch(/paperback_hl7_quarantined\{source="adt",ack="none"\} 1/);
     expect(metrics).toMatch(/paperback_hl7_messages\{source="adt",status="applied"\} \d+/);
+    // When the feed last spoke, for the fleet's "HL7 feed silent" alert: the message just stored, within a minute.
+    const last = Number(/paperback_hl7_last_message_timestamp_seconds\{source="adt"\} (\d+)/.exec(metrics)?.[1]);
+    expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(60);
   });
 });
 
