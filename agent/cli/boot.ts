@@ -66,6 +66,11 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
   if (opts.withSources) {
     for (const s of config.box.sources) {
       if (s.kind === 'fhir') sources.set(s.id, createFhirSource(s, { configDir: config.dir }));
+      else if (s.kind === 'sql') {
+        // Loaded only when configured: the database drivers are of no use to a FHIR box.
+        const { createSqlSource } = await import('../sources/sql/index.js');
+        sources.set(s.id, createSqlSource(s, { configDir: config.dir, log: opts.log, timeZone: config.box.timeZone }));
+      }
       else if (s.kind === 'demo') {
         // Loaded only when configured: the FHIR server's definitions take a second to index.
         const { startDemoHis } = await import('../demo/demo-his.js');

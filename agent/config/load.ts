@@ -209,6 +209,10 @@ function checkFiles(dir: string, box: BoxConfig, dataDir: string, jobs: Iterable
       must(`sources.${i}.tls.caFile`, s.tls.caFile);
     }
     if ('caFile' in s) must(`sources.${i}.caFile`, s.caFile);
+    if (s.kind === 'sql') {
+      must(`sources.${i}.connection.passwordFile`, s.connection.passwordFile);
+      must(`sources.${i}.connection.tls.caFile`, s.connection.tls?.caFile);
+    }
   });
   if (box.encryption.keyFile) {
     const key = path.resolve(dir, box.encryption.keyFile);

@@ -104,6 +104,43 @@ const dropFolderSource = z
   .strict();
 
 /**
+ * A read-only view of the HIS database (what Vietnamese hospitals have when
+ * their HIS offers neither FHIR nor HL7): the site's own queries return the
+ * drop-folder export's columns, with the ward's code bound as :ward_code.
+ */
+const sqlSource = z
+  .object({
+    id,
+    kind: z.literal('sql'),
+    name: z.string().default('HIS database'),
+    client: z.enum(['pg', 'mysql']),
+    connection: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).optional(),
+        database: z.string().min(1),
+        user: z.string().min(1),
+        /** A file holding the password (first line), readable by the paperback user only (0600). */
+        passwordFile: z.string().min(1).optional(),
+        /** Unix socket folder (PostgreSQL) or socket file (MySQL/MariaDB) instead of TCP. */
+        socket: z.string().min(1).optional(),
+        tls: z.object({ caFile: z.string().min(1).optional(), rejectUnauthorized: z.boolean().default(true) }).strict().optional(),
+      })
+      .strict(),
+    connectTimeoutSeconds: z.number().min(1).max(120).default(10),
+    statementTimeoutSeconds: z.number().min(1).max(600).default(30),
+    /** A query that returns more rows than this fails the pull (a wrong join, a missing ward filter). */
+    maxRows: z.number().int().min(1).max(200_000).default(5000),
+    queries: z
+      .object({
+        census: z.string().min(10),
+        medications: z.string().min(10).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+/**
  * An HL7 v2 ADT feed over MLLP from the interface engine: keeps the census;
  * `clinical` names the FHIR source that medications and allergies are then
  * pulled from, per patient.
@@ -158,7 +195,8 @@ const plannedWindow = z.union([
     .refine((w) => Date.parse(w.end) > Date.parse(w.start), { message: 'end must be after start', path: ['end'] }),
 ]);
 
-export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource, hl7Source]);
+export const sourceSchema = z.discriminatedUnion('kind', [fhirSource, dropFolderSource, demoSource, hl7Source, sqlSource]);
+export type SqlSourceConfig = z.infer<typeof sqlSource>;
 
 const webSchema = z
   .object({

@@ -76,11 +76,20 @@ export function parseRows<T>(text: string, kind: 'csv' | 'json', schema: z.ZodTy
     throw new ExportFormatError(`not valid ${kind.toUpperCase()}${whereParseFailed(err, text)}`);
   }
   if (!Array.isArray(raw)) throw new ExportFormatError('JSON export must be an array of rows');
+  return validateRows(raw, schema, (i) => `row ${i + 1}${kind === 'csv' ? ` (line ${i + 2})` : ''}`);
+}
+
+/**
+ * Rows from anywhere (an export file, a SQL query) checked against the same
+ * column rules; the error names the row (as `where` says it) and the column,
+ * never the value, which is patient data.
+ */
+export function validateRows<T>(raw: unknown[], schema: z.ZodType<T>, where: (i: number) => string): T[] {
   return raw.map((r, i) => {
     const res = schema.safeParse(r);
     if (!res.success) {
       const issue = res.error.issues[0]!;
-      throw new ExportFormatError(`row ${i + 1}${kind === 'csv' ? ` (line ${i + 2})` : ''}: column "${issue.path.join('.')}" ${issue.message}`);
+      throw new ExportFormatError(`${where(i)}: column "${issue.path.join('.')}" ${issue.message}`);
     }
     return res.data;
   });
