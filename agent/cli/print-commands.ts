@@ -7,6 +7,8 @@ import { startPrintWorker } from '../print/worker.js';
 import { openAgent } from './boot.js';
 import os from 'node:os';
 import { out } from './usage.js';
+import { printMarkingText } from '../print/marking.js';
+import { loadTranslations } from '../render/i18n.js';
 
 
 /** `paperback printers [--json]`: every printer with its live state. */
@@ -72,7 +74,8 @@ export async function printCommand(configDir: string, dataDir: string | undefine
       out(`queued as print job ${id}`);
       return 0;
     }
-    const worker = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => agent.config.printers, configDir: agent.config.dir, log, pollMs: 250 });
+    const box = agent.config.box;
+    const worker = startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => agent.config.printers, configDir: agent.config.dir, log, pollMs: 250, marking: printMarkingText(agent.db, loadTranslations(agent.config.templatesDir, box.paperLanguage ?? box.language), box.timeZone) });
     const job = await worker.waitFor(id, (Number(values.timeout) || 300) * 1000);
     await worker.stop();
     if (values.json) out(JSON.stringify({ ...job, events: printJobEvents(agent.db, id) }));

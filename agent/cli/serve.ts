@@ -19,6 +19,8 @@ import { DEMO_ACCOUNTS, ensureDemoAccounts } from '../auth/demo-accounts.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/load.js';
 import { errorFields } from '../log/errors.js';
+import { loadTranslations } from '../render/i18n.js';
+import { printMarkingText } from '../print/marking.js';
 
 /** Which job and printer files a reload added, removed or changed (ids only) for the audit log. */
 function configDiff(prev: LoadedConfig, next: LoadedConfig): Record<string, string[]> {
@@ -84,7 +86,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
     onRefused: (err) => appendAudit(agent.db, { actor: 'system:config-watch', action: 'config-refused', subject: null, detail: { files: [...new Set(err.problems.map((p) => p.file))] } }),
   }), (w) => w.close());
-  const printer = life.started('print queue', startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log }), (w) => w.stop());
+  const printer = life.started('print queue', startPrintWorker({ db: agent.db, blobs: agent.blobs, printers: () => config.printers, configDir: config.dir, log, marking: (job, at) => printMarkingText(agent.db, loadTranslations(config.templatesDir, config.box.paperLanguage ?? config.box.language), config.box.timeZone)(job, at) }), (w) => w.stop());
   const printerStates = printerStatusCache(() => config.printers, config.dir);
   monitor = startOutageMonitor({
     printers: printerStates,

@@ -13,6 +13,7 @@ import { errorFields } from '../log/errors.js';
 import { LABEL_MEDIA_TYPE, type LabelRequest } from '../render/labels.js';
 import { labelForPrinter } from './label-output.js';
 import { sendRaw } from './raw-socket.js';
+import { stampPrintMarking } from '../render/print-marking.js';
 
 export interface PrintWorkerDeps {
   db: Db;
@@ -31,6 +32,8 @@ export interface PrintWorkerDeps {
   holder?: string;
   /** How long the queue stays this process's after its last heartbeat. */
   leaseTtlMs?: number;
+  /** The conversion marking stamped on every page of the copy sent (print/marking.ts); none when not given. */
+  marking?: (job: PrintJobRow, at: Date) => string;
 }
 
 /** The lease that makes one process at a time the queue's sender. */
@@ -180,6 +183,8 @@ export function startPrintWorker(deps: PrintWorkerDeps): PrintWorker {
       } else if (printer.kind === 'zpl') {
         throw new PrintError(`printer ${printer.id} prints labels and wristbands only (ZPL); a document cannot go to it`, false, 'labels-only');
       }
+      // What is sent carries when and by whom it was printed; the stored document stays as it was.
+      if (deps.marking) pdf = await stampPrintMarking(pdf, deps.marking(job, now()));
       if (printer.kind === 'folder') {
         const file = printToFolder(printer, deps.configDir, job, pdf);
         completeJob(deps.db, job.id, { attempts: job.attempts + 1 }, `written to ${path.basename(file)}`, now());

@@ -9,6 +9,9 @@ import { claimJob, enqueuePrint, getPrintJob, printJobEvents } from '../../agent
 import { getPrinterStatus, submitPdf } from '../../agent/print/ipp.js';
 import { ippJobName } from '../../agent/print/worker.js';
 import { resolveDocument } from '../../agent/print/resolve.js';
+import { printMarkingText } from '../../agent/print/marking.js';
+import { loadTranslations } from '../../agent/render/i18n.js';
+import { currentSnapshot } from '../../agent/store/snapshots.js';
 import { startPrintWorker, type PrintWorkerDeps } from '../../agent/print/worker.js';
 import { jobYaml, openTestAgent, runCli, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_CUPSD, HAVE_IPPEVEPRINTER, REQUIRE_PEERS, freePort, startCups, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
@@ -72,6 +75,28 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('printing to a real IPP printer (ippeveprin
     expect(job.jobName).not.toContain(patients[0]!.name!);
     expect(path.basename(file!)).toContain(job.jobName.toLowerCase().replace(/ /g, '_'));
     expect(printJobEvents(a.db, id).map((e) => e.state)).toEqual(['queued', 'sending', 'processing', 'completed']);
+  });
+
+  it('stamps every page the printer receives with where the data came from, a lookup code, when and by whom; the stored PDF stays as it was', async () => {
+    const p = await printer();
+    const a = await agentWith({ ward: printerYaml('ward', p.uri) });
+    const id = queue(a, 'ward-1/census', 'ward');
+    const marking = printMarkingText(a.db, loadTranslations(a.config.templatesDir, 'vi'), a.config.box.timeZone);
+    const w = fast(a, { marking, now: () => new Date('2026-12-05T02:30:00Z') });
+    const job = await w.waitFor(id, 30_000);
+    await w.stop();
+    expect(job.state, job.error ?? '').toBe('completed');
+    const [file] = p.received();
+    const art = resolveDocument(a.config, a.db, a.blobs, 'ward-1/census').artifact;
+    const snapshotId = currentSnapshot(a.db, 'ward-1')!.id;
+    const pages = execFileSync('pdftotext', ['-layout', file!, '-'], { encoding: 'utf8' }).split('\f').filter((t) => t.trim());
+    const pageCount = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file!], { encoding: 'utf8' }))![1]);
+    expect(pages.length).toBe(pageCount);
+    for (const page of pages) {
+      expect(page.replace(/\s+/g, ' ')).toContain(`Bản in từ hồ sơ điện tử FHIR server · mã tra cứu S${snapshotId}-${art.sha256.slice(0, 8)} · in lúc 05/12/2026 09:30 (GMT+7) · người in test-nurse`);
+    }
+    // The stored document is the one the snapshot published, unstamped.
+    expect(execFileSync('pdftotext', ['-', '-'], { input: a.blobs.get(art.sha256), encoding: 'utf8' })).not.toContain('mã tra cứu');
   });
 
   it('keeps retrying while the printer is unreachable and prints when it is back', async () => {
