@@ -253,7 +253,14 @@ export const boxConfigSchema = z
     /** The language of paper when it differs from the page's (a bilingual ward); `language` when unset. */
     paperLanguage: z.enum(['vi', 'en']).optional(),
     /** How names the source sends in parts are written: family-first (Vietnamese; the default with language vi) or given-first. */
-    names: z.object({ order: z.enum(['family-first', 'given-first']).optional() }).strict().default({}),
+    names: z
+      .object({
+        order: z.enum(['family-first', 'given-first']).optional(),
+        /** Patients' names in capitals on paper and page (NGUYỄN THỊ HỒNG), as Vietnamese records write them. */
+        capitals: z.boolean().default(false),
+      })
+      .strict()
+      .default({ capitals: false }),
     /** Relative paths are resolved against the config folder. */
     dataDir: z.string().default('data'),
     sources: z.array(sourceSchema).min(1),

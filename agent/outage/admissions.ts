@@ -55,11 +55,13 @@ export class AdmissionError extends PaperbackError {
 }
 
 /** Record a downtime admission and issue its number; throws (DowntimeNumberError) when the box has none left. */
-export function admitDuringDowntime(db: Db, blobs: BlobStore, input: AdmissionInput, o: { ward: string; by: string; nameOrder: NameOrder; now: Date }): Admission {
+export function admitDuringDowntime(db: Db, blobs: BlobStore, input: AdmissionInput, o: { ward: string; by: string; nameOrder: NameOrder; capitals?: boolean; now: Date }): Admission {
   if (o.now.getTime() < Date.parse(`${input.birthDate.length === 4 ? `${input.birthDate}-01-01` : input.birthDate}T00:00:00Z`)) {
     throw new AdmissionError('the birth date is in the future');
   }
-  const name = composeName({ family: input.family, given: input.given ? input.given.split(/\s+/) : [] }, o.nameOrder) ?? input.family;
+  const composed = composeName({ family: input.family, given: input.given ? input.given.split(/\s+/) : [] }, o.nameOrder) ?? input.family;
+  // The census's rule for names (paperback.yaml names.capitals), so her band matches the ward's paper.
+  const name = o.capitals ? composed.toLocaleUpperCase('vi') : composed;
   const record = { family: input.family, given: input.given, name, birthDate: input.birthDate, sex: input.sex, ward: o.ward, bed: input.bed || null, enteredBy: o.by, enteredAt: o.now.toISOString() };
   const { sha256, size } = blobs.put(Buffer.from(JSON.stringify(record)));
   const number = db

@@ -237,6 +237,8 @@ async function pullWard(ctx: RunContext, source: Source): Promise<Pulled> {
   if (bounded.cut) snap.warnings.push({ code: 'partial-data', message: `${bounded.cut} value(s) from the source were too long for paper and are cut, marked ${CUT_MARK}`, say: { key: 'warning.valuesCut', vars: { n: bounded.cut, mark: CUT_MARK } } });
   if (bounded.implausible) snap.warnings.push({ code: 'partial-data', message: `${bounded.implausible} date(s) from the source cannot be real and are shown as unknown`, say: { key: 'warning.implausibleDates', vars: { n: bounded.implausible } } });
   markSiteHighAlert(snap, box.highAlert);
+  // Capitals by the language's rules: "Nguyễn Thị Hồng" → "NGUYỄN THỊ HỒNG", every mark kept.
+  if (box.names.capitals) for (const p of snap.patients) if (p.name) p.name = p.name.toLocaleUpperCase(box.language);
   const prev = currentSnapshot(deps.db, job.id);
   const fraction = (box.sources.find((s) => s.id === job.source) as { censusShrinkWarning?: number }).censusShrinkWarning ?? 0.3;
   const shrink = censusShrinkWarning(prev?.counts.patients, snap.patients.length, fraction);

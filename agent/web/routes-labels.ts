@@ -134,7 +134,7 @@ export function registerLabelRoutes(app: FastifyInstance, ctx: WebContext, who: 
     }
     const box = ctx.config().box;
     try {
-      const a = admitDuringDowntime(ctx.db, ctx.blobs, input.data, { ward: job.scope.ward, by: who(req), nameOrder: box.names.order ?? defaultNameOrder(box.language), now: ctx.now?.() ?? new Date() });
+      const a = admitDuringDowntime(ctx.db, ctx.blobs, input.data, { ward: job.scope.ward, by: who(req), nameOrder: box.names.order ?? defaultNameOrder(box.language), capitals: box.names.capitals, now: ctx.now?.() ?? new Date() });
       ctx.audit(req, 'downtime-admission', `${job.id}/admission/${a.number}`, { number: a.number });
       return reply.redirect(`/ward/${job.id}/labels?number=${encodeURIComponent(a.number)}`, 303);
     } catch (err) {

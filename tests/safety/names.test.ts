@@ -11,7 +11,9 @@ import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.j
 import { censusRow, censusToPatients, parseRows } from '../../agent/sources/dropfolder/formats.js';
 import { createFhirSource } from '../../agent/sources/fhir/index.js';
 import { parseAdt } from '../../agent/sources/hl7/adt.js';
-import { REPO, tmpDir } from '../support/fixtures.js';
+import { jobYaml, openTestAgent, REPO, runByHandOnly, tmpDir, writeConfigDir } from '../support/fixtures.js';
+import { runJob } from '../../agent/schedule/run.js';
+import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { pdfText } from '../support/pdf-text.js';
 
 /**
@@ -70,6 +72,20 @@ async function census(nameOrder: 'family-first' | 'given-first', language: 'vi' 
 }
 
 describe('names in the site order', () => {
+  it('writes names in capitals when the site asks (names.capitals), every Vietnamese mark kept, on the printed census', async () => {
+    const dir = writeConfigDir(tmpDir(), { baseUrl: server.url, wards: ['w'], jobs: { w: runByHandOnly(jobYaml('w')) } });
+    const yaml = path.join(dir, 'paperback.yaml');
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('names: { order: family-first }', 'names: { order: family-first, capitals: true }').replace('language: en', 'language: vi'));
+    const a = openTestAgent(dir);
+    const o = await runJob(a, 'w', { trigger: 'manual' });
+    expect(o.status, o.error ?? '').toBe('succeeded');
+    const text = pdfText(a.blobs.get(getArtifact(a.db, currentSnapshot(a.db, 'w')!.id, 'census')!.sha256)).text;
+    expect(text).toContain('NGUYỄN THỊ HỒNG');
+    expect(text).toContain('TRẦN THU HÀ');
+    expect(text).not.toContain('Nguyễn Thị Hồng');
+  });
+
+
   it('composes FHIR names from their parts in the site order, official then usual, prefixes and suffixes kept', async () => {
     const vi = await census('family-first', 'vi');
     expect(vi).toContain('Nguyễn Thị Hồng');
