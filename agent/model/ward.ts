@@ -174,6 +174,12 @@ export interface Patient {
   mrn: string | null;
   /** Other identifiers the source sent (national ID, insurance number, a merged MRN): searchable, never printed as the MRN. */
   otherIds?: { label: string; value: string }[];
+  /**
+   * Identifiers printed on the patient band of every page, each only when the
+   * source knows it: the admission number, the insurance card, the citizen ID
+   * (Vietnamese records: số vào viện, thẻ BHYT, CCCD).
+   */
+  bandIds?: { kind: 'admission' | 'insurance' | 'citizen'; value: string }[];
   name: string | null;
   /** As sent: YYYY, YYYY-MM or YYYY-MM-DD; a partial date is printed as given, with an approximate age. */
   birthDate: string | null;

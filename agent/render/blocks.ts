@@ -41,6 +41,8 @@ export interface PatientStamp {
   mrnLabel?: string;
   /** Allergies and code status, repeated in the band of every page: a nurse may hold page 3 alone. */
   alert?: string | null;
+  /** The other identifiers the source knows (admission number, insurance card, citizen ID), labelled; after the bed. */
+  ids?: string;
 }
 
 export interface Stamp {

@@ -101,6 +101,7 @@ export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext,
     bed: `${t('census.bed')} ${bedLabel(snap, p)}`,
     barcode: p.mrn,
     mrnLabel: t('census.mrn'),
+    ...(p.bandIds?.length ? { ids: p.bandIds.map((x) => `${t(`band.${x.kind}`)} ${x.value}`).join('   ·   ') } : {}),
     alert: opts.alert
       ? [allergyShort(p, ctx), `${t('census.codeStatus')}: ${p.codeStatus ?? t('unknown')}`, ...Object.values(bodyWords(p, ctx, new Date(snap.asOf))).filter(Boolean)].join('   ·   ')
       : null,

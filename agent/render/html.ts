@@ -44,7 +44,7 @@ export function renderHtmlFragment(spec: DocumentSpec): string {
     `<header class="doc-stamp"><strong>${escapeHtml(s.marking)} — ${escapeHtml(s.documentTitle)}</strong><span>${escapeHtml(s.hospital)} · ${escapeHtml(s.ward)}</span></header>`,
     `<p class="doc-asof">${s.footer.map(escapeHtml).join('<br>')}</p>`,
     s.banner ? `<p class="doc-banner" role="alert">⚠ ${escapeHtml(s.banner)}</p>` : '',
-    p ? `<div class="doc-patient"><strong>${escapeHtml(p.name)}</strong> <span>${escapeHtml(p.mrnLabel ?? 'MRN')} ${escapeHtml(p.mrn)} · ${escapeHtml(p.birthDate)} · ${escapeHtml(p.bed)}</span>${p.alert ? `<br><span class="doc-alert">${escapeHtml(p.alert)}</span>` : ''}</div>` : '',
+    p ? `<div class="doc-patient"><strong>${escapeHtml(p.name)}</strong> <span>${escapeHtml(p.mrnLabel ?? 'MRN')} ${escapeHtml(p.mrn)} · ${escapeHtml(p.birthDate)} · ${escapeHtml(p.bed)}${p.ids ? ` · ${escapeHtml(p.ids)}` : ''}</span>${p.alert ? `<br><span class="doc-alert">${escapeHtml(p.alert)}</span>` : ''}</div>` : '',
     ...spec.blocks.map(block),
     '</article>',
   ].join('\n');

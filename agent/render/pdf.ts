@@ -265,7 +265,8 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: 
     const name = shrinkToFit(doc, patient.name, 'bold', 11, 7, textW);
     doc.font('bold').fontSize(name.size);
     drawLineAt(doc, name.text, left + 6, y + 3 + (11 - name.size) / 2);
-    drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
+    // Too long for the line: what comes last (the other identifiers) is cut, never the bed.
+    drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}${patient.ids ? `   ·   ${patient.ids}` : ''}`, 'body', SIZE.body, textW), left + 6, y + 17);
     if (patient.alert) {
       doc.fillColor(ALERT);
       const alert = shrinkToFit(doc, patient.alert, 'bold', SIZE.body, 5.5, w - 12);

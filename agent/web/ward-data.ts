@@ -93,7 +93,7 @@ export function searchPatients(ward: WardSnapshot, query: string): Patient[] {
   if (words.length === 0) return all;
   const bedOf = (p: Patient) => ward.beds.find((b) => b.id === p.bedId)?.label ?? '';
   return all.filter((p) => {
-    const hay = [foldForSearch(p.name ?? ''), foldForSearch(p.mrn ?? ''), foldForSearch(bedOf(p)), ...(p.otherIds ?? []).map((x) => foldForSearch(x.value))].join(' ');
+    const hay = [foldForSearch(p.name ?? ''), foldForSearch(p.mrn ?? ''), foldForSearch(bedOf(p)), ...(p.otherIds ?? []).map((x) => foldForSearch(x.value)), ...(p.bandIds ?? []).map((x) => foldForSearch(x.value))].join(' ');
     return words.every((w) => hay.includes(w));
   });
 }

@@ -26,14 +26,14 @@ const HOSTILE_NAME = `Nguyễn Văn "Tí" O'Brien`;
 function schema(db: 'pg' | 'mysql'): string {
   const ts = db === 'pg' ? 'TIMESTAMP' : 'DATETIME';
   return `
-    CREATE TABLE benh_nhan (ma_bn VARCHAR(20) PRIMARY KEY, ho_ten VARCHAR(200), ngay_sinh DATE NULL, gioi_tinh SMALLINT NULL, can_nang NUMERIC(5,1) NULL, di_ung TEXT NULL);
+    CREATE TABLE benh_nhan (ma_bn VARCHAR(20) PRIMARY KEY, ho_ten VARCHAR(200), ngay_sinh DATE NULL, gioi_tinh SMALLINT NULL, can_nang NUMERIC(5,1) NULL, di_ung TEXT NULL, ma_the_bhyt VARCHAR(20) NULL, so_cccd VARCHAR(12) NULL);
     CREATE TABLE nhap_vien (ma_lk VARCHAR(30) PRIMARY KEY, ma_bn VARCHAR(20), ma_khoa VARCHAR(20), ma_giuong VARCHAR(20), ngay_vao ${ts} NULL, chan_doan TEXT NULL, ra_vien ${ts} NULL);
     CREATE TABLE y_lenh_thuoc (id INTEGER PRIMARY KEY, ma_lk VARCHAR(30), ten_thuoc VARCHAR(300), ham_luong VARCHAR(100), duong_dung VARCHAR(50), lieu_dung TEXT, ngay_yl ${ts});
     INSERT INTO benh_nhan VALUES
-      ('BN001', 'Nguyễn Thị Hồng Ngọc', '1958-03-07', 2, 52.5, 'Penicillin;Aspirin'),
-      ('BN002', '${HOSTILE_NAME.replace(/'/g, "''")}', NULL, NULL, NULL, NULL),
-      ('BN003', 'Trần Văn Bình', '1949-12-31', 1, 61.0, 'NKA'),
-      ('BN009', 'Lê Thị Khác Khoa', '1990-01-01', 2, NULL, NULL);
+      ('BN001', 'Nguyễn Thị Hồng Ngọc', '1958-03-07', 2, 52.5, 'Penicillin;Aspirin', 'HT2797912345678', '079158001234'),
+      ('BN002', '${HOSTILE_NAME.replace(/'/g, "''")}', NULL, NULL, NULL, NULL, NULL, NULL),
+      ('BN003', 'Trần Văn Bình', '1949-12-31', 1, 61.0, 'NKA', NULL, NULL),
+      ('BN009', 'Lê Thị Khác Khoa', '1990-01-01', 2, NULL, NULL, NULL, NULL);
     INSERT INTO nhap_vien VALUES
       ('LK1', 'BN001', 'K03', 'G01', '2026-12-01 08:30:00', 'Tăng huyết áp', NULL),
       ('LK2', 'BN002', 'K03', 'G02', '2026-12-02 23:15:00', '${LONG}', NULL),
@@ -49,7 +49,8 @@ function schema(db: 'pg' | 'mysql'): string {
 
 const CENSUS = `SELECT nv.ma_giuong AS bed, bn.ma_bn AS mrn, bn.ho_ten AS name, bn.ngay_sinh AS birth_date,
   CASE bn.gioi_tinh WHEN 1 THEN 'male' WHEN 2 THEN 'female' ELSE NULL END AS sex,
-  nv.ngay_vao AS admitted_at, nv.chan_doan AS diagnosis, bn.di_ung AS allergies, bn.can_nang AS weight_kg
+  nv.ngay_vao AS admitted_at, nv.chan_doan AS diagnosis, bn.di_ung AS allergies, bn.can_nang AS weight_kg,
+  nv.ma_lk AS admission_no, bn.ma_the_bhyt AS insurance_card, bn.so_cccd AS citizen_id
 FROM nhap_vien nv JOIN benh_nhan bn ON bn.ma_bn = nv.ma_bn
 WHERE nv.ma_khoa = :ward_code AND nv.ra_vien IS NULL`;
 const MEDS = `SELECT nv.ma_bn AS mrn, t.id AS order_id, t.ten_thuoc AS drug, t.ham_luong AS dose, t.duong_dung AS route, t.lieu_dung AS frequency, t.ngay_yl AS start
@@ -150,7 +151,13 @@ for (const kind of KINDS) {
         expect(census.replace(/\s+/g, ' ')).toContain('Nguyễn Văn "Tí"');
         expect(census).not.toContain('Lê Thị Khác Khoa');
         expect(o.warnings.join(' ')).toMatch(/too long for paper and are cut/);
-        expect(text('mar/BN001').replace(/\s+/g, ' ')).toContain('Amoxicilin 500mg');
+        const mar = text('mar/BN001').replace(/\s+/g, ' ');
+        expect(mar).toContain('Amoxicilin 500mg');
+        // The identifiers Vietnamese records carry, on the patient band of every page, each only when known.
+        expect(mar).toContain('Adm. no. LK1 · Insurance card HT2797912345678 · Citizen ID 079158001234');
+        const other = text('mar/BN003').replace(/\s+/g, ' ');
+        expect(other).toContain('Adm. no. LK3');
+        expect(other).not.toMatch(/Insurance card|Citizen ID/);
       } finally {
         await a.sources.get('his-db')!.close?.();
       }

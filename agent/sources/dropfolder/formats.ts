@@ -38,6 +38,10 @@ export const censusRow = z.object({
   weight_kg: z.preprocess(blankToNull, z.coerce.number().positive().max(500).nullable().optional()).transform((v) => v ?? null),
   /** Semicolon-separated other safety flags (fall risk…). */
   flags: opt,
+  /** Printed on the patient band when given: the admission number, the insurance card (thẻ BHYT), the citizen ID (CCCD). */
+  admission_no: opt.pipe(z.string().max(40, 'is longer than 40 characters').nullable()),
+  insurance_card: opt.pipe(z.string().max(40, 'is longer than 40 characters').nullable()),
+  citizen_id: opt.pipe(z.string().max(40, 'is longer than 40 characters').nullable()),
 });
 
 export const medicationRow = z.object({
@@ -160,6 +164,11 @@ export function censusToPatients(rows: CensusRow[], nameOrder: NameOrder = 'fami
       allergies: nka ? { status: 'none-known', items: [] } : allergies.length ? { status: 'recorded', items: allergies.map((substance) => ({ substance, reaction: null, severity: null, criticality: null, category: null })) } : { status: 'not-recorded', items: [] },
       orders: { status: 'not-pulled', items: [] },
       administrations: { status: 'not-pulled', since: null, items: [] },
+      bandIds: [
+        ...(r.admission_no ? [{ kind: 'admission' as const, value: r.admission_no }] : []),
+        ...(r.insurance_card ? [{ kind: 'insurance' as const, value: r.insurance_card }] : []),
+        ...(r.citizen_id ? [{ kind: 'citizen' as const, value: r.citizen_id }] : []),
+      ],
     });
   }
   return { beds: [...beds.values()], patients };
