@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../log/logger.js';
@@ -5,6 +6,8 @@ import { appendAudit } from '../audit/log.js';
 import { activeDowntime, declareDowntime, endDeclaration, listDowntimes, openDeclaration } from '../outage/downtime.js';
 import { openAgent } from './boot.js';
 import { out } from './usage.js';
+import { formatDateTime } from '../render/i18n.js';
+import type { DowntimeRow } from '../outage/downtime.js';
 
 
 /**
@@ -13,7 +16,7 @@ import { out } from './usage.js';
  */
 export async function downtimeCommand(configDir: string, dataDir: string | undefined, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { reason: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args: rest, options: { reason: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' }, since: { type: 'string' } }, strict: true });
   const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
   const by = values.by ?? `cli:${os.userInfo().username}`;
   try {
@@ -47,11 +50,43 @@ export async function downtimeCommand(configDir: string, dataDir: string | undef
         }
         return 0;
       }
+      case 'export': {
+        // The incidents for the insurance office (a late submission after an IT failure must be justified).
+        if (values.since && !/^\d{4}-\d{2}-\d{2}$/.test(values.since)) {
+          process.stderr.write('--since takes a date: YYYY-MM-DD\n');
+          return 2;
+        }
+        const rows = listDowntimes(agent.db, 100_000).filter((d) => !values.since || d.startedAt >= values.since).reverse();
+        const text = downtimesCsv(rows, agent.config.box.site.id, agent.config.box.box.id, agent.config.box.timeZone);
+        appendAudit(agent.db, { actor: by, action: 'audit-export', subject: 'downtimes', detail: { rows: rows.length, since: values.since ?? null } });
+        if (values.out) {
+          fs.writeFileSync(values.out, text, { mode: 0o600 });
+          out(`wrote ${rows.length} downtime(s) to ${values.out}`);
+        } else process.stdout.write(text);
+        return 0;
+      }
       default:
-        process.stderr.write('usage: paperback downtime start|end|status\n');
+        process.stderr.write('usage: paperback downtime start|end|status|export\n');
         return 2;
     }
   } finally {
     await agent.close();
   }
+}
+
+const HOW: Record<DowntimeRow['kind'], string> = { detected: 'detected by the box (the HIS stopped answering)', declared: 'declared by a person', planned: 'planned maintenance window' };
+
+/** One row per downtime: when it started and ended (UTC and the box's local time), how it was detected, who declared and ended it. */
+function downtimesCsv(rows: DowntimeRow[], siteId: string, boxId: string, timeZone: string): string {
+  const q = (v: string | number | null) => {
+    const s = v === null ? '' : String(v);
+    const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  };
+  const header = 'site,box,downtime,kind,how_detected,cause,started_utc,started_local,ended_utc,ended_local,minutes,declared_by,ended_by';
+  const lines = rows.map((d) => {
+    const minutes = d.endedAt ? Math.round((Date.parse(d.endedAt) - Date.parse(d.startedAt)) / 60_000) : null;
+    return [siteId, boxId, d.id, d.kind, HOW[d.kind], d.cause, d.startedAt, formatDateTime(d.startedAt, timeZone), d.endedAt, formatDateTime(d.endedAt, timeZone), minutes, d.declaredBy, d.endedBy].map(q).join(',');
+  });
+  return `${[header, ...lines].join('\r\n')}\r\n`;
 }

@@ -12,8 +12,9 @@ Commands:
   docs JOB                      list the current snapshot's documents (JOB/DOCUMENT)
   export JOB --out DIR          write the current snapshot's documents as PDF files
   printers [--json]             list printers with their live state
-  downtime start --reason R | end | status
-                                declare or end a downtime by hand; show the current one
+  downtime start --reason R | end | status | export [--since D] [--out FILE]
+                                declare or end a downtime by hand; show the current one;
+                                every downtime as CSV (for the insurance office)
   census status JOB | census accept JOB [--snapshot N]
                                 see a census the drop guard held, and publish it once checked
   print JOB/DOC --printer ID [--copies N] [--no-wait]
