@@ -21,10 +21,19 @@ const SYSTEM_NODE = spawnSync('/usr/bin/node', ['-p', 'process.versions.node.spl
 const SAME_NODE = SYSTEM_NODE === process.versions.node.split('.')[0];
 if (ASKED && !ROOT) throw new Error('the package tests install a .deb: run them as root (the CI machine)');
 
-const sh = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: 600_000 });
-  return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-};
+/**
+ * A command run to its end without blocking this worker: building the package and lintian take a
+ * minute, and a test worker that does not answer vitest for that long is reported as an error.
+ */
+const sh = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  new Promise<{ code: number | null; out: string }>((resolve) => {
+    const c = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stderr.on('data', (d: Buffer) => (out += d));
+    c.on('error', (err) => resolve({ code: null, out: `${out}${err.message}` }));
+    c.on('close', (code) => resolve({ code, out }));
+  });
 const exists = (p: string) => fs.existsSync(p);
 const modeOf = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
 const ownerOf = (p: string) => execFileSync('stat', ['-c', '%U:%G', p], { encoding: 'utf8' }).trim();
@@ -50,28 +59,28 @@ describe.skipIf(!ASKED || !SAME_NODE)('the Debian package, installed on this mac
   const out = tmpDir('pb-deb-');
   let deb = '';
 
-  it('builds with npm run package, and lintian finds no errors', () => {
-    if (sh('dpkg', ['-s', 'paperback']).code === 0) sh('dpkg', ['--purge', 'paperback']); // a previous run on this machine
-    const built = sh('npm', ['run', '--silent', 'package', '--', out], { cwd: REPO });
+  it('builds with npm run package, and lintian finds no errors', async () => {
+    if ((await sh('dpkg', ['-s', 'paperback'])).code === 0) await sh('dpkg', ['--purge', 'paperback']); // a previous run on this machine
+    const built = await sh('npm', ['run', '--silent', 'package', '--', out], { cwd: REPO });
     expect(built.code, built.out).toBe(0);
     deb = built.out.trim().split('\n').pop()!;
     expect(deb).toMatch(/paperback_\d+\.\d+\.\d+_amd64\.deb$/);
-    const info = sh('dpkg-deb', ['--field', deb, 'Depends']).out;
+    const info = (await sh('dpkg-deb', ['--field', deb, 'Depends'])).out;
     expect(info).toContain(`nodejs (>= ${SYSTEM_NODE === '20' ? '20.19' : `${SYSTEM_NODE}.0`})`);
-    const lint = sh('lintian', ['--tag-display-limit', '0', deb]);
+    const lint = await sh('lintian', ['--tag-display-limit', '0', deb]);
     expect(lint.out.split('\n').filter((l) => l.startsWith('E:')), lint.out).toEqual([]);
   }, 300_000);
 
-  it('installs: a system user, the key made 0600, an example configuration that passes config check, paperback on PATH', () => {
-    const r = sh('dpkg', ['-i', deb]);
+  it('installs: a system user, the key made 0600, an example configuration that passes config check, paperback on PATH', async () => {
+    const r = await sh('dpkg', ['-i', deb]);
     expect(r.code, r.out).toBe(0);
-    expect(sh('id', ['-u', 'paperback']).code).toBe(0);
+    expect((await sh('id', ['-u', 'paperback'])).code).toBe(0);
     expect([modeOf('/etc/paperback/data.key'), ownerOf('/etc/paperback/data.key')]).toEqual(['600', 'paperback:paperback']);
     expect(fs.readFileSync('/etc/paperback/data.key', 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
     expect([modeOf('/var/lib/paperback'), ownerOf('/var/lib/paperback')]).toEqual(['700', 'paperback:paperback']);
     expect(exists('/etc/paperback/tls/cert.pem')).toBe(true);
     // As root, the command drops to the service's user, so files it makes stay the service's.
-    const check = sh('paperback', ['config', 'check']);
+    const check = await sh('paperback', ['config', 'check']);
     expect(check.code, check.out).toBe(0);
     expect(check.out).toMatch(/configuration OK: 1 job\(s\), 1 printer\(s\), 1 source\(s\); data in \/var\/lib\/paperback/);
   }, 120_000);
@@ -109,9 +118,9 @@ describe.skipIf(!ASKED || !SAME_NODE)('the Debian package, installed on this mac
     expect(ownerOf('/var/lib/paperback/paperback.sqlite')).toBe('paperback:paperback');
   }, 90_000);
 
-  it('dpkg -r leaves the configuration, the key and the data; the Ansible role installs it again, idempotently', () => {
+  it('dpkg -r leaves the configuration, the key and the data; the Ansible role installs it again, idempotently', async () => {
     const keyBefore = crypto.createHash('sha256').update(fs.readFileSync('/etc/paperback/data.key')).digest('hex');
-    expect(sh('dpkg', ['-r', 'paperback']).code).toBe(0);
+    expect((await sh('dpkg', ['-r', 'paperback'])).code).toBe(0);
     expect(exists('/usr/bin/paperback')).toBe(false);
     expect(['/etc/paperback/paperback.yaml', '/etc/paperback/data.key', '/var/lib/paperback/paperback.sqlite'].filter(exists)).toHaveLength(3);
     const dir = tmpDir('pb-ansible-');
@@ -133,30 +142,30 @@ describe.skipIf(!ASKED || !SAME_NODE)('the Debian package, installed on this mac
     };
     fs.writeFileSync(path.join(dir, 'vars.json'), JSON.stringify(vars));
     const play = () => sh('ansible-playbook', ['-i', path.join(dir, 'inventory.ini'), '-e', `@${path.join(dir, 'vars.json')}`, path.join(REPO, 'ops/ansible/site.yml')], { env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_ROLES_PATH: path.join(REPO, 'ops/ansible/roles') } });
-    const first = play();
+    const first = await play();
     expect(first.code, first.out).toBe(0);
     expect(first.out).toMatch(/localhost\s+: ok=\d+\s+changed=[1-9]/);
-    expect(sh('dpkg', ['-s', 'paperback']).out).toMatch(/Status: install ok installed/);
+    expect((await sh('dpkg', ['-s', 'paperback'])).out).toMatch(/Status: install ok installed/);
     expect(fs.readFileSync('/etc/paperback/paperback.yaml', 'utf8')).toContain('ward-9-box');
-    expect(sh('paperback', ['config', 'check']).out).toMatch(/configuration OK: 1 job\(s\), 1 printer\(s\)/);
+    expect((await sh('paperback', ['config', 'check'])).out).toMatch(/configuration OK: 1 job\(s\), 1 printer\(s\)/);
     expect(fs.readdirSync('/etc/paperback/snapshots')).toEqual(['ward-9.yaml']);
     // The reinstall kept the key the first install made.
     expect(crypto.createHash('sha256').update(fs.readFileSync('/etc/paperback/data.key')).digest('hex')).toBe(keyBefore);
-    const second = play();
+    const second = await play();
     expect(second.code, second.out).toBe(0);
     expect(second.out).toMatch(/localhost\s+: ok=\d+\s+changed=0/);
   }, 300_000);
 
-  it('purge removes the configuration, the key, the data and the user', () => {
-    expect(sh('dpkg', ['--purge', 'paperback']).code).toBe(0);
+  it('purge removes the configuration, the key, the data and the user', async () => {
+    expect((await sh('dpkg', ['--purge', 'paperback'])).code).toBe(0);
     expect(['/etc/paperback', '/var/lib/paperback'].filter(exists)).toEqual([]);
-    expect(sh('id', ['-u', 'paperback']).code).not.toBe(0);
+    expect((await sh('id', ['-u', 'paperback'])).code).not.toBe(0);
   }, 60_000);
 });
 
 describe('the Ansible role', () => {
-  it.skipIf(spawnSync('sh', ['-c', 'command -v ansible-playbook']).status !== 0)('passes ansible-playbook --syntax-check', () => {
-    const r = sh('ansible-playbook', ['--syntax-check', '-i', 'inventory.example.ini', 'site.yml'], { cwd: path.join(REPO, 'ops/ansible') });
+  it.skipIf(spawnSync('sh', ['-c', 'command -v ansible-playbook']).status !== 0)('passes ansible-playbook --syntax-check', async () => {
+    const r = await sh('ansible-playbook', ['--syntax-check', '-i', 'inventory.example.ini', 'site.yml'], { cwd: path.join(REPO, 'ops/ansible') });
     expect(r.code, r.out).toBe(0);
   });
 });
