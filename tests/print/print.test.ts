@@ -82,7 +82,8 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('printing to a real IPP printer (ippeveprin
     const a = await agentWith({ ward: printerYaml('ward', p.uri) });
     const id = queue(a, 'ward-1/census', 'ward');
     const marking = printMarkingText(a.db, loadTranslations(a.config.templatesDir, 'vi'), a.config.box.timeZone);
-    const w = fast(a, { marking, now: () => new Date('2026-12-05T02:30:00Z') });
+    // The marking's time fixed, not the worker's clock: a worker on a fixed clock would not see a job queued later.
+    const w = fast(a, { marking: (job) => marking(job, new Date('2026-12-05T02:30:00Z')) });
     const job = await w.waitFor(id, 30_000);
     await w.stop();
     expect(job.state, job.error ?? '').toBe('completed');
