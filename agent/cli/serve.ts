@@ -159,7 +159,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     await shutdown();
     throw err;
   }
-  log.info({ address, data: config.dataDir, jobs: [...config.jobs.keys()] }, 'Paperback is serving');
+  log.info({ url: address, data: config.dataDir, jobs: [...config.jobs.keys()] }, 'Paperback is serving');
   process.stdout.write(`Paperback is serving on ${address.replace('0.0.0.0', 'localhost')}\n`);
   if (config.box.auth.demoAccounts) {
     process.stdout.write(`Demo accounts: ${DEMO_ACCOUNTS.map((d) => `${d.username} / ${d.password}`).join(', ')}\n`);

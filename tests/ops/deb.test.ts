@@ -106,6 +106,9 @@ describe.skipIf(!ASKED || !SAME_NODE)('the Debian package, installed on this mac
       await waitFor(() => /Paperback is serving/.test(log), 30_000).catch(() => {
         throw new Error(`serve did not start:\n${log}`);
       });
+      // The log says where it listens (a key the patient-data redaction leaves alone); pino writes it a moment after stdout.
+      await waitFor(() => /"msg":"Paperback is serving"/.test(log), 10_000);
+      expect(log).toMatch(new RegExp(`"url":"https://[0-9.]+:${port}"`));
       const health = await getJson(`https://127.0.0.1:${port}/healthz`);
       expect(health).toEqual({ status: 200, body: '{"ok":true}' });
       expect((await getJson(`https://127.0.0.1:${port}/metrics`)).body).toMatch(/paperback_ready/);
