@@ -4,6 +4,7 @@ import type { VerifyProblem } from '../store/verify.js';
 import { currentSealKey, mac, sealKeyById, sealText } from './seal.js';
 import { checkAnchor } from './anchor.js';
 import { listArchives, readArchives } from './archive.js';
+import { csvCell } from '../model/csv.js';
 
 /**
  * The audit trail: who logged in, viewed, downloaded or printed what, and who
@@ -191,13 +192,6 @@ export function verifyAuditChain(db: Db, opts: { anchorFile?: string; from?: Aud
   const total = start - 1 + checked;
   return { checked: total, problems, checkpoint: ok && total > 0 ? { id: expectedId - 1, hash: prev, sealedSince } : ok ? (opts.from ?? null) : null };
 }
-
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : String(v);
-  // A leading = + - @ would run as a formula in a spreadsheet; prefix a quote (OWASP CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
 
 /** The audit log as CSV for the privacy officer (RFC 4180, UTF-8 with BOM so Excel reads Vietnamese). */
 export function auditCsv(rows: AuditRow[]): string {

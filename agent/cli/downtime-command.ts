@@ -6,6 +6,7 @@ import { appendAudit } from '../audit/log.js';
 import { activeDowntime, declareDowntime, endDeclaration, listDowntimes, openDeclaration } from '../outage/downtime.js';
 import { openAgent } from './boot.js';
 import { out } from './usage.js';
+import { csvCell } from '../model/csv.js';
 import { formatDateTime } from '../render/i18n.js';
 import type { DowntimeRow } from '../outage/downtime.js';
 
@@ -78,15 +79,10 @@ const HOW: Record<DowntimeRow['kind'], string> = { detected: 'detected by the bo
 
 /** One row per downtime: when it started and ended (UTC and the box's local time), how it was detected, who declared and ended it. */
 function downtimesCsv(rows: DowntimeRow[], siteId: string, boxId: string, timeZone: string): string {
-  const q = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
   const header = 'site,box,downtime,kind,how_detected,cause,started_utc,started_local,ended_utc,ended_local,minutes,declared_by,ended_by';
   const lines = rows.map((d) => {
     const minutes = d.endedAt ? Math.round((Date.parse(d.endedAt) - Date.parse(d.startedAt)) / 60_000) : null;
-    return [siteId, boxId, d.id, d.kind, HOW[d.kind], d.cause, d.startedAt, formatDateTime(d.startedAt, timeZone), d.endedAt, formatDateTime(d.endedAt, timeZone), minutes, d.declaredBy, d.endedBy].map(q).join(',');
+    return [siteId, boxId, d.id, d.kind, HOW[d.kind], d.cause, d.startedAt, formatDateTime(d.startedAt, timeZone), d.endedAt, formatDateTime(d.endedAt, timeZone), minutes, d.declaredBy, d.endedBy].map(csvCell).join(',');
   });
   return `${[header, ...lines].join('\r\n')}\r\n`;
 }

@@ -8,19 +8,13 @@ import { listAdmissions } from '../outage/admissions.js';
 import { DowntimeNumberError, importNumbers, issuedNumbers, mapDowntimeNumber, numberUsage } from '../store/downtime-numbers.js';
 import { openAgent } from './boot.js';
 import { EXIT, out, UsageError } from './usage.js';
+import { csvCell } from '../model/csv.js';
 
 const USAGE = `usage: paperback numbers status [--json]
        paperback numbers import FILE          numbers from the registration office (one per line, or CSV, number first)
        paperback numbers report [--out FILE]  every number issued, with the patient and the HIS record it became (CSV)
        paperback numbers map FILE [--by NAME] CSV of number,mrn[,encounter] from Registration: which HIS record each became
        paperback numbers map --from SOURCE    ask the HIS (FHIR) which patient record carries each downtime number`;
-
-/** A CSV field, quoted when it must be, and never read as a formula by a spreadsheet. */
-const csv = (v: string | null | undefined) => {
-  let s = v ?? '';
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 /** `paperback numbers …`: the box's downtime numbers, what they were given to, and what they became. */
 export async function numbersCommand(configDir: string, dataDir: string | undefined, args: string[]): Promise<number> {
@@ -50,7 +44,7 @@ export async function numbersCommand(configDir: string, dataDir: string | undefi
     }
     if (sub === 'report') {
       const header = 'number,issued_at,issued_by,family_name,given_names,birth_date,sex,ward,bed,his_mrn';
-      const rows = listAdmissions(db, blobs).map((a) => [a.number, a.enteredAt, a.enteredBy, a.family, a.given, a.birthDate, a.sex, a.ward, a.bed, a.hisMrn].map(csv).join(','));
+      const rows = listAdmissions(db, blobs).map((a) => [a.number, a.enteredAt, a.enteredBy, a.family, a.given, a.birthDate, a.sex, a.ward, a.bed, a.hisMrn].map(csvCell).join(','));
       const text = `${[header, ...rows].join('\r\n')}\r\n`;
       appendAudit(db, { actor, action: 'numbers-report', subject: null, detail: { rows: rows.length, toFile: !!values.out } });
       if (values.out) {
