@@ -3,7 +3,7 @@ import { PaperbackError } from '../log/errors.js';
 import type { BlobStore } from '../store/blobs.js';
 import { blobRows } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
-import { issueDowntimeNumber, issuedNumbers, type IssuedNumber } from '../store/downtime-numbers.js';
+import { issueDowntimeNumber, issuedNumber, issuedNumbers, type IssuedNumber } from '../store/downtime-numbers.js';
 import { composeName, type NameOrder } from '../model/names.js';
 import type { PatientLabel } from '../render/labels.js';
 
@@ -84,8 +84,10 @@ export function listAdmissions(db: Db, blobs: BlobStore): Admission[] {
   return issuedNumbers(db).flatMap((n) => fromRow(blobs, n) ?? []);
 }
 
+/** One admission by its number: its row, and only its record opened. */
 export function findAdmission(db: Db, blobs: BlobStore, number: string): Admission | null {
-  return listAdmissions(db, blobs).find((a) => a.number === number) ?? null;
+  const row = issuedNumber(db, number);
+  return row ? fromRow(blobs, row) : null;
 }
 
 /** A downtime admission's label: her downtime number to scan, and allergies not known (nobody has asked the HIS). */
