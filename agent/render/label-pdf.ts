@@ -1,7 +1,7 @@
 import PDFDocument from 'pdfkit';
 import { drawBarcode } from './barcode.js';
 import { useSharedFonts } from './fonts.js';
-import { labelRows, type LabelLines, type LabelRequest } from './labels.js';
+import { CLASP_MM, labelRows, wristbandLayout, type LabelLines, type LabelRequest } from './labels.js';
 
 /**
  * Labels and wristbands as PDF: for a label printer behind IPP (LPrint,
@@ -78,43 +78,32 @@ export async function labelsPdf(req: LabelRequest, media: LabelMedia): Promise<{
   return { pdf: await done, pages };
 }
 
-/** Where a band's print starts: the clasp end is left blank. */
-export const CLASP_MM = 35;
-
 /**
  * One wristband per copy: the lines read along the band, and the barcode is
  * a "ladder" (bars along the band), so the scan line runs across the band
  * where it lies flat, not round the wrist. Twice, so one stays readable.
  */
 export async function wristbandPdf(req: LabelRequest, band: { widthMm: number; lengthMm: number } | 'a4'): Promise<{ pdf: Buffer; pages: number }> {
-  const lines = req.lines;
   const onA4 = band === 'a4';
   const size = onA4 ? { widthMm: 25, lengthMm: 250 } : band;
   const { doc, done } = pdfDocument(onA4 ? [210 * PT, 297 * PT] : [size.widthMm * PT, size.lengthMm * PT], `Wristband ${req.id}`);
   const d = doc as unknown as PDFKit.PDFDocument;
   const x0 = onA4 ? 20 : 0;
   const y0 = onA4 ? 20 : 0;
+  const layout = wristbandLayout(req.lines, size);
   for (let c = 0; c < req.count; c++) {
     doc.addPage();
     if (onA4) d.lineWidth(0.5).dash(3, { space: 3 }).rect(x0 * PT, y0 * PT, size.widthMm * PT, size.lengthMm * PT).stroke('#000000').undash();
     const w = size.widthMm;
-    const text = [lines.name, lines.person, lines.id, lines.place, lines.allergy, lines.asOf];
-    // The name a size larger than the rest; all six lines across the band's width.
-    const heights = text.map((_, i) => (i === 0 ? 1.15 : 1));
-    const lineH = Math.min(4.2, (w - 2) / heights.reduce((a, b) => a + b, 0));
-    const textLength = Math.min(95, size.lengthMm - CLASP_MM - 60);
     // Rotated a quarter clockwise: the first line along the band's right edge, read from the clasp end.
     d.save().translate((x0 + w - 1) * PT, (y0 + CLASP_MM) * PT).rotate(90);
     let across = 0;
-    text.forEach((s, i) => {
-      fitText(d, s, 0, across * PT, textLength, heights[i]! * lineH, i === 0 || i === 2 || i === 4);
-      across += heights[i]! * lineH;
-    });
-    d.restore();
-    for (let k = 0; k < 2; k++) {
-      const by = y0 + CLASP_MM + textLength + 4 + k * 26;
-      drawBarcode(d, req.id, (x0 + 1) * PT, by * PT, (w - 2) * PT, 18 * PT, 0.125 * PT);
+    for (const line of layout.lines) {
+      fitText(d, line.text, 0, across * PT, layout.textLength, line.height, line.bold);
+      across += line.height;
     }
+    d.restore();
+    for (const b of layout.barcodes) drawBarcode(d, req.id, (x0 + 1) * PT, (y0 + b.at) * PT, (w - 2) * PT, b.length * PT, 0.125 * PT);
   }
   doc.end();
   return { pdf: await done, pages: req.count };

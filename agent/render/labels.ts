@@ -121,3 +121,34 @@ export function labelRows(lines: LabelLines, id: string, heightMm: number): Labe
     return row;
   });
 }
+
+/** Where a band's print starts: the clasp end is left blank. */
+export const CLASP_MM = 35;
+
+/** A wristband's layout in millimetres: the lines across the band, how far along it they run, where the two barcodes go. */
+export interface WristbandLayout {
+  /** In order from the band's edge: each line's text, its height across the band, and whether it is bold. */
+  lines: { text: string; height: number; bold: boolean }[];
+  /** How far along the band, from the clasp end, the text may run. */
+  textLength: number;
+  /** Where each barcode starts along the band, and how long its bars are. */
+  barcodes: { at: number; length: number }[];
+}
+
+/**
+ * The one wristband layout both outputs draw (PDF and ZPL): six lines read
+ * along the band, the name a size larger, bold where a nurse looks first
+ * (name, identifier, allergies); then the barcode twice, as a ladder.
+ */
+export function wristbandLayout(lines: LabelLines, band: { widthMm: number; lengthMm: number }): WristbandLayout {
+  const texts = [lines.name, lines.person, lines.id, lines.place, lines.allergy, lines.asOf];
+  const sizes = texts.map((_, i) => (i === 0 ? 1.15 : 1));
+  const lineH = Math.min(4.2, (band.widthMm - 2) / sizes.reduce((a, b) => a + b, 0));
+  const textLength = Math.min(95, band.lengthMm - CLASP_MM - 60);
+  return {
+    lines: texts.map((text, i) => ({ text, height: sizes[i]! * lineH, bold: i === 0 || i === 2 || i === 4 })),
+    textLength,
+    barcodes: [0, 1].map((k) => ({ at: CLASP_MM + textLength + 4 + k * 26, length: 18 })),
+  };
+}
+

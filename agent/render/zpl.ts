@@ -1,5 +1,5 @@
 import { code128 } from './barcode.js';
-import { labelRows, type LabelRequest } from './labels.js';
+import { CLASP_MM, labelRows, wristbandLayout, type LabelRequest } from './labels.js';
 import { rotateClockwise, textBitmap, type Bitmap } from './text-bitmap.js';
 
 /**
@@ -59,24 +59,21 @@ export function labelsZpl(req: LabelRequest, media: ZplMedia): Buffer {
  * line runs across the wrist, not round it. Twice, so one stays readable.
  */
 export function wristbandZpl(req: LabelRequest, band: { widthMm: number; lengthMm: number; dpmm: number }): Buffer {
-  const lines = req.lines;
   const d = band.dpmm;
   const w = Math.round(band.widthMm * d);
-  const texts = [lines.name, lines.person, lines.id, lines.place, lines.allergy, lines.asOf];
-  const heights = texts.map((_, i) => (i === 0 ? 1.15 : 1));
-  const lineH = Math.min(4.2 * d, (w - 2 * d) / heights.reduce((a, b) => a + b, 0));
-  const clasp = 35 * d;
-  const textLength = Math.round(Math.min(95, band.lengthMm - 35 - 60) * d);
+  const layout = wristbandLayout(req.lines, band);
+  const clasp = CLASP_MM * d;
+  const textLength = Math.round(layout.textLength * d);
   const out = [`^XA^CI28^PW${w}^LL${Math.round(band.lengthMm * d)}^LH0,0`];
   // The first line along the right edge, read from the clasp end, the others to its left.
   let right = w - d;
-  texts.forEach((s, i) => {
-    const h = Math.round(heights[i]! * lineH);
-    const pic = rotateClockwise(textBitmap(s, { heightDots: Math.round(h * 0.9), weight: i === 0 || i === 2 || i === 4 ? 'bold' : 'body', maxWidthDots: textLength }));
+  for (const line of layout.lines) {
+    const h = Math.round(line.height * d);
+    const pic = rotateClockwise(textBitmap(line.text, { heightDots: Math.round(h * 0.9), weight: line.bold ? 'bold' : 'body', maxWidthDots: textLength }));
     out.push(graphic(right - pic.width, clasp, pic));
     right -= h;
-  });
-  for (let k = 0; k < 2; k++) out.push(barcode(req.id, d, clasp + textLength + 4 * d + k * 26 * d, w - 2 * d, 18 * d));
+  }
+  for (const b of layout.barcodes) out.push(barcode(req.id, d, Math.round(b.at * d), w - 2 * d, b.length * d));
   out.push(`^PQ${req.count}^XZ`);
   return Buffer.from(out.join('\n'), 'latin1');
 }
