@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { appendAudit } from '../audit/log.js';
 import { silentLogger } from '../log/logger.js';
 import { listAdmissions } from '../outage/admissions.js';
-import { DowntimeNumberError, importNumbers, issuedNumbers, mapDowntimeNumber, numberUsage } from '../store/downtime-numbers.js';
+import { DowntimeNumberError, importNumbers, issuedNumbers, mapDowntimeNumber, numberUsage, registrationRows } from '../store/downtime-numbers.js';
 import { openAgent } from './boot.js';
 import { EXIT, out, UsageError } from './usage.js';
 import { csvCell } from '../model/csv.js';
@@ -58,11 +58,11 @@ export async function numbersCommand(configDir: string, dataDir: string | undefi
     const file = path.resolve(positionals[0]!);
     let mapped = 0;
     let refused = 0;
-    for (const [i, line] of fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).entries()) {
-      const [number, mrn, encounter] = line.split(/[,;\t]/).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-      if (!number || (i === 0 && /^(number|so|số)/i.test(number))) continue;
+    for (const { line, cells } of registrationRows(fs.readFileSync(file, 'utf8'))) {
+      // registrationRows keeps only rows whose first cell (the number) is there.
+      const [number = '', mrn, encounter] = cells;
       if (!mrn) {
-        process.stderr.write(`line ${i + 1}: ${number} has no HIS record number\n`);
+        process.stderr.write(`line ${line}: ${number} has no HIS record number\n`);
         refused++;
         continue;
       }
@@ -70,7 +70,7 @@ export async function numbersCommand(configDir: string, dataDir: string | undefi
         if (mapDowntimeNumber(db, number, { mrn, encounter: encounter || null, by: actor, now: new Date() }) === 'mapped') mapped++;
       } catch (err) {
         if (!(err instanceof DowntimeNumberError)) throw err;
-        process.stderr.write(`line ${i + 1}: ${err.message}\n`);
+        process.stderr.write(`line ${line}: ${err.message}\n`);
         refused++;
       }
     }

@@ -72,19 +72,33 @@ export function syncConfiguredRanges(db: Db, ranges: NumberRange[]): { added: nu
 }
 
 /**
+ * The rows of a file from the registration office (a list of numbers, or
+ * number,mrn[,encounter]): one per line, cells split on comma, semicolon or
+ * tab and unquoted, the BOM Excel writes and a header line skipped, blank
+ * lines ignored. `line` is the line number a person sees in the file.
+ */
+export function registrationRows(text: string): { line: number; cells: string[] }[] {
+  const rows: { line: number; cells: string[] }[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const cells = raw.split(/[,;\t]/).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+    if (!cells[0] || (i === 0 && /^(number|so|số|downtime)/i.test(cells[0]))) return;
+    rows.push({ line: i + 1, cells });
+  });
+  return rows;
+}
+
+/**
  * Numbers from a list the registration office provides (one per line, or a
  * CSV whose first column is the number; a header line is skipped). Numbers
  * the box already holds are left as they are. An invalid one names its line.
  */
 export function importNumbers(db: Db, text: string, fileName: string): { added: number; known: number } {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const numbers: string[] = [];
-  lines.forEach((line, i) => {
-    const first = line.split(/[,;\t]/)[0]!.trim().replace(/^"(.*)"$/, '$1');
-    if (!first || (i === 0 && /^(number|so|số|downtime)/i.test(first))) return;
-    if (!NUMBER.test(first)) throw new DowntimeNumberError('bad-number', `${fileName}: line ${i + 1}: "${first.slice(0, 40)}" is not a downtime number (letters, digits, - and /, at most 32)`);
+  for (const { line, cells } of registrationRows(text)) {
+    const first = cells[0]!;
+    if (!NUMBER.test(first)) throw new DowntimeNumberError('bad-number', `${fileName}: line ${line}: "${first.slice(0, 40)}" is not a downtime number (letters, digits, - and /, at most 32)`);
     numbers.push(first);
-  });
+  }
   if (numbers.length === 0) throw new DowntimeNumberError('no-numbers', `${fileName}: no numbers found`);
   const pool = `import:${fileName.slice(-100)}`;
   return db
