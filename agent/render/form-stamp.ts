@@ -1,5 +1,6 @@
 import fontkit from '@pdf-lib/fontkit';
-import { PDFDocument, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import { PDFDocument, rgb, type PDFPage } from 'pdf-lib';
+import { fitText } from './pdf-lib-fit.js';
 import type { PatientStamp } from './blocks.js';
 import type { FormDefinition } from './forms.js';
 import { code128 } from './barcode.js';
@@ -19,12 +20,6 @@ function drawBarcode(page: PDFPage, text: string, x: number, y: number, width: n
   });
 }
 
-function fit(font: PDFFont, text: string, size: number, width: number): string {
-  if (font.widthOfTextAtSize(text, size) <= width) return text;
-  let t = text;
-  while (t.length > 1 && font.widthOfTextAtSize(`${t}…`, size) > width) t = t.slice(0, -1);
-  return `${t}…`;
-}
 
 /**
  * Place a patient label (name, MRN, date of birth, bed, Code 128 of the MRN)
@@ -41,16 +36,16 @@ export async function stampForm(blank: Buffer, f: FormDefinition, patient: Patie
   pages.forEach((page, i) => {
     const { width: pw, height: ph } = page.getSize();
     const foot = `${marking.text} · ${marking.asOf} · ${patient.name} · ${patient.mrnLabel ?? 'MRN'} ${patient.mrn}`;
-    page.drawText(fit(font, foot, 7, pw - 20), { x: 10, y: 6, size: 7, font, color: rgb(0, 0, 0) });
+    page.drawText(fitText(font, foot, 7, pw - 20), { x: 10, y: 6, size: 7, font, color: rgb(0, 0, 0) });
     if (label.pages === 'first' && i > 0) return;
     const w = label.width * MM;
     const h = label.height * MM;
     const x = label.x * MM;
     const y = ph - label.y * MM - h;
     page.drawRectangle({ x, y, width: w, height: h, color: rgb(1, 1, 1), borderColor: rgb(0, 0, 0), borderWidth: 1 });
-    page.drawText(fit(bold, patient.name, 9, w - 8), { x: x + 4, y: y + h - 12, size: 9, font: bold });
-    page.drawText(fit(font, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn} · ${patient.birthDate}`, 7.5, w - 8), { x: x + 4, y: y + h - 22, size: 7.5, font });
-    page.drawText(fit(font, patient.bed, 7.5, w - 8), { x: x + 4, y: y + h - 31, size: 7.5, font });
+    page.drawText(fitText(bold, patient.name, 9, w - 8), { x: x + 4, y: y + h - 12, size: 9, font: bold });
+    page.drawText(fitText(font, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn} · ${patient.birthDate}`, 7.5, w - 8), { x: x + 4, y: y + h - 22, size: 7.5, font });
+    page.drawText(fitText(font, patient.bed, 7.5, w - 8), { x: x + 4, y: y + h - 31, size: 7.5, font });
     if (patient.barcode && h > 40) drawBarcode(page, patient.barcode, x + 4, y + 3, w - 8, Math.min(16, h - 38));
   });
   doc.setTitle(`${f.id} ${patient.mrn}`);

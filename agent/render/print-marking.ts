@@ -1,6 +1,7 @@
 import fontkit from '@pdf-lib/fontkit';
 import { PDFDocument, rgb } from 'pdf-lib';
 import { FONT_FILES } from './font-files.js';
+import { fitText } from './pdf-lib-fit.js';
 
 /**
  * The conversion marking of a paper copy made from an electronic record
@@ -16,8 +17,7 @@ export async function stampPrintMarking(pdf: Buffer, text: string): Promise<Buff
   const size = 6.5;
   for (const page of doc.getPages()) {
     const { width, height } = page.getSize();
-    let line = text;
-    while (line.length > 1 && font.widthOfTextAtSize(line, size) > width - 56) line = `${line.slice(0, -2)}…`;
+    const line = fitText(font, text, size, width - 56);
     // 14 pt below the top edge: inside what printers print (about 4 mm), above the page's own header (28 pt).
     page.drawText(line, { x: 28, y: height - 14 - size, size, font, color: rgb(0.15, 0.15, 0.15) });
   }
