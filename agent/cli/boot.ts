@@ -84,7 +84,7 @@ export async function openAgent(opts: OpenAgentOptions): Promise<Agent> {
     for (const s of config.box.sources) {
       if (s.kind === 'dropfolder') {
         const { createDropFolderSource } = await import('../sources/dropfolder/index.js');
-        sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false, clinical: s.clinical ? sources.get(s.clinical) : undefined }));
+        sources.set(s.id, createDropFolderSource(s, { configDir: config.dir, log: opts.log, watch: opts.watchDropFolders ?? false, clinical: s.clinical ? sources.get(s.clinical) : undefined, timeZone: config.box.timeZone, wardIds: () => config.box.wards.map((w) => w.id) }));
       }
       if (s.kind !== 'hl7') continue;
       const { createHl7Source } = await import('../sources/hl7/index.js');

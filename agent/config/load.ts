@@ -140,7 +140,7 @@ export function crossCheck(box: BoxConfig, jobs: Iterable<SnapshotJob & { file: 
     if (!wardIds.has(job.scope.ward)) at('scope.ward', `no ward "${job.scope.ward}" in paperback.yaml (have: ${[...wardIds].join(', ')})`);
   }
   for (const [i, s] of box.sources.entries()) {
-    if (s.kind === 'hl7') {
+    if (s.kind === 'hl7' || s.kind === 'dropfolder') {
       for (const [poc, ward] of Object.entries(s.wards)) {
         if (!wardIds.has(ward)) problems.push({ file: 'paperback.yaml', field: `sources.${i}.wards.${poc}`, line: null, message: `no ward "${ward}" in wards (have: ${[...wardIds].join(', ')})` });
       }

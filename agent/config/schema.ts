@@ -100,6 +100,8 @@ const dropFolderSource = z
     folder: z.string().min(1),
     /** A FHIR source for medications, allergies … per patient, instead of a medications export. */
     clinical: id.optional(),
+    /** The insurance XML's department code (MA_KHOA) → ward id of this box; a code equal to a ward id needs no entry. */
+    wards: z.record(z.string(), id).default({}),
   })
   .strict();
 

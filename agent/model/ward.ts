@@ -202,6 +202,12 @@ export interface Patient {
   allergies: AllergyList;
   orders: OrderList;
   administrations: AdministrationList;
+  /**
+   * The latest clinical course entries as the HIS wrote them, newest first
+   * (the insurance XML's XML5, where vital signs are free text): printed
+   * verbatim with their time, never read as numbers.
+   */
+  clinicalCourse?: { at: string; text: string; by: string | null }[];
 }
 
 export type SnapshotWarningCode = 'census-shrunk' | 'census-held' | 'source-warning' | 'partial-data';
@@ -215,7 +221,8 @@ export interface SnapshotWarning {
 }
 
 export interface WardSnapshot {
-  ward: { id: string; name: string };
+  /** code: the HIS's code for the ward, when the site configured one. */
+  ward: { id: string; name: string; code?: string };
   /** ISO timestamp: the moment the source was read. */
   asOf: string;
   source: SourceInfo;
@@ -233,3 +240,6 @@ export const DATASETS: readonly Dataset[] = [
   'conditions',
   'flags',
 ];
+
+/** The ward as paper names it: "Khoa Nội 3 (K03)", the code only when configured and not already in the name. */
+export const wardLabel = (w: { name: string; code?: string }): string => (w.code && !w.name.includes(w.code) ? `${w.name} (${w.code})` : w.name);

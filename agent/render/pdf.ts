@@ -41,7 +41,8 @@ function contentTop(spec: DocumentSpec, patient: PatientStamp | null): number {
   return MARGIN + HEADER_H + (spec.stamp.banner ? 18 : 0) + (patient ? bandHeight(patient) : 0) + 6;
 }
 
-const bandHeight = (p: PatientStamp) => PATIENT_H + (p.alert ? PATIENT_ALERT_H : 0);
+/** The band grows a line for the allergy alert, and one for the other identifiers (admission number, insurance card, citizen ID). */
+const bandHeight = (p: PatientStamp) => PATIENT_H + (p.alert ? PATIENT_ALERT_H : 0) + (p.ids ? PATIENT_ALERT_H : 0);
 
 function newPage(ctx: Ctx, patient: PatientStamp | null = ctx.currentPatient): void {
   ctx.doc.addPage();
@@ -265,8 +266,9 @@ function drawChrome(doc: Doc, spec: DocumentSpec, logo: Logo | null, pageIndex: 
     const name = shrinkToFit(doc, patient.name, 'bold', 11, 7, textW);
     doc.font('bold').fontSize(name.size);
     drawLineAt(doc, name.text, left + 6, y + 3 + (11 - name.size) / 2);
-    // Too long for the line: what comes last (the other identifiers) is cut, never the bed.
-    drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}${patient.ids ? `   ·   ${patient.ids}` : ''}`, 'body', SIZE.body, textW), left + 6, y + 17);
+    drawLineAt(doc, fit(doc, `${patient.mrnLabel ?? 'MRN'} ${patient.mrn}   ·   ${patient.birthDate}   ·   ${patient.bed}`, 'body', SIZE.body, textW), left + 6, y + 17);
+    // The other identifiers on a line of their own, below the barcode: beside the bed they were cut on a portrait page.
+    if (patient.ids) drawLineAt(doc, fit(doc, patient.ids, 'body', SIZE.body, w - 12), left + 6, y + 29 + (patient.alert ? PATIENT_ALERT_H : 0));
     if (patient.alert) {
       doc.fillColor(ALERT);
       const alert = shrinkToFit(doc, patient.alert, 'bold', SIZE.body, 5.5, w - 12);

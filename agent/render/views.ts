@@ -227,6 +227,7 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
         prn: o.prn ? o.prnReason ?? 'PRN' : '',
       };
     }),
+    course: (p.clinicalCourse ?? []).map((c) => ({ at: formatDateTime(c.at, ctx.timeZone), text: c.text, by: c.by ? t('summary.courseBy', { who: c.by }) : '' })),
   };
 }
 

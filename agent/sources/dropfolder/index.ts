@@ -8,15 +8,25 @@ import { SourceError } from '../http.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
 import { pullClinicalData, withClinicalSystem } from '../clinical.js';
 import { assertExportText, censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
+import { readInsuranceXml, type InsuranceRecord } from './insurance-xml.js';
+import { insuranceToWard, splitByWard } from './insurance-ward.js';
 
 /**
  * A folder the HIS exports into. Files arrive in inbox/ named
  * WARD.census.csv|json, WARD.medications.csv|json, WARD.NAME.pdf (a ready-made
  * report, with an optional WARD.NAME.pdf.json sidecar {"asOf", "title"}), or
- * forms/NAME.pdf. A file is taken once it has stopped changing; it is
- * validated, then moved into accepted/WARD/ (replacing the previous one) or
- * into quarantine/ with a .reason file beside it. Nothing is half-read or lost.
+ * forms/NAME.pdf, or the insurance XML (any NAME.xml: a GIAMDINHHS envelope,
+ * its records sent to wards by department code). A file is taken once it has
+ * stopped changing; it is validated, then moved into accepted/WARD/
+ * (replacing the previous one) or into quarantine/ with a .reason file beside
+ * it. Nothing is half-read or lost.
  */
+
+/** What reading the insurance XML needs: the box's zone and how a department code names a ward. */
+export interface InsuranceXmlOptions {
+  timeZone: string;
+  wardOf: (code: string) => string | null;
+}
 
 const sidecarSchema = z.object({ asOf: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time').optional(), title: z.string().min(1).max(200).optional() }).strict();
 
@@ -52,8 +62,40 @@ const MAX_EXPORT_BYTES = 16 * 1024 * 1024;
 /** A ready-made report or form: pages of print, not a database dump. */
 const MAX_PDF_BYTES = 64 * 1024 * 1024;
 
+/** The census kinds a ward keeps one of: a newer one of any kind replaces the others. */
+const CENSUS_FILES = ['census.csv', 'census.json', 'insurance.json'];
+
+/** Write a file whole or not at all, with the export's own time (the data is as old as the export). */
+function writeWhole(target: string, content: string, mtime: Date): void {
+  const tmp = `${target}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content);
+  fs.utimesSync(tmp, mtime, mtime);
+  fs.renameSync(tmp, target);
+}
+
+/**
+ * The insurance XML: read whole, split by ward, then each ward's records
+ * written as that ward's census (and medications); the original is kept under
+ * accepted/insurance-xml/. Every check runs before anything is written.
+ */
+function ingestInsuranceXml(f: DropFolder, file: string, content: Buffer, xml: InsuranceXmlOptions, log: Logger): void {
+  const writtenAt = fs.statSync(file).mtime;
+  const exp = readInsuranceXml(assertExportText(content), xml.timeZone);
+  const { byWard, otherCodes, discharged } = splitByWard(exp, xml.wardOf, writtenAt);
+  for (const [ward, records] of byWard) {
+    const dir = path.join(f.accepted, ward);
+    fs.mkdirSync(dir, { recursive: true });
+    writeWhole(path.join(dir, 'insurance.json'), JSON.stringify({ facility: exp.facility, records }), writtenAt);
+    for (const other of [...CENSUS_FILES.filter((n) => n !== 'insurance.json'), 'medications.csv', 'medications.json']) fs.rmSync(path.join(dir, other), { force: true });
+  }
+  const keep = path.join(f.accepted, 'insurance-xml');
+  fs.mkdirSync(keep, { recursive: true });
+  fs.renameSync(file, path.join(keep, path.basename(file)));
+  log.info({ file: path.basename(file), wards: [...byWard.keys()], records: exp.records.length, discharged, otherDepartments: otherCodes.length }, 'insurance XML accepted');
+}
+
 /** Validate one inbox file and move it where it belongs. Returns where it went. */
-export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted' | 'quarantined' | 'ignored' {
+export function ingestFile(f: DropFolder, file: string, log: Logger, xml?: InsuranceXmlOptions): 'accepted' | 'quarantined' | 'ignored' {
   const base = path.basename(file);
   if (base.startsWith('.') || /\.(tmp|part|partial|crdownload)$/i.test(base) || !fs.existsSync(file)) return 'ignored';
   const inForms = path.basename(path.dirname(file)) === 'forms';
@@ -66,6 +108,11 @@ export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted'
     if (inForms) {
       if (!/\.pdf$/i.test(base) || content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('a form must be a PDF file');
       fs.renameSync(file, path.join(f.accepted, 'forms', base));
+      return 'accepted';
+    }
+    if (/\.xml$/i.test(base)) {
+      if (!xml) throw new ExportFormatError('an insurance XML needs the box\'s time zone and wards: this source was started without them');
+      ingestInsuranceXml(f, file, content, xml, log);
       return 'accepted';
     }
     const m = NAME.exec(base);
@@ -89,8 +136,9 @@ export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted'
     else throw new ExportFormatError(`unknown export "${kind}" (census and medications are CSV/JSON; reports are PDF)`);
     const dir = path.join(f.accepted, ward);
     fs.mkdirSync(dir, { recursive: true });
-    // Keep one of each kind: a new census replaces the older one, whatever its format.
+    // Keep one of each kind: a new census replaces the older one, whatever its format (the insurance XML's included).
     if (!sidecar && ext !== 'pdf') for (const other of ['csv', 'json']) if (other !== ext) fs.rmSync(path.join(dir, `${kind}.${other}`), { force: true });
+    if (kind === 'census') fs.rmSync(path.join(dir, 'insurance.json'), { force: true });
     fs.renameSync(file, path.join(dir, sidecar ? `${kind}.pdf.json` : `${kind}.${ext}`));
     log.info({ file: base, ward, kind }, 'drop-folder file accepted');
     return 'accepted';
@@ -106,7 +154,7 @@ export function ingestFile(f: DropFolder, file: string, log: Logger): 'accepted'
  * `stableMs`: an exporter writing in pieces is never read half-way. (Exporters
  * that can should still write NAME.tmp and rename; .tmp/.part files are ignored.)
  */
-export function watchInbox(f: DropFolder, log: Logger, stableMs = 700): { watcher: FSWatcher; ready: Promise<void> } {
+export function watchInbox(f: DropFolder, log: Logger, stableMs = 700, xml?: InsuranceXmlOptions): { watcher: FSWatcher; ready: Promise<void> } {
   const pending = new Map<string, NodeJS.Timeout>();
   const sig = (file: string) => {
     try {
@@ -125,7 +173,7 @@ export function watchInbox(f: DropFolder, log: Logger, stableMs = 700): { watche
         if (now === null) return void pending.delete(file);
         if (now !== last) return consider(file, now);
         pending.delete(file);
-        ingestFile(f, file, log);
+        ingestFile(f, file, log, xml);
       }, stableMs),
     );
   };
@@ -143,6 +191,11 @@ export function watchInbox(f: DropFolder, log: Logger, stableMs = 700): { watche
   return { watcher: w, ready };
 }
 
+/** Printed on every sheet made from the insurance XML alone: what that format cannot say. */
+const INSURANCE_WARNINGS: WardSnapshot['warnings'] = [
+  { code: 'partial-data', message: 'From the insurance XML: it carries no allergies (ask the patient and check the paper chart); medications are each patient\'s orders of the latest order day, without dose times or administrations.', say: { key: 'warning.insuranceXml' } },
+];
+
 function readOptional(dir: string, kind: string): { text: string; ext: 'csv' | 'json'; mtime: Date } | null {
   for (const ext of ['csv', 'json'] as const) {
     const p = path.join(dir, `${kind}.${ext}`);
@@ -151,9 +204,20 @@ function readOptional(dir: string, kind: string): { text: string; ext: 'csv' | '
   return null;
 }
 
-export function createDropFolderSource(cfg: { id: string; name: string; folder: string }, opts: { configDir: string; log: Logger; watch?: boolean; clinical?: Source }): Source & { folder: DropFolder; ready: Promise<void> } {
+/** A ward's census as the insurance XML gave it, with the time it was written, or null. */
+function readInsurance(dir: string): { records: InsuranceRecord[]; mtime: Date } | null {
+  const p = path.join(dir, 'insurance.json');
+  if (!fs.existsSync(p)) return null;
+  return { records: (JSON.parse(fs.readFileSync(p, 'utf8')) as { records: InsuranceRecord[] }).records, mtime: fs.statSync(p).mtime };
+}
+
+export function createDropFolderSource(
+  cfg: { id: string; name: string; folder: string; wards?: Record<string, string> },
+  opts: { configDir: string; log: Logger; watch?: boolean; clinical?: Source; timeZone?: string; wardIds?: () => string[] },
+): Source & { folder: DropFolder; ready: Promise<void> } {
   const folder = dropFolderPaths(path.resolve(opts.configDir, cfg.folder));
-  const inbox = opts.watch === false ? null : watchInbox(folder, opts.log.child({ source: cfg.id }));
+  const xml: InsuranceXmlOptions | undefined = opts.timeZone && opts.wardIds ? { timeZone: opts.timeZone, wardOf: (code) => cfg.wards?.[code] ?? (opts.wardIds!().includes(code) ? code : null) } : undefined;
+  const inbox = opts.watch === false ? null : watchInbox(folder, opts.log.child({ source: cfg.id }), 700, xml);
   const info = { id: cfg.id, system: cfg.name, location: folder.inbox };
   return {
     info,
@@ -162,11 +226,12 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
     async pull(req: PullRequest): Promise<PullResult> {
       const dir = path.join(folder.accepted, req.ward.id);
       const census = readOptional(dir, 'census');
-      if (!census) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json in ${folder.inbox})`, { retryable: false, code: 'no-census' });
-      const { beds, patients } = censusToPatients(parseRows(census.text, census.ext, censusRow), req.nameOrder);
+      const insurance = census ? null : readInsurance(dir);
+      if (!census && !insurance) throw new SourceError(`no census export for ward ${req.ward.id} yet (expected ${req.ward.id}.census.csv or .json, or an insurance XML with its department, in ${folder.inbox})`, { retryable: false, code: 'no-census' });
+      const { beds, patients } = census ? censusToPatients(parseRows(census.text, census.ext, censusRow), req.nameOrder) : insuranceToWard(insurance!.records);
       // Census from the export; clinical data per patient from FHIR by MRN when configured, else the medications export.
       const clinical = await pullClinicalData(opts.clinical, req, patients, cfg.name);
-      if (!clinical && req.datasets.includes('medications')) {
+      if (!clinical && req.datasets.includes('medications') && census) {
         const meds = readOptional(dir, 'medications');
         if (!meds) throw new SourceError(`no medications export for ward ${req.ward.id} (expected ${req.ward.id}.medications.csv or .json); the job asks for medications`, { retryable: false, code: 'no-medications' });
         const rows = parseRows(meds.text, meds.ext, medicationRow);
@@ -175,7 +240,9 @@ export function createDropFolderSource(cfg: { id: string; name: string; folder: 
         }
       }
       // The data is as old as the census export, not as new as this read.
-      const snapshot: WardSnapshot = { ward: req.ward, asOf: census.mtime.toISOString(), source: withClinicalSystem(info, opts.clinical), beds, patients: clinical?.patients ?? patients, warnings: clinical?.warnings ?? [] };
+      const warnings = [...(clinical?.warnings ?? [])];
+      if (insurance && !clinical) warnings.push(...INSURANCE_WARNINGS);
+      const snapshot: WardSnapshot = { ward: req.ward, asOf: (census ?? insurance)!.mtime.toISOString(), source: withClinicalSystem(info, opts.clinical), beds, patients: clinical?.patients ?? patients, warnings };
       const reports = fs.existsSync(dir)
         ? fs.readdirSync(dir).filter((n) => n.endsWith('.pdf')).map((n) => {
             const p = path.join(dir, n);
