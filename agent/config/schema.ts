@@ -247,7 +247,8 @@ export const boxConfigSchema = z
   .object({
     site: z.object({ id, name: z.string().min(1) }).strict(),
     box: z.object({ id: z.string().min(1) }).strict(),
-    wards: z.array(z.object({ id, name: z.string().min(1) }).strict()).min(1),
+    /** code: the HIS's own code for the ward (a MA_KHOA), printed with the name where the HIS's paper would show it. */
+    wards: z.array(z.object({ id, name: z.string().min(1), code: z.string().min(1).max(20).optional() }).strict()).min(1),
     timeZone: timeZone.default('Asia/Ho_Chi_Minh'),
     language: z.enum(['vi', 'en']).default('vi'),
     /** The site's own high-alert medications, added to the built-in ISMP list: ATC code prefixes and name fragments. */

@@ -1,4 +1,4 @@
-import type { Patient, WardSnapshot } from '../model/ward.js';
+import { wardLabel, type Patient, type WardSnapshot } from '../model/ward.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { DocumentSpec, PatientStamp, Stamp } from './blocks.js';
 import { formatDate, formatDateTime, translator, type Translate, type Wording } from './i18n.js';
@@ -77,7 +77,7 @@ function stamp(ctx: RenderContext, snap: WardSnapshot, title: string): Stamp {
     marking: t('marking'),
     documentTitle: title,
     hospital: ctx.hospital,
-    ward: snap.ward.name,
+    ward: wardLabel(snap.ward),
     footer: [
       `${t('asOf', { time: formatDateTime(snap.asOf, ctx.timeZone) ?? snap.asOf })}${ctx.asOfNote ? ` — ${ctx.asOfNote}` : ''}`,
       `${t('source', { source: [snap.source.system, snap.source.location].filter(Boolean).join(' · ') })} · ${t('renderedAt', { time: formatDateTime(ctx.renderedAt.toISOString(), ctx.timeZone) ?? '' })}`,

@@ -1,4 +1,4 @@
-import type { AllergyList, Patient, WardSnapshot } from '../model/ward.js';
+import { wardLabel, type AllergyList, type Patient, type WardSnapshot } from '../model/ward.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
 
 /**
@@ -41,7 +41,7 @@ export const LABEL_MEDIA_TYPE = 'application/vnd.paperback.label+json';
 export function labelFromPatient(snap: WardSnapshot, p: Patient): PatientLabel | null {
   if (!p.mrn) return null; // nothing to scan: a band without an identifier is not a band
   const bed = snap.beds.find((b) => b.id === p.bedId);
-  return { name: p.name ?? '', birthDate: p.birthDate, sex: p.sex, id: p.mrn, idKind: 'mrn', ward: snap.ward.name, bed: bed?.label ?? null, allergies: { status: p.allergies.status, items: p.allergies.items }, asOf: snap.asOf };
+  return { name: p.name ?? '', birthDate: p.birthDate, sex: p.sex, id: p.mrn, idKind: 'mrn', ward: wardLabel(snap.ward), bed: bed?.label ?? null, allergies: { status: p.allergies.status, items: p.allergies.items }, asOf: snap.asOf };
 }
 
 /** The lines every label prints, in order; each says something, none is left out when unknown. */

@@ -2,7 +2,7 @@ import type { Dataset, Patient, SourceInfo, WardSnapshot } from '../model/ward.j
 import type { NameOrder } from '../model/names.js';
 
 export interface PullRequest {
-  ward: { id: string; name: string };
+  ward: { id: string; name: string; code?: string };
   /** Source-specific location, e.g. "Location/ward-3a". */
   location: string;
   datasets: readonly Dataset[];

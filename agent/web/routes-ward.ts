@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ageLabel, bedOccupancy, patientKey } from '../model/helpers.js';
-import type { Patient } from '../model/ward.js';
+import { wardLabel, type Patient } from '../model/ward.js';
 import { documentSpec } from '../render/documents.js';
 import { formatDate, formatDateTime, type Translate } from '../render/i18n.js';
 import { renderHtmlFragment } from '../render/html.js';
@@ -79,7 +79,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const html = ctx.pages.render(
       'census',
       {
-        wardName: cur?.ward.ward.name ?? job.title,
+        wardName: cur ? wardLabel(cur.ward.ward) : job.title,
         searchAction: `/ward/${job.id}`,
         query: q,
         count: rows.length,
@@ -97,7 +97,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         })(),
         emptyBeds: q || !cur ? '' : cur.ward.beds.filter((b) => !occupancy!.byBed.has(b.id)).map((b) => b.label).join(', '),
       },
-      { lang, title: cur?.ward.ward.name ?? job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10, live: liveUrl(job.id, lang), integrityAlert: integrityAlert(cur, t, ctx.config().box.timeZone) }) },
+      { lang, title: cur ? wardLabel(cur.ward.ward) : job.title, layout: layoutFor(req, ctx, lang, 'census', { freshness: freshnessFor(ctx, lang, cur?.snapshot ?? null, job.maxAgeMinutes), refreshSeconds: cur ? 0 : 10, live: liveUrl(job.id, lang), integrityAlert: integrityAlert(cur, t, ctx.config().box.timeZone) }) },
     );
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
