@@ -115,11 +115,13 @@ const sqlSource = z
     id,
     kind: z.literal('sql'),
     name: z.string().default('HIS database'),
-    client: z.enum(['pg', 'mysql']),
+    /** pg (PostgreSQL), mysql (MySQL/MariaDB), mssql (SQL Server, through tedious), oracle (node-oracledb in thin mode: no Oracle client to install). */
+    client: z.enum(['pg', 'mysql', 'mssql', 'oracle']),
     connection: z
       .object({
         host: z.string().min(1),
         port: z.number().int().min(1).max(65535).optional(),
+        /** The database; for Oracle, the service name. */
         database: z.string().min(1),
         user: z.string().min(1),
         /** A file holding the password (first line), readable by the paperback user only (0600). */
@@ -140,7 +142,11 @@ const sqlSource = z
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.connection.socket && (s.client === 'mssql' || s.client === 'oracle')) ctx.addIssue({ code: 'custom', path: ['connection', 'socket'], message: 'a socket is for PostgreSQL and MySQL/MariaDB; SQL Server and Oracle connect over TCP (host, port)' });
+    if (s.client === 'oracle' && s.connection.tls && (s.connection.tls.caFile || !s.connection.tls.rejectUnauthorized)) ctx.addIssue({ code: 'custom', path: ['connection', 'tls'], message: 'Oracle over TLS (tcps) trusts only the public CAs Node.js carries: caFile and rejectUnauthorized: false are not available for Oracle yet' });
+  });
 
 /**
  * An HL7 v2 ADT feed over MLLP from the interface engine: keeps the census;

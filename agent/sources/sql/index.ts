@@ -1,22 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import knex, { type Knex } from 'knex';
-import pg from 'pg';
+import knex from 'knex';
 import type { Logger } from 'pino';
 import type { SqlSourceConfig } from '../../config/schema.js';
 import type { WardSnapshot } from '../../model/ward.js';
 import { censusRow, censusToPatients, medicationRow, medicationRowToOrder, validateRows } from '../dropfolder/formats.js';
 import { parseDtm } from '../hl7/dtm.js';
 import { SourceError } from '../http.js';
+import { caOf, dialectOf, wallClockText, type Dialect } from './dialects.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
 
 /**
  * A read-only SQL source: the site's own queries against a view of its HIS
- * database (PostgreSQL, MySQL/MariaDB through knex), each returning the
+ * database (PostgreSQL, MySQL/MariaDB, SQL Server, Oracle through knex; the
+ * differences in ./dialects.ts), each returning the
  * drop-folder export's columns. The ward's code (the job's scope.location,
  * e.g. a MA_KHOA) is bound as :ward_code and the ward id as :ward, never
- * spliced into the SQL. Every query runs in a read-only transaction with a
- * statement timeout and a row cap; the account must be read-only anyway.
+ * spliced into the SQL. Every query runs in a transaction that is read-only
+ * where the database has one and is always rolled back, with a statement
+ * timeout and a row cap; the account must be read-only anyway.
  */
 
 /** The password's file, refused when others can read it. */
@@ -28,19 +30,6 @@ function readPassword(cfg: SqlSourceConfig, configDir: string): string | undefin
   return fs.readFileSync(file, 'utf8').split(/\r?\n/)[0]!;
 }
 
-function connectionOf(cfg: SqlSourceConfig, configDir: string): Knex.Config['connection'] {
-  const c = cfg.connection;
-  const ssl = c.tls ? { rejectUnauthorized: c.tls.rejectUnauthorized, ...(c.tls.caFile ? { ca: fs.readFileSync(path.resolve(configDir, c.tls.caFile), 'utf8') } : {}) } : undefined;
-  const common = { user: c.user, password: readPassword(cfg, configDir), database: c.database, ...(ssl ? { ssl } : {}) };
-  if (cfg.client === 'pg') {
-    // DATE and TIMESTAMP (without zone) as text, like MySQL's dateStrings: the box's zone reads them, not node's.
-    const types = { getTypeParser: (oid: number, format?: string) => (oid === 1082 || oid === 1114 ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')) };
-    return { ...common, host: c.socket ?? c.host, port: c.port, connectionTimeoutMillis: cfg.connectTimeoutSeconds * 1000, statement_timeout: cfg.statementTimeoutSeconds * 1000, types } as Knex.PgConnectionConfig;
-  }
-  // Dates as the database holds them (text): read below in the box's zone, not the process's.
-  return { ...common, host: c.host, port: c.port, socketPath: c.socket, connectTimeout: cfg.connectTimeoutSeconds * 1000, dateStrings: true, charset: 'utf8mb4' } as Knex.MySqlConnectionConfig;
-}
-
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$/;
 
 /**
@@ -48,16 +37,17 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?(?:\.
  * database gave as text turned into the export's forms (a time without an
  * offset is a wall-clock time in the box's zone), numbers and strings as they are.
  */
-function exportRow(row: Record<string, unknown>, timeZone: string): Record<string, unknown> {
+function exportRow(row: Record<string, unknown>, timeZone: string, dateFields: Dialect['dateFields']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) {
     let value: unknown = v;
-    if (v instanceof Date) value = Number.isNaN(v.getTime()) ? null : v.toISOString();
-    else if (typeof v === 'string') {
-      const m = DATE_TIME.exec(v);
+    if (v instanceof Date && dateFields && !Number.isNaN(v.getTime())) value = wallClockText(v, dateFields);
+    if (value instanceof Date) value = Number.isNaN(value.getTime()) ? null : value.toISOString();
+    else if (typeof value === 'string') {
+      const m = DATE_TIME.exec(value);
       if (m) {
         const at = parseDtm(`${m[1]}${m[2]}${m[3]}${m[4]}${m[5]}${m[6] ?? '00'}`, timeZone);
-        value = at && typeof at === 'string' ? at : v;
+        value = at && typeof at === 'string' ? at : value;
       }
     } else if (typeof v === 'number' || typeof v === 'bigint') value = String(v);
     out[k.toLowerCase()] = value;
@@ -65,12 +55,25 @@ function exportRow(row: Record<string, unknown>, timeZone: string): Record<strin
   return out;
 }
 
+/** Thrown out of the transaction to roll it back with the rows in hand: nothing a query did is ever committed. */
+class RolledBack {
+  constructor(readonly rows: Record<string, unknown>[]) {}
+}
+
 export function createSqlSource(cfg: SqlSourceConfig, opts: { configDir: string; log: Logger; timeZone: string }): Source {
+  const dialect = dialectOf(cfg, { password: readPassword(cfg, opts.configDir), ca: caOf(cfg, opts.configDir) });
   const db = knex({
-    client: cfg.client === 'pg' ? 'pg' : 'mysql2',
-    connection: connectionOf(cfg, opts.configDir),
-    pool: { min: 0, max: 2, idleTimeoutMillis: 60_000 },
+    client: dialect.knexClient,
+    connection: dialect.connection,
+    pool: { min: 0, max: 2, idleTimeoutMillis: 60_000, ...(dialect.afterCreate ? { afterCreate: dialect.afterCreate } : {}) },
     acquireConnectionTimeout: cfg.connectTimeoutSeconds * 1000,
+    // knex writes its own complaints (a failed connection) to the console: into the journal instead, as driver words only.
+    log: {
+      warn: (m: unknown) => opts.log.warn({ source: cfg.id, detail: String(m).split('\n')[0]!.slice(0, 200) }, 'SQL driver warning'),
+      error: (m: unknown) => opts.log.warn({ source: cfg.id, detail: String(m).split('\n')[0]!.slice(0, 200) }, 'SQL driver error'),
+      deprecate: () => {},
+      debug: () => {},
+    },
   });
   const info = { id: cfg.id, system: cfg.name, location: `${cfg.client}://${cfg.connection.host}/${cfg.connection.database}` };
 
@@ -78,23 +81,31 @@ export function createSqlSource(cfg: SqlSourceConfig, opts: { configDir: string;
   const query = async (name: 'census' | 'medications', sql: string, req: PullRequest): Promise<Record<string, unknown>[]> => {
     const bindings = { ward: req.ward.id, ward_code: req.location };
     try {
-      const rows = await db.transaction(
-        async (trx) => {
-          // One more than the cap, so a query that returns too many says so instead of being cut silently.
-          const capped = `SELECT * FROM (${sql.replace(/;\s*$/, '')}) paperback_rows LIMIT ${cfg.maxRows + 1}`;
-          const r = await trx.raw(capped, bindings).timeout(cfg.statementTimeoutSeconds * 1000, { cancel: true });
-          return (cfg.client === 'pg' ? (r as { rows: Record<string, unknown>[] }).rows : (r as [Record<string, unknown>[]])[0]) ?? [];
-        },
-        { readOnly: true },
-      );
+      let rows: Record<string, unknown>[] = [];
+      try {
+        await db.transaction(
+          async (trx) => {
+            for (const statement of dialect.readOnly) await trx.raw(statement);
+            // One more than the cap, so a query that returns too many says so instead of being cut silently.
+            const run = trx.raw(dialect.capped(sql.replace(/;\s*$/, ''), cfg.maxRows + 1), bindings);
+            // Where knex cannot cancel (SQL Server, Oracle), the driver's own timeout ends the statement; this one is the backstop.
+            const result = await (dialect.canCancel ? run.timeout(cfg.statementTimeoutSeconds * 1000, { cancel: true }) : run.timeout(cfg.statementTimeoutSeconds * 1000 + 5000));
+            throw new RolledBack(dialect.rows(result));
+          },
+          { readOnly: dialect.knexReadOnly },
+        );
+      } catch (err) {
+        if (!(err instanceof RolledBack)) throw err;
+        rows = err.rows;
+      }
       if (rows.length > cfg.maxRows) throw new SourceError(`the ${name} query returned more than ${cfg.maxRows} rows (maxRows): check its ward filter`, { retryable: false, code: 'too-many-rows' });
-      return rows.map((r) => exportRow(r, opts.timeZone));
+      return rows.map((r) => exportRow(r, opts.timeZone, dialect.dateFields));
     } catch (err) {
       if (err instanceof SourceError) throw err;
       const e = err as { code?: string; message?: string; name?: string };
-      const timedOut = e.name === 'KnexTimeoutError' || /timeout|canceling statement/i.test(e.message ?? '');
+      const timedOut = e.name === 'KnexTimeoutError' || /timeout|canceling statement|ETIMEOUT|NJS-123|DPY-4024/i.test(`${e.code} ${e.message}`);
       // The driver's words, cut short: they name tables and columns, never row values.
-      throw new SourceError(`the ${name} query on ${info.location} failed: ${timedOut ? `no answer within ${cfg.statementTimeoutSeconds} s` : (e.message ?? String(err)).split('\n')[0]!.slice(0, 200)}`, { retryable: timedOut || /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Connection terminated|PROTOCOL_CONNECTION_LOST/.test(`${e.code} ${e.message}`), code: timedOut ? 'timeout' : (e.code ?? 'sql') });
+      throw new SourceError(`the ${name} query on ${info.location} failed: ${timedOut ? `no answer within ${cfg.statementTimeoutSeconds} s` : (e.message ?? String(err)).split('\n')[0]!.slice(0, 200)}`, { retryable: timedOut || /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ESOCKET|Connection terminated|PROTOCOL_CONNECTION_LOST|NJS-500|NJS-503|DPI-1080|DPY-6005/.test(`${e.code} ${e.message}`), code: timedOut ? 'timeout' : (e.code ?? 'sql') });
     }
   };
 
@@ -114,7 +125,7 @@ export function createSqlSource(cfg: SqlSourceConfig, opts: { configDir: string;
       return { snapshot, requests };
     },
     async probe(signal) {
-      await db.raw('SELECT 1').timeout(5000, { cancel: true });
+      await db.raw(cfg.client === 'oracle' ? 'SELECT 1 FROM DUAL' : 'SELECT 1').timeout(5000, dialect.canCancel ? { cancel: true } : undefined);
       signal.throwIfAborted();
     },
     async close() {
