@@ -193,7 +193,7 @@ export function watchInbox(f: DropFolder, log: Logger, stableMs = 700, xml?: Ins
 
 /** Printed on every sheet made from the insurance XML alone: what that format cannot say. */
 const INSURANCE_WARNINGS: WardSnapshot['warnings'] = [
-  { code: 'partial-data', message: 'From the insurance XML: it carries no allergies (ask the patient and check the paper chart); medications are each patient\'s orders of the latest order day, without dose times or administrations.', say: { key: 'warning.insuranceXml' } },
+  { code: 'partial-data', message: 'From the insurance XML: it holds no allergy information (ask the patient and check the paper chart); medications are each patient\'s orders of the latest order day, without dose times or administrations.', say: { key: 'warning.insuranceXml' } },
 ];
 
 function readOptional(dir: string, kind: string): { text: string; ext: 'csv' | 'json'; mtime: Date } | null {
