@@ -128,7 +128,12 @@ function numberOf(v: string | undefined, where: string, field: string, max: numb
 }
 
 /** Day of an instant in the box's zone, for "the latest order day". */
-const dayIn = (iso: string, timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+function dayIn(iso: string, timeZone: string): string {
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(new Date(iso));
+}
 
 function readRecord(hoso: XmlElement, n: number, timeZone: string): InsuranceRecord {
   const tables = new Map<string, XmlElement>();
