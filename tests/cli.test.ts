@@ -84,6 +84,38 @@ describe('the paperback command', () => {
     expect(Date.parse(s.jobs[0].nextRun)).toBeGreaterThan(Date.now() - 1000);
     const human = await runCli(['--config', dir, 'status']);
     expect(human.stdout).toMatch(/current:\s+none yet/);
+    // Times in the box's zone, as the page and paper give them, not UTC instants.
+    expect(human.stdout).toMatch(/next run \d{2}\/\d{2}\/\d{4} \d{2}:\d{2} \(GMT\+7\)/);
+    expect(human.stdout).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+  });
+
+  it('printers gives the live state of every kind of printer', async () => {
+    const listening = net.createServer((c) => c.end());
+    await new Promise<void>((r) => listening.listen(0, '127.0.0.1', r));
+    const port = (listening.address() as net.AddressInfo).port;
+    const folder = tmpDir();
+    const d = writeConfigDir(tmpDir(), {
+      baseUrl: 'http://127.0.0.1:9/fhir',
+      printers: {
+        laser: `id: laser\nname: Ward laser\nkind: folder\nuri: ${folder}\n`,
+        labels: `id: labels\nname: Label printer\nkind: zpl\nuri: socket://127.0.0.1:${port}\nlabel: { widthMm: 50, heightMm: 25 }\n`,
+        bands: `id: bands\nname: Wristband printer (off)\nkind: zpl\nuri: socket://127.0.0.1:9\nwristband: { widthMm: 25, lengthMm: 279 }\n`,
+        office: `id: office\nname: Office printer (off)\nuri: ipp://127.0.0.1:9/ipp/print\n`,
+      },
+    });
+    try {
+      const r = await runCli(['--config', d, 'printers']);
+      expect(r.code, r.stderr).toBe(0);
+      const block = (id: string) => r.stdout.split(/\n(?=\S)/).find((b) => b.startsWith(`${id} `)) ?? '';
+      expect(block('laser')).toMatch(/\[folder\]\n\s+writable folder, ready/);
+      expect(block('labels')).toMatch(/\[raw ZPL \(socket\)\]\n\s+reachable/);
+      expect(block('bands')).toMatch(/UNREACHABLE/);
+      expect(block('office')).toMatch(/\[IPP\]\n\s+UNREACHABLE/);
+      const json = JSON.parse((await runCli(['--config', d, 'printers', '--json'])).stdout) as { id: string; status: { reachable: boolean } }[];
+      expect(Object.fromEntries(json.map((p) => [p.id, p.status.reachable]))).toEqual({ bands: false, labels: true, laser: true, office: false });
+    } finally {
+      listening.close();
+    }
   });
 
   it('run publishes, docs lists addresses, export writes the PDFs, status shows the age', async () => {

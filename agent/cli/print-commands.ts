@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { silentLogger, createLogger } from '../log/logger.js';
-import { getPrinterStatus } from '../print/ipp.js';
-import { enqueuePrint, printJobEvents } from '../print/queue.js';
+import type { PrinterStatus } from '../print/ipp.js';
+import { enqueuePrint, listPrintJobs, printJobEvents } from '../print/queue.js';
+import { printerStatus } from '../print/status-cache.js';
 import { resolveDocument } from '../print/resolve.js';
 import { startPrintWorker } from '../print/worker.js';
 import { openAgent } from './boot.js';
@@ -11,29 +12,41 @@ import { printMarkingText } from '../print/marking.js';
 import { loadTranslations } from '../render/i18n.js';
 
 
+/** A printer's state in words, by what its kind can say about itself. */
+function stateWords(kind: string, st: PrinterStatus): string {
+  if (!st.reachable) return `UNREACHABLE (${st.error})`;
+  if (kind === 'folder') return 'writable folder, ready';
+  if (kind === 'zpl') return 'reachable (a raw printer reports nothing more: paper, ribbon and head are not known)';
+  return `${st.state}${st.reasons.length ? ` — ${st.reasons.join(', ')}` : ''}${st.message ? ` (${st.message})` : ''}${st.accepting ? '' : ', not accepting jobs'}${st.formats.length === 0 || st.formats.includes('application/pdf') ? '' : ', NO PDF SUPPORT'}`;
+}
+
 /** `paperback printers [--json]`: every printer with its live state. */
 export async function printersCommand(configDir: string, dataDir: string | undefined, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true });
   const agent = await openAgent({ configDir, dataDir, log: silentLogger(), withSources: false });
   try {
+    // Jobs not yet done, per printer: a printer that is up but has a queue behind it is worth knowing about.
+    const waiting = new Map<string, number>();
+    for (const j of listPrintJobs(agent.db, { states: ['queued', 'sending', 'processing'], limit: 10_000 })) waiting.set(j.currentPrinterId, (waiting.get(j.currentPrinterId) ?? 0) + 1);
     const rows = await Promise.all(
       [...agent.config.printers.values()].map(async (p) => ({
         id: p.id,
         name: p.name,
         kind: p.kind,
+        demo: 'demo' in p && p.demo === true,
         uri: p.uri,
         location: p.location ?? null,
         fallback: p.fallback ?? null,
-        status: p.kind === 'folder' ? null : await getPrinterStatus(p, agent.config.dir),
+        waiting: waiting.get(p.id) ?? 0,
+        status: await printerStatus(p, agent.config.dir),
       })),
     );
     if (values.json) out(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) out('no printers configured (add one file per printer in printers/)');
     else
       for (const r of rows) {
-        const st = r.status;
-        const state = r.kind === 'folder' ? 'folder' : !st?.reachable ? `UNREACHABLE (${st?.error})` : `${st.state}${st.reasons.length ? ` — ${st.reasons.join(', ')}` : ''}${st.accepting ? '' : ', not accepting jobs'}${st.formats.includes('application/pdf') ? '' : ', NO PDF SUPPORT'}`;
-        out(`${r.id}  ${r.name}${r.location ? ` (${r.location})` : ''}\n  ${r.uri}\n  ${state}${r.fallback ? `\n  fallback: ${r.fallback}` : ''}`);
+        const kind = r.demo ? 'demo printer: an ippeveprinter while `paperback serve` runs, this folder otherwise' : { ipp: 'IPP', folder: 'folder', zpl: 'raw ZPL (socket)', demo: 'demo' }[r.kind];
+        out(`${r.id}  ${r.name}${r.location && !r.name.includes(r.location) ? ` (${r.location})` : ''}\n  ${r.uri}  [${kind}]\n  ${stateWords(r.kind, r.status)}${r.waiting ? `; ${r.waiting} job(s) not yet done` : ''}${r.fallback ? `\n  fallback: ${r.fallback}` : ''}`);
       }
     return 0;
   } finally {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { formatDateTime } from '../render/i18n.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
@@ -70,15 +71,17 @@ export async function statusCommand(configDir: string, dataDir: string | undefin
       out(JSON.stringify({ box: agent.config.box.box.id, jobs, readiness, downtime }, null, 2));
       return EXIT.ok;
     }
-    out(downtime ? `DOWNTIME since ${downtime.startedAt} (${downtime.kind}): ${downtime.cause}` : 'no downtime active');
+    // Times as the ward page and paper show them: the box's zone, day first.
+    const at = (iso: string | null | undefined) => (iso ? (formatDateTime(iso, agent.config.box.timeZone) ?? iso) : 'none');
+    out(downtime ? `DOWNTIME since ${at(downtime.startedAt)} (${downtime.kind}): ${downtime.cause}` : 'no downtime active');
     out(`readiness: ${readiness.ready ? 'READY' : 'NOT READY'}`);
     for (const c of readiness.checks) out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
     for (const j of jobs) {
       out(`${j.id}  ${j.title}${j.enabled ? '' : ' (disabled)'}${j.running ? '  [running]' : ''}`);
-      out(`  schedule:  ${j.schedule}; next run ${j.nextRun ?? 'none'}`);
-      out(`  last run:  ${j.lastRun ? `${j.lastRun.status} at ${j.lastRun.endedAt ?? j.lastRun.startedAt}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : 'never'}`);
-      out(`  current:   ${j.current ? `snapshot ${j.current.snapshotId}, data as of ${j.current.asOf} (${formatAge(j.current.ageSeconds)} old${j.current.stale ? ', STALE' : ''}), ${j.current.counts.patients ?? '?'} patients` : 'none yet'}`);
-      if (j.held) out(`  HELD:      snapshot ${j.held.snapshotId} (${j.held.patients ?? '?'} patients) was not published: ${j.held.reason}; once the ward confirms it: paperback census accept ${j.id} --snapshot ${j.held.snapshotId}`);
+      out(`  schedule:  ${j.schedule}; next run ${at(j.nextRun)}`);
+      out(`  last run:  ${j.lastRun ? `${j.lastRun.status} at ${at(j.lastRun.endedAt ?? j.lastRun.startedAt)}${j.lastRun.error ? ` — ${j.lastRun.error}` : ''}` : 'never'}`);
+      out(`  current:   ${j.current ? `snapshot ${j.current.snapshotId}, data as of ${at(j.current.asOf)} (${formatAge(j.current.ageSeconds)} old${j.current.stale ? ', STALE' : ''}), ${j.current.counts.patients ?? '?'} patients` : 'none yet'}`);
+      if (j.held) out(`  HELD:      snapshot ${j.held.snapshotId} (${j.held.patients ?? '?'} patients, data as of ${at(j.held.asOf)}) was not published: ${j.held.reason}; once the ward confirms it: paperback census accept ${j.id} --snapshot ${j.held.snapshotId}`);
     }
     return EXIT.ok;
   } finally {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { formatDateTime } from '../render/i18n.js';
 import type { LoadedConfig } from '../config/load.js';
 import { ATTENTION_REASONS } from '../print/ipp.js';
 import type { PrinterStatusCache } from '../print/status-cache.js';
@@ -83,7 +84,7 @@ export function computeReadiness(input: { config: LoadedConfig; db: Db; printers
   checks.push({
     name: 'clock',
     ok: sane,
-    detail: skew === null ? `no reference clock yet (local ${now.toISOString()})` : `${signed} s against the HIS (limit ±${limit} s)`,
+    detail: skew === null ? `no reference clock yet (local ${formatDateTime(now.toISOString(), input.config.box.timeZone) ?? now.toISOString()})` : `${signed} s against the HIS (limit ±${limit} s)`,
     say: skew === null ? { key: 'ui.readiness.clockUnchecked', vars: { local: now.toISOString() } } : { key: 'ui.readiness.clock', vars: { skew: signed, limit } },
   });
   // Downtime numbers, where the box holds any: running out is found before the admission that needs one.

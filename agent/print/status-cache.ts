@@ -28,14 +28,18 @@ async function rawStatus(p: PrinterConfig, timeoutMs: number): Promise<PrinterSt
   return { reachable: r.reachable, state: r.reachable ? 'idle' : 'unknown', reasons: [], message: r.reachable ? r.detail : null, accepting: r.reachable, formats: ['application/vnd.zebra-zpl'], media: [], operations: [], error: r.reachable ? null : r.detail };
 }
 
+/** One printer's live state, whatever its kind: a folder's writability, a raw printer's reachability, an IPP printer's own word. */
+export function printerStatus(p: PrinterConfig, configDir: string, timeoutMs = 3000): Promise<PrinterStatus> {
+  return p.kind === 'folder' ? Promise.resolve(folderStatus(p, configDir)) : p.kind === 'zpl' ? rawStatus(p, timeoutMs) : getPrinterStatus(p, configDir, timeoutMs);
+}
+
 /** Live printer states, refreshed by the outage monitor each round, read by readiness, metrics and pages. */
 export function printerStatusCache(printers: () => Map<string, PrinterConfig>, configDir: string, timeoutMs = 3000): PrinterStatusCache {
   const cache = new Map<string, PrinterStatus & { checkedAt: string }>();
   return {
     async refresh() {
       const list = [...printers().values()];
-      const status = (p: PrinterConfig) => (p.kind === 'folder' ? folderStatus(p, configDir) : p.kind === 'zpl' ? rawStatus(p, timeoutMs) : getPrinterStatus(p, configDir, timeoutMs));
-      const results = await Promise.all(list.map(async (p) => [p.id, await status(p)] as const));
+      const results = await Promise.all(list.map(async (p) => [p.id, await printerStatus(p, configDir, timeoutMs)] as const));
       cache.clear();
       for (const [id, st] of results) cache.set(id, { ...st, checkedAt: new Date().toISOString() });
     },
