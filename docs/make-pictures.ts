@@ -22,9 +22,9 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-pictures-'));
   for (const lang of ['vi', 'en'] as const) {
-    const docs = await renderSnapshotDocuments(snap, { documents: ['census', 'mar', 'summary', 'allergies'], forms: ['vital-signs'], language: lang, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Demo · Demo General Hospital', templatesDir: path.join(repo, 'templates') }, { renderedAt: now });
+    const docs = await renderSnapshotDocuments(snap, { documents: ['census', 'mar', 'summary', 'allergies', 'handoff'], forms: ['vital-signs'], language: lang, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Demo · Demo General Hospital', templatesDir: path.join(repo, 'templates') }, { renderedAt: now });
     const first = snap.patients.find((p) => p.allergies.status === 'recorded' && p.orders.items.some((o) => o.highAlert)) ?? snap.patients[0]!;
-    const wanted = ['census', 'allergies', `mar/${first.mrn}`, `summary/${first.mrn}`, `form/vital-signs/${first.mrn}`];
+    const wanted = ['census', 'allergies', 'handoff', `mar/${first.mrn}`, `summary/${first.mrn}`, `form/vital-signs/${first.mrn}`];
     for (const a of docs.filter((d) => wanted.includes(d.meta.address))) {
       const name = `${a.meta.address.split('/')[0]}-${lang}`;
       const pdf = path.join(tmp, `${name}.pdf`);

@@ -374,7 +374,7 @@ export const boxConfigSchema = z
   })
   .strict();
 
-const documentKind = z.enum(['census', 'mar', 'summary', 'allergies']);
+const documentKind = z.enum(['census', 'mar', 'summary', 'allergies', 'handoff']);
 
 export const snapshotJobSchema = z
   .object({
@@ -393,7 +393,7 @@ export const snapshotJobSchema = z
       })
       .strict(),
     datasets: z.array(z.enum(DATASETS as [string, ...string[]])).min(1).default([...DATASETS]),
-    documents: z.array(documentKind).min(1).default(['census', 'mar', 'summary', 'allergies']),
+    documents: z.array(documentKind).min(1).default(['census', 'mar', 'summary', 'allergies', 'handoff']),
     /** Keep a patient's MAR and summary from the last snapshot when her data did not change, if at most this old (0: always render). */
     reuseWithinMinutes: z.number().int().min(0).max(24 * 60).default(60),
     /** Form ids from templates/forms/forms.yaml: published blank and stamped for every patient. */

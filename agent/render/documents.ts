@@ -5,6 +5,7 @@ import { formatDate, formatDateTime, translator, type Translate, type Wording } 
 import { renderDocumentTemplate } from './templates.js';
 import { coverDocument, MISSING_MARK } from './coverage.js';
 import type { StandardTimes } from '../model/due-times.js';
+import { handoffView } from './handoff-view.js';
 import { allergyShort, bodyWords, censusView, marView, summaryView, wardAllergiesView } from './views.js';
 
 export interface RenderContext {
@@ -23,7 +24,7 @@ export interface RenderContext {
   standardTimes?: StandardTimes;
 }
 
-export type DocumentKind = 'census' | 'mar' | 'summary' | 'allergies';
+export type DocumentKind = 'census' | 'mar' | 'summary' | 'allergies' | 'handoff';
 
 /**
  * A document to be built from data and drawn, in a form that can be posted
@@ -43,7 +44,7 @@ export interface DocumentRequest {
  * The part of the ward a document is drawn from: all that is posted to a
  * render thread for it. A patient's documents get her and her bed; the
  * census gets every patient without orders or doses, the ward allergy list
- * without doses (views.ts reads no more). Doses and orders are most of a
+ * and the handoff sheet without doses (their views read no more). Doses and orders are most of a
  * ward's data: the census of 40 posted 328 kB, now 32 kB.
  */
 export function snapshotFor(kind: DocumentKind, snap: WardSnapshot, patient: Patient | null): WardSnapshot {
@@ -53,7 +54,7 @@ export function snapshotFor(kind: DocumentKind, snap: WardSnapshot, patient: Pat
     administrations: { ...p.administrations, items: [] },
     orders: kind === 'census' ? { ...p.orders, items: [] } : p.orders,
   });
-  return kind === 'census' || kind === 'allergies' ? { ...snap, patients: snap.patients.map(slim) } : snap;
+  return kind === 'census' || kind === 'allergies' || kind === 'handoff' ? { ...snap, patients: snap.patients.map(slim) } : snap;
 }
 
 export function buildDocument(req: DocumentRequest): DocumentSpec {
@@ -108,7 +109,7 @@ export function patientStamp(snap: WardSnapshot, p: Patient, ctx: RenderContext,
   };
 }
 
-const TEMPLATE_FOR: Record<DocumentKind, string> = { census: 'census', mar: 'mar', summary: 'summary', allergies: 'allergies' };
+const TEMPLATE_FOR: Record<DocumentKind, string> = { census: 'census', mar: 'mar', summary: 'summary', allergies: 'allergies', handoff: 'handoff' };
 
 /**
  * One document: its view model rendered through templates/documents/KIND.hbs
@@ -118,10 +119,9 @@ const TEMPLATE_FOR: Record<DocumentKind, string> = { census: 'census', mar: 'mar
  */
 export function documentSpec(kind: DocumentKind, snap: WardSnapshot, patient: Patient | null, ctx: RenderContext): DocumentSpec {
   const { t } = ctx;
-  const view =
-    kind === 'census' ? censusView(snap, ctx) : kind === 'allergies' ? wardAllergiesView(snap, ctx) : kind === 'mar' ? marView(snap, patient!, ctx) : summaryView(snap, patient!, ctx);
+  const view = { census: () => censusView(snap, ctx), allergies: () => wardAllergiesView(snap, ctx), handoff: () => handoffView(snap, ctx), mar: () => marView(snap, patient!, ctx), summary: () => summaryView(snap, patient!, ctx) }[kind]();
   const parsed = renderDocumentTemplate(ctx.templatesDir, TEMPLATE_FOR[kind], view, t);
-  const title = { census: t('census.title'), allergies: t('wardAllergies.title'), mar: t('mar.title'), summary: t('summary.title') }[kind];
+  const title = titleOf(kind, t);
   // Nothing the font cannot draw reaches the page as an empty box: it is marked, and the sheet says so.
   return coverDocument(
     {
@@ -137,6 +137,9 @@ export function documentSpec(kind: DocumentKind, snap: WardSnapshot, patient: Pa
   );
 }
 
+/** A document's title in the sheet's language. */
+export const titleOf = (kind: DocumentKind, t: (key: string) => string): string => t({ census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title' }[kind]);
+
 /** Kept for callers that want the census alone (bench, tests). */
 export const censusDocument = (snap: WardSnapshot, ctx: RenderContext) => documentSpec('census', snap, null, ctx);
 
@@ -148,6 +151,7 @@ export function planDocuments(snap: WardSnapshot, kinds: readonly DocumentKind[]
     out.push({ address, kind, title, patient, spec: (c = ctx) => documentSpec(kind, snap, patient, c) });
   if (kinds.includes('census')) plan('census', 'census', t('census.title'), null);
   if (kinds.includes('allergies')) plan('allergies', 'allergies', t('wardAllergies.title'), null);
+  if (kinds.includes('handoff')) plan('handoff', 'handoff', t('handoff.title'), null);
   for (const p of patientsInBedOrder(snap)) {
     const key = patientKey(p);
     if (kinds.includes('mar')) plan('mar', `mar/${key}`, t('mar.title'), p);

@@ -75,7 +75,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
           codeAlert: !!p.codeStatus && /DNR|DNI|DNAR/i.test(p.codeStatus),
         }))
       : [];
-    const wardDocs = (cur?.documents ?? []).filter((d) => d.address === 'census' || d.address === 'allergies').map((d) => ({ title: documentTitle(d, t), view: `/documents/${job.id}/${d.address}.pdf` }));
+    const wardDocs = (cur?.documents ?? []).filter((d) => d.address === 'census' || d.address === 'allergies' || d.address === 'handoff').map((d) => ({ title: documentTitle(d, t), view: `/documents/${job.id}/${d.address}.pdf` }));
     const html = ctx.pages.render(
       'census',
       {

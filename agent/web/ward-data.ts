@@ -102,7 +102,7 @@ export function findPatient(ward: WardSnapshot, key: string): Patient | null {
   return ward.patients.find((p) => patientKey(p) === key) ?? null;
 }
 
-const TITLE_KEYS: Record<string, string> = { census: 'census.title', allergies: 'wardAllergies.title', mar: 'mar.title', summary: 'summary.title' };
+const TITLE_KEYS: Record<string, string> = { census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title' };
 
 /** A document's title in the page's language (the stored title is in the paper's); reports and forms keep theirs. */
 export function documentTitle(d: { address: string; title: string }, t: (key: string) => string): string {
