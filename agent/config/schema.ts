@@ -252,7 +252,8 @@ const webAuthSchema = z
 export const boxConfigSchema = z
   .object({
     site: z.object({ id, name: z.string().min(1) }).strict(),
-    box: z.object({ id: z.string().min(1) }).strict(),
+    /** pageUrl: the ward page's address as nurses type it (printed on the downtime pack's cover); contact: whom to call (IT on call, with the number). */
+    box: z.object({ id: z.string().min(1), pageUrl: z.string().url().optional(), contact: z.string().min(1).max(200).optional() }).strict(),
     /** code: the HIS's own code for the ward (a MA_KHOA), printed with the name where the HIS's paper would show it. */
     wards: z.array(z.object({ id, name: z.string().min(1), code: z.string().min(1).max(20).optional() }).strict()).min(1),
     timeZone: timeZone.default('Asia/Ho_Chi_Minh'),

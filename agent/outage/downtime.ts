@@ -1,10 +1,8 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { WardSnapshot } from '../model/ward.js';
-import { enqueuePrint } from '../print/queue.js';
-import { resolveDocument } from '../print/resolve.js';
 import { blobRows, type BlobStore } from '../store/blobs.js';
 import { nowIso, type Db } from '../store/db.js';
-import { currentSnapshot, getArtifact, getSnapshot, listArtifacts } from '../store/snapshots.js';
+import { getArtifact, getSnapshot } from '../store/snapshots.js';
 import type { DowntimeSummaryData } from '../render/downtime-summary.js';
 
 export type DowntimeKind = 'detected' | 'declared' | 'planned';
@@ -72,39 +70,6 @@ export function openDeclaration(db: Db): { id: number; declaredAt: string; decla
 
 export function lastEndedDeclaration(db: Db): { endedBy: string | null } | null {
   return (db.prepare('SELECT ended_by AS endedBy FROM declarations WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1').get() as never) ?? null;
-}
-
-/**
- * Print every job's downtime documents, once per downtime: the `printed_at`
- * mark and the queued jobs are written in one transaction, so a restart, a
- * second tick or a flapping link can never print the pack twice.
- */
-export function autoPrintForDowntime(db: Db, blobs: BlobStore, config: LoadedConfig, downtimeId: number, now: Date): { queued: number; problems: string[] } {
-  const problems: string[] = [];
-  const queued = db
-    .transaction(() => {
-      const row = db.prepare('SELECT printed_at FROM downtimes WHERE id = ?').pluck().get(downtimeId);
-      if (row !== null) return 0;
-      let n = 0;
-      for (const job of config.jobs.values()) {
-        if (!job.enabled || job.downtime.print.length === 0 || !job.downtime.printer) continue;
-        const cur = currentSnapshot(db, job.id);
-        if (!cur) {
-          problems.push(`job ${job.id} has no snapshot to print`);
-          continue;
-        }
-        const docs = listArtifacts(db, cur.id, 'document').filter((a) => job.downtime.print.some((k) => a.address === k || a.address.startsWith(`${k}/`)));
-        for (const a of docs) {
-          const d = resolveDocument(config, db, blobs, `${job.id}/${a.address}`);
-          enqueuePrint(db, { artifactId: a.id, sha256: a.sha256, address: `${job.id}/${a.address}`, jobName: d.printJobName, printerId: job.downtime.printer, copies: job.downtime.copies, requestedBy: 'paperback:downtime', reason: 'downtime', downtimeId }, now);
-          n++;
-        }
-      }
-      db.prepare('UPDATE downtimes SET printed_at = ? WHERE id = ?').run(nowIso(now), downtimeId);
-      return n;
-    })
-    .immediate();
-  return { queued, problems };
 }
 
 /** Gather what the summary shows: snapshots that were current at the start, prints during the downtime. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { loadTranslations } from '../render/i18n.js';
+import { autoPrintForDowntime } from './downtime-pack.js';
 import { downtimeSummaryDocument } from '../render/downtime-summary.js';
 import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import type { BlobStore } from '../store/blobs.js';
@@ -8,7 +9,6 @@ import { nowIso, type Db } from '../store/db.js';
 import type { Source } from '../sources/types.js';
 import {
   activeDowntime,
-  autoPrintForDowntime,
   endDowntime,
   getDowntime,
   lastEndedDeclaration,
@@ -134,6 +134,8 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
     return null;
   };
 
+  const renderPdf = (spec: Parameters<Renderer['pdf']>[0]) => (deps.renderer ?? inThreadRenderer).pdf(spec);
+
   const summarize = async (id: number) => {
     const dt = getDowntime(deps.db, id)!;
     const config = deps.config();
@@ -165,13 +167,13 @@ export function startOutageMonitor(deps: OutageDeps): OutageMonitor {
     if (!active && want) {
       const dt = startDowntime(deps.db, { kind: want.kind, cause: want.cause, declaredBy: want.by ?? null, windowId: want.windowId ?? null }, now);
       log.warn({ downtime: dt.id, kind: dt.kind }, 'downtime began: printing the downtime pack');
-      const r = autoPrintForDowntime(deps.db, deps.blobs, deps.config(), dt.id, now);
+      const r = await autoPrintForDowntime(deps.db, deps.blobs, deps.config(), dt.id, now, renderPdf);
       for (const p of r.problems) log.error({ downtime: dt.id, problem: p }, 'downtime pack incomplete');
       log.info({ downtime: dt.id, queued: r.queued }, 'downtime pack queued');
       deps.kickPrinter?.();
     } else if (active && !active.printedAt) {
       // A crash between starting the downtime and queueing its pack: finish the job now.
-      autoPrintForDowntime(deps.db, deps.blobs, deps.config(), active.id, now);
+      await autoPrintForDowntime(deps.db, deps.blobs, deps.config(), active.id, now, renderPdf);
       deps.kickPrinter?.();
     } else if (active && !want) {
       const endedBy = active.kind === 'declared' ? lastEndedDeclaration(deps.db)?.endedBy ?? null : null;

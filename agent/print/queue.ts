@@ -150,9 +150,23 @@ export function printJobEvents(db: Db, id: number): PrintEvent[] {
   return db.prepare('SELECT at, state, printer_id AS printerId, detail FROM print_job_events WHERE print_job_id = ? ORDER BY id').all(id) as PrintEvent[];
 }
 
-/** Jobs whose next attempt is due, oldest first. */
+/**
+ * Jobs whose next attempt is due, oldest first. A downtime pack prints in
+ * order: a pack job waits while an earlier job of the same pack (same
+ * downtime, same printer asked for) is not yet done, so a printer that
+ * answers busy, or a job retried later, never lets the next MAR overtake it.
+ * A job that failed for good no longer holds the rest back: it is reported.
+ */
 export function dueJobs(db: Db, now: Date, limit = 20): PrintJobRow[] {
-  return db.prepare(`SELECT ${COLS} FROM print_jobs WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`).all(nowIso(now), limit) as PrintJobRow[];
+  return db
+    .prepare(
+      `SELECT ${COLS} FROM print_jobs j WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+         AND NOT (j.reason = 'downtime' AND j.downtime_id IS NOT NULL AND EXISTS (
+           SELECT 1 FROM print_jobs e WHERE e.reason = 'downtime' AND e.downtime_id = j.downtime_id AND e.printer_id = j.printer_id
+             AND e.id < j.id AND e.state NOT IN ('completed', 'failed', 'cancelled')))
+       ORDER BY id LIMIT ?`,
+    )
+    .all(nowIso(now), limit) as PrintJobRow[];
 }
 
 export function queueDepth(db: Db): { queued: number; processing: number; failed: number } {

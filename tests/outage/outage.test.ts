@@ -115,7 +115,7 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('outage detection and downtime mode', () =>
       expect(dt).toMatchObject({ kind: 'detected', endedAt: null });
       expect(dt!.cause).toMatch(/HIS unreachable: source his offline \(127.0.0.1:\d+: ECONNREFUSED\)/);
       const printed = await waitPrinted(r, dt!.id);
-      expect(printed).toHaveLength(1 + patients.length); // census + one MAR per patient
+      expect(printed).toHaveLength(2 + patients.length); // the cover, the census and one MAR per patient
       expect(printed.every((j) => j.state === 'completed' && j.reason === 'downtime')).toBe(true);
       // Flapping: back for one probe, down again, back again. Still one downtime, no more printing.
       await his.up();
@@ -133,8 +133,8 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('outage detection and downtime mode', () =>
       expect(r.monitor.status().box).toBe('online');
       expect(r.monitor.downtimeActive()).toBe(false);
       expect(listDowntimes(r.a.db)).toHaveLength(1);
-      expect(listPrintJobs(r.a.db)).toHaveLength(1 + patients.length);
-      expect(printer.received().length - before).toBe(1 + patients.length);
+      expect(listPrintJobs(r.a.db)).toHaveLength(2 + patients.length);
+      expect(printer.received().length - before).toBe(2 + patients.length);
       expect(transitions(r.a)).toEqual([
         'source:his:online->degraded',
         'source:his:degraded->offline',
@@ -164,7 +164,7 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('outage detection and downtime mode', () =>
       for (const s of [200, 230, 260, 290]) await r.at(s);
       const [second] = listDowntimes(r.a.db);
       expect(second!.id).not.toBe(dt!.id);
-      expect(await waitPrinted(r, second!.id)).toHaveLength(1 + patients.length);
+      expect(await waitPrinted(r, second!.id)).toHaveLength(2 + patients.length);
     } finally {
       await his.up();
       await r.close();
@@ -185,7 +185,7 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('outage detection and downtime mode', () =>
       await r.at(10 * 60);
       const [dt] = listDowntimes(r.a.db);
       expect(dt).toMatchObject({ kind: 'planned', windowId: 'upgrade' });
-      expect(await waitPrinted(r, dt!.id)).toHaveLength(1 + patients.length);
+      expect(await waitPrinted(r, dt!.id)).toHaveLength(2 + patients.length);
       await r.at(41 * 60);
       expect(r.monitor.downtimeActive()).toBe(false);
       expect(getDowntime(r.a.db, dt!.id)!.summarySha256).toBeTruthy();
