@@ -1,3 +1,4 @@
+import { listAudit } from '../audit/log.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { WardSnapshot } from '../model/ward.js';
 import { blobRows, type BlobStore } from '../store/blobs.js';
@@ -91,7 +92,11 @@ export function summaryData(db: Db, blobs: BlobStore, config: LoadedConfig, dt: 
     .prepare(`SELECT created_at AS at, address, current_printer_id AS printerId, requested_by AS requestedBy, copies, state, error, reason FROM print_jobs
               WHERE downtime_id = ? OR (created_at >= ? AND created_at <= ?) ORDER BY id`)
     .all(dt.id, dt.startedAt, dt.endedAt ?? nowIso()) as DowntimeSummaryData['prints'];
-  return { id: dt.id, kind: dt.kind, cause: dt.cause, startedAt: dt.startedAt, endedAt: dt.endedAt ?? nowIso(), declaredBy: dt.declaredBy, endedBy: dt.endedBy, snapshots, prints };
+  // Who signed in with the break-glass code while the HIS was down: the summary names every such session.
+  const breakGlass = listAudit(db, { since: dt.startedAt, until: dt.endedAt ?? nowIso() })
+    .filter((r) => r.action === 'break-glass')
+    .map((r) => ({ at: r.at, actor: r.actor }));
+  return { id: dt.id, kind: dt.kind, cause: dt.cause, startedAt: dt.startedAt, endedAt: dt.endedAt ?? nowIso(), declaredBy: dt.declaredBy, endedBy: dt.endedBy, snapshots, prints, breakGlass };
 }
 
 export function saveSummary(db: Db, blobs: BlobStore, downtimeId: number, pdf: Buffer, pages: number, now: Date): string {

@@ -1,7 +1,9 @@
-import type { WardSnapshot } from '../model/ward.js';
+import { dueTimes } from '../model/due-times.js';
+import type { Patient, WardSnapshot } from '../model/ward.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { Block, DocumentSpec } from './blocks.js';
 import { formatDateTime, type Translate } from './i18n.js';
+import { shortDrug } from './views.js';
 
 /** What happened during one downtime, gathered by the outage room; plain data, no store access here. */
 export interface DowntimeSummaryData {
@@ -14,11 +16,50 @@ export interface DowntimeSummaryData {
   endedBy: string | null;
   snapshots: { jobId: string; title: string; snapshotId: number | null; asOf: string | null; ward: WardSnapshot | null }[];
   prints: { at: string; address: string; printerId: string; requestedBy: string; copies: number; state: string; error: string | null; reason: string }[];
+  /** Break-glass sign-ins during the downtime. */
+  breakGlass: { at: string; actor: string }[];
 }
 
-function duration(ms: number): string {
+/** A printed document as staff know it: its title, and for a patient's document her bed and name, never an address. */
+function printedTitle(address: string, d: DowntimeSummaryData, t: Translate): string {
+  const [jobId, kind, ...rest] = address.split('/');
+  const s = d.snapshots.find((x) => x.jobId === jobId);
+  const ward = s?.ward ?? null;
+  const titles: Record<string, string> = { census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title', 'pack-cover': 'pack.title', form: 'downtime.form' };
+  const title = titles[kind ?? ''] ? t(titles[kind!]!) : kind ?? address;
+  const key = rest.at(-1);
+  const p = key && ward ? ward.patients.find((x) => patientKey(x) === key) : undefined;
+  const bed = p && ward ? ward.beds.find((b) => b.id === p.bedId)?.label ?? '—' : null;
+  return `${title}${p ? ` — ${t('census.bed')} ${bed}, ${p.name ?? p.mrn ?? ''}` : ''}${s && d.snapshots.length > 1 ? ` (${s.title})` : ''}`;
+}
+
+/** A document kind's title ("mar" → "MAR for downtime"). */
+const titleWords = (kind: string | undefined, t: Translate): string => {
+  const key = ({ mar: 'mar.title', summary: 'summary.title' } as Record<string, string>)[kind ?? ''];
+  return key ? t(key) : (kind ?? '');
+};
+
+/** A downtime can last weeks: per order, how many doses fell due in it, and the first and last, rather than every time. */
+function dosesDueWords(p: Patient, from: Date, to: Date, tz: string, t: Translate): string {
+  if (p.orders.status !== 'available') return t('mar.ordersUnavailable');
+  const at = (ms: number) => formatDateTime(new Date(ms).toISOString(), tz) ?? '';
+  const lines: string[] = [];
+  for (const o of p.orders.items) {
+    if (o.prn || o.status !== 'active') continue;
+    const times: number[] = [];
+    for (let day = from.getTime(); day < to.getTime() && times.length < 2000; day += 86_400_000) {
+      for (const s of dueTimes(o, new Date(day), tz).slots) if (s.at.getTime() < to.getTime()) times.push(s.at.getTime());
+    }
+    if (times.length === 0) continue;
+    lines.push(`${shortDrug(o.drug)}: ${times.length === 1 ? at(times[0]!) : t('downtime.dosesDue', { n: times.length, first: at(times[0]!), last: at(times.at(-1)!) })}`);
+  }
+  return lines.join('\n') || t('downtime.noDosesDue');
+}
+
+/** "45 min", "30 h 5 min" in the paper's language. */
+function duration(ms: number, t: Translate): string {
   const m = Math.round(ms / 60_000);
-  return m < 90 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m < 90 ? t('duration.minutes', { m }) : t('duration.hours', { h: Math.floor(m / 60), m: m % 60 });
 }
 
 /**
@@ -30,6 +71,7 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
   const { t, timeZone: tz } = ctx;
   const at = (iso: string | null) => (iso ? formatDateTime(iso, tz) ?? iso : t('unknown'));
   const start = new Date(d.startedAt);
+  const end = new Date(d.endedAt);
   const blocks: Block[] = [
     { type: 'heading', level: 1, text: t('downtime.title') },
     {
@@ -37,7 +79,7 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
       items: [
         { label: t('downtime.started'), value: at(d.startedAt), tone: 'strong' },
         { label: t('downtime.ended'), value: at(d.endedAt), tone: 'strong' },
-        { label: t('downtime.duration'), value: duration(Date.parse(d.endedAt) - start.getTime()) },
+        { label: t('downtime.duration'), value: duration(Date.parse(d.endedAt) - start.getTime(), t) },
         { label: t('downtime.kind'), value: t(`downtime.kind.${d.kind}`) },
         { label: t('downtime.cause'), value: d.cause },
         { label: t('downtime.declaredBy'), value: [d.declaredBy, d.endedBy].filter(Boolean).join(' / ') || '—' },
@@ -57,7 +99,7 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
           { text: s.title, tone: 'strong' },
           { text: s.snapshotId === null ? t('downtime.noSnapshot') : String(s.snapshotId), tone: s.snapshotId === null ? 'alert' : undefined },
           { text: at(s.asOf) },
-          { text: s.asOf ? duration(start.getTime() - Date.parse(s.asOf)) : t('unknown'), tone: s.asOf && start.getTime() - Date.parse(s.asOf) > 3_600_000 ? 'alert' : undefined },
+          { text: s.asOf ? duration(start.getTime() - Date.parse(s.asOf), t) : t('unknown'), tone: s.asOf && start.getTime() - Date.parse(s.asOf) > 3_600_000 ? 'alert' : undefined },
         ],
       })),
       empty: t('downtime.noSnapshot'),
@@ -75,14 +117,18 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
       rows: d.prints.map((p) => ({
         cells: [
           { text: at(p.at) },
-          { text: `${p.address}${p.copies > 1 ? ` ×${p.copies}` : ''}` },
+          { text: `${printedTitle(p.address, d, t)}${p.copies > 1 ? ` ×${p.copies}` : ''}` },
           { text: p.printerId },
           { text: p.reason === 'downtime' ? t('downtime.auto') : p.requestedBy },
-          { text: `${p.state}${p.error ? `: ${p.error}` : ''}`, tone: p.state === 'failed' ? 'alert' : undefined },
+          { text: `${t(`ui.state.${p.state}`)}${p.error && p.state !== 'completed' ? `: ${p.error}` : ''}`, tone: p.state === 'failed' ? 'alert' : undefined },
         ],
       })),
       empty: t('downtime.nothingPrinted'),
     },
+    { type: 'heading', level: 3, text: t('downtime.breakGlass') },
+    d.breakGlass.length
+      ? { type: 'table', columns: [{ label: t('downtime.time'), width: 30 }, { label: t('downtime.breakGlassWho'), width: 70 }], rows: d.breakGlass.map((b) => ({ cells: [{ text: at(b.at) }, { text: b.actor, tone: 'strong' as const }] })) }
+      : { type: 'text', text: t('downtime.noBreakGlass') },
     { type: 'heading', level: 2, text: t('downtime.backEntry') },
     { type: 'text', text: t('downtime.backEntryHelp', { from: at(d.startedAt), to: at(d.endedAt) }) },
   ];
@@ -98,7 +144,8 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
         cells: [
           { text: s.ward!.beds.find((b) => b.id === p.bedId)?.label ?? '—', tone: 'strong' as const },
           { text: `${p.name ?? t('unknown')}\n${p.mrn ?? t('unknown')}`, tone: 'strong' as const },
-          { text: [...docs.map((x) => (x ?? '').toUpperCase()), ...wardDocs].join(', ') || '—' },
+          { text: [...docs.map((x) => titleWords(x, t)), ...wardDocs].join(', ') || '—' },
+          { text: dosesDueWords(p, start, end, tz, t) },
           { text: [`☐ ${t('downtime.entry.mar')}`, `☐ ${t('downtime.entry.orders')}`, `☐ ${t('downtime.entry.notes')}`].join('\n') },
           { text: '' },
         ],
@@ -108,11 +155,12 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
     blocks.push({
       type: 'table',
       columns: [
-        { label: t('census.bed'), width: 8 },
-        { label: t('census.patient'), width: 22 },
-        { label: t('downtime.onPaper'), width: 18 },
-        { label: t('downtime.toEnter'), width: 34 },
-        { label: t('downtime.doneBy'), width: 18 },
+        { label: t('census.bed'), width: 9 },
+        { label: t('census.patient'), width: 15 },
+        { label: t('downtime.onPaper'), width: 14 },
+        { label: t('downtime.dueDuring'), width: 28 },
+        { label: t('downtime.toEnter'), width: 22 },
+        { label: t('downtime.doneBy'), width: 12 },
       ],
       rows,
       empty: t('census.noPatients'),
@@ -125,7 +173,8 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
     metaTitle: `Downtime summary ${d.id}`,
     blocks,
     stamp: {
-      marking: t('marking'),
+      // A record of the downtime, not a copy of HIS data: it does not say DOWNTIME COPY.
+      marking: t('downtime.marking'),
       documentTitle: t('downtime.title'),
       hospital: ctx.hospital,
       ward: d.snapshots.map((s) => s.ward?.ward.name ?? s.jobId).join(', '),

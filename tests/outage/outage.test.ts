@@ -157,8 +157,17 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('outage detection and downtime mode', () =>
       expect(text).toMatch(/22\/11\/2026 09:02 \(GMT\+7\)/); // ended
       expect(text).toMatch(/Back-entry checklist/);
       for (const p of patients) expect(text).toContain(p.mrn!);
-      expect(text).toMatch(/ward-1\/census/);
-      expect(text).toMatch(/Paperback \(auto\)\s+completed/);
+      // Documents by title, a patient's by bed and name, results in words: never an address or a raw state.
+      expect(text).not.toMatch(/ward-1\/census/);
+      expect(text).toMatch(/Ward census\s+ward\s+Paperback \(auto\)\s+Printed/);
+      expect(text).toMatch(/Downtime pack\s+ward\s+Paperback \(auto\)\s+Printed/);
+      const raw = execFileSync('pdftotext', ['-raw', file, '-']).toString().replace(/\s+/g, ' ');
+      expect(raw).toMatch(/Medication administration record — Bed 101-1, \S+/);
+      // A record of the downtime, not a copy of HIS data; no break-glass sign-in happened; doses that fell due are listed per patient.
+      expect(text).not.toMatch(/DOWNTIME COPY/);
+      expect(text).toMatch(/RECORD — Downtime summary/);
+      expect(text).toMatch(/Nobody signed in with the break-glass code/);
+      expect(raw).toMatch(/Doses due during the downtime/);
       // A second outage is a new downtime, with its own pack.
       await his.down();
       for (const s of [200, 230, 260, 290]) await r.at(s);
