@@ -31,6 +31,8 @@ find "$lib/node_modules" -type d \( -name deps -o -name src -o -name obj.target 
 rm -rf "$lib/node_modules/argon2/prebuilds" "$lib/node_modules/argon2/build/Release/obj.target" "$lib/node_modules/argon2/build/Release/.deps"
 find "$lib/node_modules/argon2/build" -name '*.a' -delete
 rm -f "$lib/node_modules/better-sqlite3/build/Release/test_extension.node"
+# node-oracledb runs in thin mode (pure JavaScript): its thick-mode binaries, for five platforms, are not needed.
+rm -rf "$lib/node_modules/oracledb/build"
 rm -rf "$lib/node_modules/better-sqlite3/build/Release/obj.target"
 rm -rf "$lib/node_modules/fastify/integration" "$lib/node_modules/pino/index.html"
 # Only the two faces Paperback draws with; the others are not read (and some forbid embedding).
