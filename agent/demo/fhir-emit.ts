@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SyntheticHospital, SyntheticWard } from './generator.js';
 import type { Patient as ModelPatient } from '../model/ward.js';
 import { VI_FAMILY } from './catalog.js';
+import { LABS, VITALS } from './results.js';
 
 export const MRN_SYSTEM = 'urn:oid:1.2.704.0.1.1';
 export const NO_KNOWN_ALLERGY = { system: 'http://snomed.info/sct', code: '716186003', display: 'No known allergy' };
@@ -114,7 +115,25 @@ export function wardToFhir(ward: SyntheticWard): Resource[] {
     p.isolation.forEach((t, i) => flag(`flag-${p.id}-iso-${i}`, 'safety', t));
     p.flags.forEach((f, i) => flag(`flag-${p.id}-f-${i}`, 'clinical', f.text));
     if (p.weightKg !== null) {
-      out.push({ resourceType: 'Observation', id: `wt-${p.id}`, status: 'final', subject, code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] }, effectiveDateTime: p.admittedAt ?? undefined, valueQuantity: { value: p.weightKg, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
+      out.push({ resourceType: 'Observation', id: `wt-${p.id}`, status: 'final', subject, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }], code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] }, effectiveDateTime: p.admittedAt ?? undefined, valueQuantity: { value: p.weightKg, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
+    }
+    // Recent results as the laboratory and the nurses' charting would send them.
+    for (const [i, x] of (p.results?.items ?? []).entries()) {
+      const lab = LABS.find((l) => l.name === x.name);
+      const vital = VITALS.find((v) => v.name === x.name);
+      const category = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: x.category }] };
+      const q = (value: number, unit: string) => ({ value, unit, system: 'http://unitsofmeasure.org', code: unit });
+      const obs: Resource = { resourceType: 'Observation', id: `res-${p.id}-${i}`, status: 'final', subject, category: [category], effectiveDateTime: x.at, code: { text: x.name } };
+      if (x.name === 'Blood pressure') {
+        const [sys, dia] = x.value.split('/').map(Number);
+        Object.assign(obs, { code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }], text: x.name }, component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: q(sys!, 'mm[Hg]') }, { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: q(dia!, 'mm[Hg]') }] });
+      } else {
+        const loinc = lab?.loinc ?? vital?.loinc;
+        Object.assign(obs, { code: { ...(loinc ? { coding: [{ system: 'http://loinc.org', code: loinc, display: x.name }] } : {}), text: x.name }, valueQuantity: q(Number(x.value), x.unit ?? '') });
+        if (lab) Object.assign(obs, { referenceRange: [{ low: q(lab.low, lab.unit), high: q(lab.high, lab.unit) }] });
+        if (x.flag) Object.assign(obs, { interpretation: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: x.flag }] }] });
+      }
+      out.push(obs);
     }
     for (const [i, o] of p.orders.items.entries()) {
       // Vary the shape the way real servers do: a plain concept, a contained Medication, or a reference.

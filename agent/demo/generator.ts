@@ -1,6 +1,7 @@
 import type { Administration, Bed, MedicationOrder, OrderTiming, Patient, WardSnapshot } from '../model/ward.js';
 import { isHighAlertDrug } from '../model/high-alert.js';
 import * as C from './catalog.js';
+import { syntheticResults } from './results.js';
 
 /** Small, fast, seedable PRNG (mulberry32): the same seed gives the same hospital on every machine. */
 export function rng(seed: number) {
@@ -175,6 +176,7 @@ export function generateWard(r: Rng, wardIndex: number, opts: GenerateOptions): 
       },
       orders: { status: 'available', items: orders },
       administrations: { status: 'available', since: isoMinus(now, 86_400_000), items: makeAdministrations(r, orders, now, 7) },
+      results: syntheticResults(pid, now),
     });
     encounterIds.set(pid, `enc-${pid}`);
   }

@@ -208,6 +208,46 @@ export interface Patient {
    * verbatim with their time, never read as numbers.
    */
   clinicalCourse?: { at: string; text: string; by: string | null }[];
+  /** Recent laboratory results and vital signs; absent when the job does not ask for them. */
+  results?: ResultList;
+}
+
+/** One laboratory result or vital sign, as the source gave it: printed, never computed on. */
+export interface Result {
+  category: 'laboratory' | 'vital-signs';
+  /** The test as the source names it (code text, else the coding's display, else the code). */
+  name: string;
+  /** "5.2", "120/80", "Positive", "< 0.01"; or the source's reason it has none. */
+  value: string;
+  unit: string | null;
+  /** The reference range as sent: "3.5–5.0" or its text. */
+  range: string | null;
+  /** The source's interpretation: H, L, HH, LL, A … (normal is null). */
+  flag: string | null;
+  at: string;
+  /** preliminary results are printed as such. */
+  preliminary: boolean;
+}
+
+/**
+ * Recent results: laboratory results of the last 72 hours and vital signs of
+ * the last 24, newest first. `since` is the start of the laboratory window.
+ * "No results in the window" (available, empty) and "results not pulled"
+ * are different statements on paper.
+ */
+export interface ResultList {
+  status: DatasetStatus;
+  since: string | null;
+  items: Result[];
+}
+
+export const LAB_WINDOW_HOURS = 72;
+export const VITALS_WINDOW_HOURS = 24;
+
+/** The results still inside their windows at `now`: labs 72 h, vital signs 24 h. */
+export function resultsInWindow(items: Result[], now: Date): Result[] {
+  const since = (c: Result['category']) => now.getTime() - (c === 'laboratory' ? LAB_WINDOW_HOURS : VITALS_WINDOW_HOURS) * 3_600_000;
+  return items.filter((r) => Date.parse(r.at) >= since(r.category)).sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
 }
 
 export type SnapshotWarningCode = 'census-shrunk' | 'census-held' | 'source-warning' | 'partial-data';
@@ -231,7 +271,7 @@ export interface WardSnapshot {
   warnings: SnapshotWarning[];
 }
 
-export type Dataset = 'census' | 'medications' | 'administrations' | 'allergies' | 'conditions' | 'flags';
+export type Dataset = 'census' | 'medications' | 'administrations' | 'allergies' | 'conditions' | 'flags' | 'results';
 export const DATASETS: readonly Dataset[] = [
   'census',
   'medications',
@@ -239,6 +279,7 @@ export const DATASETS: readonly Dataset[] = [
   'allergies',
   'conditions',
   'flags',
+  'results',
 ];
 
 /** The ward as paper names it: "Khoa Nội 3 (K03)", the code only when configured and not already in the name. */

@@ -53,6 +53,9 @@ export function snapshotFor(kind: DocumentKind, snap: WardSnapshot, patient: Pat
     ...p,
     administrations: { ...p.administrations, items: [] },
     orders: kind === 'census' ? { ...p.orders, items: [] } : p.orders,
+    // Results and the clinical course are printed on a patient's summary only.
+    ...(p.results ? { results: { ...p.results, items: [] } } : {}),
+    ...(p.clinicalCourse ? { clinicalCourse: [] } : {}),
   });
   return kind === 'census' || kind === 'allergies' || kind === 'handoff' ? { ...snap, patients: snap.patients.map(slim) } : snap;
 }

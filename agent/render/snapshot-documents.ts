@@ -51,8 +51,8 @@ function renderKeys(fingerprint: string, snap: WardSnapshot): (kind: string, p: 
     let made = ofPatient.get(p);
     if (made === undefined) {
       const bed = snap.beds.find((b) => b.id === p.bedId) ?? null;
-      // The 24 h window's start moves with every pull; what fell inside it is what counts.
-      const data = { ...p, administrations: { status: p.administrations.status, items: p.administrations.items } };
+      // The windows' starts move with every pull (24 h of doses, 72 h of results); what fell inside them is what counts.
+      const data = { ...p, administrations: { status: p.administrations.status, items: p.administrations.items }, results: p.results && { status: p.results.status, items: p.results.items } };
       made = crypto.createHash('sha256').update(JSON.stringify([fingerprint, snap.ward, snap.source, bed?.label ?? null, bed?.room ?? null, data])).digest('hex');
       ofPatient.set(p, made);
     }
@@ -76,7 +76,7 @@ function templatesFingerprint(templatesDir: string, settings: RenderSettings): s
 }
 
 /** Bump when code changes what a document looks like, so no old rendering is reused. */
-const RENDERER_VERSION = 3;
+const RENDERER_VERSION = 4;
 
 /**
  * Everything a snapshot publishes: the normalized ward as data (for the ward

@@ -1,4 +1,4 @@
-import type { Allergy, AllergyList, Patient, WardSnapshot } from '../model/ward.js';
+import { LAB_WINDOW_HOURS, VITALS_WINDOW_HOURS, type Allergy, type AllergyList, type Patient, type Result, type WardSnapshot } from '../model/ward.js';
 import { dueTimes, type StandardTimes } from '../model/due-times.js';
 import { ageLabel, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
@@ -228,7 +228,41 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
       };
     }),
     course: (p.clinicalCourse ?? []).map((c) => ({ at: formatDateTime(c.at, ctx.timeZone), text: c.text, by: c.by ? t('summary.courseBy', { who: c.by }) : '' })),
+    ...resultsView(p, ctx),
   };
+}
+
+/**
+ * Recent results for the summary: laboratory results grouped by test (the
+ * test whose latest result is newest first, each group newest first, the
+ * name on its first row), vital signs newest first. A result outside the
+ * normal range is marked by the source's own flag, never by our arithmetic.
+ */
+function resultsView(p: Patient, ctx: ViewContext) {
+  const { t } = ctx;
+  const at = (iso: string) => formatDateTime(iso, ctx.timeZone) ?? iso;
+  const pulled = p.results?.status === 'available';
+  const items = p.results?.items ?? [];
+  const groups = new Map<string, Result[]>();
+  for (const r of items.filter((x) => x.category === 'laboratory')) groups.set(r.name, [...(groups.get(r.name) ?? []), r]);
+  const row = (r: Result, first: boolean) => ({
+    name: first ? r.name : '',
+    value: `${r.value}${r.unit ? ` ${r.unit}` : ''}${r.preliminary ? ` (${t('results.preliminary')})` : ''}`,
+    range: r.range ?? '',
+    flag: r.flag ?? '',
+    tone: r.flag ? 'alert' : '',
+    at: at(r.at),
+  });
+  const labs = [...groups.values()].sort((a, b) => Date.parse(b[0]!.at) - Date.parse(a[0]!.at)).flatMap((g) => g.map((r, i) => row(r, i === 0)));
+  // Vital signs one row per time taken, the readings side by side: a chart's row, not a list of fifteen.
+  const byTime = new Map<string, Result[]>();
+  for (const r of items.filter((x) => x.category === 'vital-signs')) byTime.set(r.at, [...(byTime.get(r.at) ?? []), r]);
+  const vitals = [...byTime.entries()].map(([when, rs]) => ({
+    at: at(when),
+    readings: rs.map((r) => `${r.name} ${r.value}${r.unit ? ` ${r.unit}` : ''}${r.range ? ` (${r.range})` : ''}${r.flag ? ` [${r.flag}]` : ''}${r.preliminary ? ` (${t('results.preliminary')})` : ''}`).join(' · '),
+    tone: rs.some((r) => r.flag) ? 'alert' : '',
+  }));
+  return { resultsPulled: pulled, labs, vitals, labHours: LAB_WINDOW_HOURS, vitalHours: VITALS_WINDOW_HOURS };
 }
 
 /** "Heparin 5,000 units/mL injection" → "Heparin": the name before the strength. */

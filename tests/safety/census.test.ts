@@ -77,7 +77,7 @@ describe('a census that collapses is held, not published', () => {
     const metrics = await metricsRegistry({ config: () => a.config, db: a.db }).metrics();
     expect(metrics).toMatch(/paperback_census_held\{job="ward-1"\} 1/);
     const text = await runCli(['--config', dir, 'status']);
-    expect(text.stdout).toMatch(/HELD: +snapshot \d+ \(4 patients\) was not published: the census fell from 12 to 4 patients/);
+    expect(text.stdout).toMatch(/HELD: +snapshot \d+ \(4 patients, data as of \d{2}\/\d{2}\/\d{4} \d{2}:\d{2} \(GMT\+7\)\) was not published: the census fell from 12 to 4 patients/);
     const status = await runCli(['--config', dir, 'status', '--json']);
     expect(JSON.parse(status.stdout).jobs?.[0]?.held ?? JSON.parse(status.stdout)[0]?.held).toMatchObject({ patients: 4, reason: expect.stringMatching(/fell from 12 to 4/) });
 

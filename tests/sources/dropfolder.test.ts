@@ -6,6 +6,7 @@ import { runJob } from '../../agent/schedule/run.js';
 import { getArtifact, currentSnapshot, listArtifacts } from '../../agent/store/snapshots.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
 import { jobYaml, memoryLogger, openTestAgent, tmpDir, writeConfigDir, waitFor } from '../support/fixtures.js';
+import { pdfText } from '../support/pdf-text.js';
 
 const CENSUS = `bed,room,mrn,name,birth_date,sex,admitted_at,attending,diagnosis,code_status,isolation,allergies,weight_kg,flags
 12A,12,BV001,Nguyễn Thị Hồng,1950-03-04,F,2026-11-20T08:00:00+07:00,BS. Lê Mai,Viêm phổi,DNR,Contact isolation,Penicillin;Aspirin,52,Fall risk
@@ -138,6 +139,34 @@ describe('drop-folder source', () => {
     const o = await runJob(a, 'ward-12', { trigger: 'manual' });
     expect(o.status).toBe('succeeded');
     expect(o.counts.patients).toBe(3);
+  });
+
+  it('takes a results export: recent results on the summary, old ones left off, a bad row quarantined with its line', async () => {
+    const { a, src } = setup();
+    await ready(src);
+    const ago = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.census.csv'), CENSUS);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.medications.csv'), MEDS);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.results.csv'), `mrn,category,test,value,unit,range,flag,at\nBV001,laboratory,Kali máu,2.9,mmol/L,3.5–5.1,L,${ago(5)}\nBV001,laboratory,Kali máu,3.4,mmol/L,3.5–5.1,L,${ago(100)}\nBV001,vital-signs,Mạch,112,/min,,,${ago(2)}\nBV002,laboratory,Creatinin,88,µmol/L,62–106,N,${ago(10)}\n`);
+    await waitFor(() => fs.readdirSync(src.folder.inbox).length === 0, 8000);
+    fs.writeFileSync(path.join(src.folder.inbox, 'ward-12.results.csv'), `mrn,test,value,at\nBV001,Kali máu,,${ago(1)}\n`);
+    await waitFor(() => fs.readdirSync(src.folder.quarantine).some((f) => f.endsWith('.reason')), 8000);
+    const reason = fs.readFileSync(path.join(src.folder.quarantine, fs.readdirSync(src.folder.quarantine).find((f) => f.endsWith('.reason'))!), 'utf8');
+    expect(reason).toMatch(/row 1 \(line 2\): column "value" is required/);
+    const job = a.config.jobs.get('ward-12')!;
+    (job as { documents: string[] }).documents = ['summary'];
+    (job as { datasets: string[] }).datasets = ['census', 'medications', 'results'];
+    const o = await runJob(a, 'ward-12', { trigger: 'manual' });
+    expect(o.status, o.error ?? '').toBe('succeeded');
+    const cur = currentSnapshot(a.db, 'ward-12')!;
+    const text = (mrn: string) => pdfText(a.blobs.get(getArtifact(a.db, cur.id, `summary/${mrn}`)!.sha256)).text;
+    const hong = text('BV001');
+    expect(hong).toMatch(/Kali máu 2\.9 mmol\/L 3\.5–5\.1 L/);
+    expect(hong).not.toContain('3.4 mmol/L');
+    expect(hong).toMatch(/Mạch 112 \/min/);
+    // N is not a flag; a patient with no row is "no results", not "not pulled".
+    expect(text('BV002')).toMatch(/Creatinin 88 µmol\/L 62–106 \d{2}\/\d{2}/);
+    expect(text('BV003')).toContain('No laboratory results in the last 72 h.');
   });
 
   it('fails the run with the reason when a required export is missing', async () => {

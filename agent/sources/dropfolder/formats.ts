@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { isHighAlertDrug } from '../../model/high-alert.js';
-import type { MedicationOrder, Patient } from '../../model/ward.js';
+import type { MedicationOrder, Patient, Result } from '../../model/ward.js';
 import { composeName, type NameOrder } from '../../model/names.js';
 import { PaperbackError } from '../../log/errors.js';
 
@@ -61,6 +61,22 @@ export const medicationRow = z.object({
   high_alert: yesNo,
   status: z.preprocess(blankToNull, z.enum(['active', 'on-hold']).nullable().optional()).transform((v) => v ?? 'active'),
 });
+
+/** One laboratory result or vital sign (WARD.results.csv|json): printed as sent on the patient summary. */
+export const resultRow = z.object({
+  mrn: z.string().trim().min(1, 'is required'),
+  category: z.preprocess(blankToNull, z.enum(['laboratory', 'vital-signs']).nullable().optional()).transform((v) => v ?? 'laboratory'),
+  test: z.string().trim().min(1, 'is required').max(200, 'is longer than 200 characters'),
+  value: z.string().trim().min(1, 'is required').max(200, 'is longer than 200 characters'),
+  unit: opt,
+  range: opt,
+  flag: opt,
+  at: z.preprocess(blankToNull, z.string().trim().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time')).transform((v) => new Date(v as string).toISOString()),
+  status: z.preprocess(blankToNull, z.enum(['final', 'preliminary', 'amended', 'corrected']).nullable().optional()).transform((v) => v ?? 'final'),
+});
+export type ResultRow = z.infer<typeof resultRow>;
+
+export const resultRowToResult = (r: ResultRow): Result => ({ category: r.category, name: r.test.normalize('NFC'), value: r.value, unit: r.unit, range: r.range, flag: r.flag && !/^n(ormal)?$/i.test(r.flag) ? r.flag : null, at: r.at, preliminary: r.status === 'preliminary' });
 
 export type CensusRow = z.infer<typeof censusRow>;
 export type MedicationRow = z.infer<typeof medicationRow>;

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { WardSnapshot } from '../../model/ward.js';
 import { SourceError } from '../http.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
 import { pullClinicalData, withClinicalSystem } from '../clinical.js';
-import { assertExportText, censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows } from './formats.js';
+import { assertExportText, censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows, resultRow, resultRowToResult } from './formats.js';
+import { LAB_WINDOW_HOURS, resultsInWindow, type WardSnapshot } from '../../model/ward.js';
 import { readInsuranceXml, type InsuranceRecord } from './insurance-xml.js';
 import { insuranceToWard, splitByWard } from './insurance-ward.js';
 
@@ -30,7 +30,7 @@ export interface InsuranceXmlOptions {
 
 const sidecarSchema = z.object({ asOf: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date-time').optional(), title: z.string().min(1).max(200).optional() }).strict();
 
-const NAME = /^(?<ward>[a-z0-9][a-z0-9-]*)\.(?<kind>census|medications|[a-z0-9][a-z0-9-]*)\.(?<ext>csv|json|pdf)(?<sidecar>\.json)?$/;
+const NAME = /^(?<ward>[a-z0-9][a-z0-9-]*)\.(?<kind>census|medications|results|[a-z0-9][a-z0-9-]*)\.(?<ext>csv|json|pdf)(?<sidecar>\.json)?$/;
 
 export interface DropFolder {
   inbox: string;
@@ -116,7 +116,7 @@ export function ingestFile(f: DropFolder, file: string, log: Logger, xml?: Insur
       return 'accepted';
     }
     const m = NAME.exec(base);
-    if (!m?.groups) throw new ExportFormatError('name must be WARD.census.csv|json, WARD.medications.csv|json or WARD.NAME.pdf');
+    if (!m?.groups) throw new ExportFormatError('name must be WARD.census.csv|json, WARD.medications.csv|json, WARD.results.csv|json or WARD.NAME.pdf');
     const { ward, kind, ext, sidecar } = m.groups as { ward: string; kind: string; ext: string; sidecar?: string };
     if (sidecar) {
       if (ext !== 'pdf') throw new ExportFormatError('only PDF reports take a .json sidecar');
@@ -133,7 +133,8 @@ export function ingestFile(f: DropFolder, file: string, log: Logger, xml?: Insur
       if (content.subarray(0, 5).toString() !== '%PDF-') throw new ExportFormatError('not a PDF file (no %PDF- header)');
     } else if (kind === 'census') parseRows(assertExportText(content), ext as 'csv' | 'json', censusRow);
     else if (kind === 'medications') parseRows(assertExportText(content), ext as 'csv' | 'json', medicationRow);
-    else throw new ExportFormatError(`unknown export "${kind}" (census and medications are CSV/JSON; reports are PDF)`);
+    else if (kind === 'results') parseRows(assertExportText(content), ext as 'csv' | 'json', resultRow);
+    else throw new ExportFormatError(`unknown export "${kind}" (census, medications and results are CSV/JSON; reports are PDF)`);
     const dir = path.join(f.accepted, ward);
     fs.mkdirSync(dir, { recursive: true });
     // Keep one of each kind: a new census replaces the older one, whatever its format (the insurance XML's included).
@@ -240,6 +241,15 @@ export function createDropFolderSource(
         }
       }
       // The data is as old as the census export, not as new as this read.
+      // Recent results from the results export, when the job asks and the FHIR source (if any) did not give them.
+      if (req.datasets.includes('results') && !clinical) {
+        const res = readOptional(dir, 'results');
+        if (res) {
+          const rows = parseRows(res.text, res.ext, resultRow);
+          const since = new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString();
+          for (const p of patients) p.results = { status: 'available', since, items: resultsInWindow(rows.filter((r) => r.mrn === p.mrn).map(resultRowToResult), req.now) };
+        }
+      }
       const warnings = [...(clinical?.warnings ?? [])];
       if (insurance && !clinical) warnings.push(...INSURANCE_WARNINGS);
       const snapshot: WardSnapshot = { ward: req.ward, asOf: (census ?? insurance)!.mtime.toISOString(), source: withClinicalSystem(info, opts.clinical), beds, patients: clinical?.patients ?? patients, warnings };

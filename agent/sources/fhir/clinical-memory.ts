@@ -1,15 +1,21 @@
 import zlib from 'node:zlib';
 import type { Patient } from '../../model/ward.js';
 
-/** Clinical resource types a pull keeps, each searched per patient. */
-export const CLINICAL_TYPES = ['MedicationRequest', 'MedicationAdministration', 'AllergyIntolerance', 'Condition', 'Flag', 'Observation'] as const;
+/**
+ * The per-patient searches a pull keeps, by the resource type each returns:
+ * 'Observation' is the weight and height search, 'Observation:results' the
+ * recent laboratory results and vital signs (a search of its own, kept apart).
+ */
+export const CLINICAL_TYPES = ['MedicationRequest', 'MedicationAdministration', 'AllergyIntolerance', 'Condition', 'Flag', 'Observation', 'Observation:results'] as const;
 export type ClinicalType = (typeof CLINICAL_TYPES)[number];
+/** The FHIR resource type a search asks for. */
+export const resourceTypeOf = <T extends ClinicalType>(t: T) => t.split(':')[0] as T extends `${infer R}:${string}` ? R : T;
 
 export type Resource = { resourceType: string; id?: string };
 /** One patient's resources of each clinical type. */
 export type ClinicalResources = Record<ClinicalType, Resource[]>;
 /** What the clinical searches put on a patient's sheets. */
-export type ClinicalFields = Partial<Pick<Patient, 'orders' | 'administrations' | 'allergies' | 'diagnoses' | 'codeStatus' | 'isolation' | 'flags' | 'weightKg' | 'weightAt' | 'heightCm' | 'heightAt'>>;
+export type ClinicalFields = Partial<Pick<Patient, 'orders' | 'administrations' | 'allergies' | 'diagnoses' | 'codeStatus' | 'isolation' | 'flags' | 'weightKg' | 'weightAt' | 'heightCm' | 'heightAt' | 'results'>>;
 
 /**
  * One patient as the last pull left her: her resources, and what they

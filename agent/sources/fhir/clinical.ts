@@ -1,10 +1,11 @@
-import type { Dataset, Patient } from '../../model/ward.js';
+import { LAB_WINDOW_HOURS, resultsInWindow, type Dataset, type Patient } from '../../model/ward.js';
+import { toResults } from './results.js';
 import type { PullRequest } from '../types.js';
 import type { FhirClient } from './client.js';
 import { classifyFlags, isActualOrder, latestHeight, latestWeight, refId, toAdministration, toAllergyList, toDiagnoses, toOrders } from './normalize.js';
 import { practitionerSchema, type CodeableConcept, type FhirPractitioner, type ResourceOf } from './schemas.js';
 import { searchMany } from './search-many.js';
-import { CLINICAL_TYPES, pack, unpack, type ClinicalFields, type ClinicalMemory, type ClinicalResources, type ClinicalType, type PatientRecall, type Resource } from './clinical-memory.js';
+import { CLINICAL_TYPES, pack, resourceTypeOf, unpack, type ClinicalFields, type ClinicalMemory, type ClinicalResources, type ClinicalType, type PatientRecall, type Resource } from './clinical-memory.js';
 
 /**
  * The clinical half of a pull, for a known set of FHIR patients: active
@@ -28,7 +29,7 @@ function searchClinical(client: FhirClient, req: PullRequest, patientIds: string
   const lu: Record<string, string> = changedSince ? { _lastUpdated: `ge${changedSince}` } : {};
   const go = (d: Dataset, type: ClinicalType, param: string, full: Record<string, string>, changes: Record<string, string>): Promise<Found> =>
     req.datasets.includes(d) && subjects.length
-      ? searchMany(client, type, param, subjects, changedSince ? { ...changes, ...lu } : full, req.signal, warnings).then((found) => {
+      ? searchMany(client, resourceTypeOf(type), param, subjects, changedSince ? { ...changes, ...lu } : full, req.signal, warnings).then((found) => {
           onFound(type, found);
           return found;
         })
@@ -43,6 +44,9 @@ function searchClinical(client: FhirClient, req: PullRequest, patientIds: string
     go('conditions', 'Condition', 'subject', diagnoses, diagnoses),
     go('flags', 'Flag', 'subject', { status: 'active' }, {}),
     go('census', 'Observation', 'subject', weight, weight),
+    // Every observation of the last 72 h, not only those categorised laboratory or vital-signs: many laboratory
+    // feeds send none, and a search by category would then print "no results" over real ones (results.ts sorts them).
+    go('results', 'Observation:results', 'subject', { date: `ge${new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString()}` }, {}),
   ]);
 }
 
@@ -216,6 +220,7 @@ function sheetFields(res: ClinicalResources, req: PullRequest, resolved: { medic
   if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
   if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
   if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[], req.now));
+  if (want('results')) f.results = { status: 'available', since: new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString(), items: resultsInWindow(toResults(res['Observation:results'] as ResourceOf<'Observation'>[]), req.now) };
   const weight = latestWeight(res.Observation as ResourceOf<'Observation'>[]);
   const height = latestHeight(res.Observation as ResourceOf<'Observation'>[]);
   Object.assign(f, { weightKg: weight?.value ?? null, weightAt: weight?.at ?? null, heightCm: height?.value ?? null, heightAt: height?.at ?? null });
@@ -259,7 +264,10 @@ function filler(fields: Map<string, ClinicalFields>, window: { since: string; si
     if (!f) return;
     // The last 24 h from this pull's moment: doses kept from an earlier pull move out of the window.
     const administrations = f.administrations && { ...f.administrations, since: window.since, items: f.administrations.items.filter((a) => Date.parse(a.at) >= window.sinceMs) };
-    const out = administrations ? { ...f, administrations } : f;
+    // Results kept from an earlier pull leave their window too (labs 72 h, vital signs 24 h from now).
+    const now = new Date(window.sinceMs + 86_400_000);
+    const results = f.results && { ...f.results, since: new Date(now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString(), items: resultsInWindow(f.results.items, now) };
+    const out = { ...f, ...(administrations ? { administrations } : {}), ...(results ? { results } : {}) };
     // Two census entries for one record (duplicate MRNs) must not share lists.
     Object.assign(p, filled.has(pid) ? structuredClone(out) : out);
     filled.add(pid);

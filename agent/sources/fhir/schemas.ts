@@ -8,7 +8,7 @@ const coding = z.object({ system: z.string().optional(), code: z.string().option
 export const codeableConcept = z.object({ coding: z.array(coding).optional(), text: z.string().optional() }).loose();
 export const reference = z.object({ reference: z.string().optional(), display: z.string().optional() }).loose();
 const period = z.object({ start: z.string().optional(), end: z.string().optional() }).loose();
-const quantity = z.object({ value: z.number().optional(), unit: z.string().optional(), code: z.string().optional() }).loose();
+const quantity = z.object({ value: z.number().optional(), comparator: z.string().optional(), unit: z.string().optional(), code: z.string().optional() }).loose();
 const base = { id: z.string().min(1) };
 
 export const humanName = z.object({ use: z.string().optional(), text: z.string().optional(), family: z.string().optional(), given: z.array(z.string()).optional(), prefix: z.array(z.string()).optional(), suffix: z.array(z.string()).optional(), period: period.optional() }).loose();
@@ -165,8 +165,20 @@ export const observationSchema = z.object({
   status: z.string(),
   subject: reference.optional(),
   code: codeableConcept,
+  category: z.array(codeableConcept).optional(),
   effectiveDateTime: z.string().optional(),
+  effectivePeriod: period.optional(),
+  effectiveInstant: z.string().optional(),
+  issued: z.string().optional(),
   valueQuantity: quantity.optional(),
+  valueString: z.string().optional(),
+  valueCodeableConcept: codeableConcept.optional(),
+  valueBoolean: z.boolean().optional(),
+  valueInteger: z.number().optional(),
+  dataAbsentReason: codeableConcept.optional(),
+  interpretation: z.array(codeableConcept).optional(),
+  referenceRange: z.array(z.object({ low: quantity.optional(), high: quantity.optional(), text: z.string().optional() }).loose()).optional(),
+  component: z.array(z.object({ code: codeableConcept, valueQuantity: quantity.optional(), valueString: z.string().optional(), valueCodeableConcept: codeableConcept.optional(), dataAbsentReason: codeableConcept.optional() }).loose()).optional(),
 }).loose();
 
 export const operationOutcomeSchema = z.object({
