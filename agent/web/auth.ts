@@ -5,7 +5,7 @@ import { breakGlassConfigured, checkBreakGlassCode, cleanTypedName } from '../au
 import { authenticate } from '../auth/login.js';
 import { loginLimiter } from '../auth/rate-limit.js';
 import { createSession, endSession, lookupSession, type Session, type SessionPolicy } from '../auth/sessions.js';
-import { checkCsrf, csrfToken, langOf, layoutFor, startSessionCsrf, type WebContext } from './context.js';
+import { checkCsrf, csrfToken, langOf, layoutFor, rememberLang, startSessionCsrf, type WebContext } from './context.js';
 import { ruleFor, SAFE_METHODS } from './route-rules.js';
 import { takeUnlock } from '../auth/unlock.js';
 
@@ -74,9 +74,19 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
 
   app.decorateRequest('session', null);
 
+  /** A refusal as a page in the visitor's language, with the way on: never a bare line of English text. */
+  const refusalPage = (req: FastifyRequest, reply: FastifyReply, status: number, key: 'forbidden' | 'formExpired') => {
+    const lang = langOf(req, ctx);
+    const t = ctx.pages.t(lang);
+    const home = req.session?.role === 'admin' ? '/admin' : '/';
+    const view = { title: t(`ui.refused.${key}.title`), text: t(`ui.refused.${key}.text`), href: key === 'formExpired' ? safeNext(req.headers.referer ? new URL(req.headers.referer, 'http://x').pathname : '/') : home, link: t(`ui.refused.${key}.link`) };
+    return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(ctx.pages.render('message', view, { lang, title: view.title, layout: layoutFor(req, ctx, lang, '') }));
+  };
+
   app.addHook('onRequest', async (req, reply) => {
     const route = req.routeOptions.url;
     if (route === LIVE_ROUTE) return;
+    if (req.method === 'GET') rememberLang(req, reply);
     const token = (req.cookies as Record<string, string | undefined>)[SESSION_COOKIE];
     const found = lookupSession(ctx.db, token, policy(), now());
     if (found.ok && found.session.auth === 'break-glass' && ctx.outage && !downtimeActive()) {
@@ -100,7 +110,8 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     }
     if (rule.access === 'admin' && req.session.role !== 'admin') {
       audit(req, 'view', route, { refused: 'not an admin' });
-      return reply.code(403).type('text/plain; charset=utf-8').send('This page is for IT administrators. Ask IT, or sign in with an admin account.');
+      if (route.startsWith('/api/')) return reply.code(403).send({ error: 'this is for IT administrators' });
+      return refusalPage(req, reply, 403, 'forbidden');
     }
   });
 
@@ -110,7 +121,7 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     const rule = ruleFor(req.method, req.routeOptions.url);
     if (rule.refusal === 'login-page') return loginPage(req, reply, 403, ctx.pages.t(langOf(req, ctx))('ui.login.formExpired'));
     if (rule.refusal === 'json' || req.routeOptions.url.startsWith('/api/')) return reply.code(403).send({ error: 'missing or wrong CSRF token (send the pb_csrf cookie value as X-CSRF-Token)' });
-    return reply.code(403).type('text/plain; charset=utf-8').send('This form has expired or did not come from this page. Go back, reload and try again.');
+    return refusalPage(req, reply, 403, 'formExpired');
   });
 
   // Every state change is audited: a route that changed state and wrote no row of its own gets one here.
@@ -144,7 +155,8 @@ export function registerAuth(app: FastifyInstance, ctx: WebContext): void {
     const token = createSession(ctx.db, s, policy(), now());
     reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(), maxAge: policy().maxHours * 3600 });
     startSessionCsrf(req, reply, token);
-    return reply.redirect(next, 303);
+    // An admin with nowhere particular to go lands on the IT page; a nurse on the ward.
+    return reply.redirect(next === '/' && s.role === 'admin' ? '/admin' : next, 303);
   };
 
   const loginBody = z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(200), next: z.string().max(300).optional(), _csrf: z.string() });

@@ -41,6 +41,18 @@ export interface WebContext extends WebDeps {
   auditHeld: () => number;
 }
 
+/**
+ * Language switch: ?lang=vi|en on any page (the login page included) stores
+ * the choice in a cookie for the next pages and the sign-in that follows.
+ */
+export function rememberLang(req: FastifyRequest, reply: FastifyReply): void {
+  const l = (req.query as Record<string, unknown> | undefined)?.lang;
+  if (l === 'vi' || l === 'en') {
+    reply.setCookie('lang', l, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 });
+    (req.cookies as Record<string, string>).lang = l;
+  }
+}
+
 export function langOf(req: FastifyRequest, ctx: WebContext): Language {
   const c = (req.cookies as Record<string, string | undefined> | undefined)?.lang;
   return c === 'vi' || c === 'en' ? c : ctx.config().box.language;

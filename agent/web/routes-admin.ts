@@ -1,3 +1,4 @@
+import { listDowntimes } from '../outage/downtime.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { declareDowntime, endDeclaration } from '../outage/downtime.js';
@@ -6,7 +7,6 @@ import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { formatDateTime } from '../render/i18n.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
-import { rememberLang } from './routes-ward.js';
 import { listAudit, verifyAuditChain, type AuditCheckpoint } from '../audit/log.js';
 import type { Db } from '../store/db.js';
 import { acceptanceDetail, acceptHeldCensus } from '../schedule/held-census.js';
@@ -68,6 +68,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         // Where the current snapshot's run spent its time, for IT deciding on schedules and hardware.
         cost: j.current?.counts.pullMs !== undefined ? `${t('ui.admin.runCost', { pull: seconds(j.current.counts.pullMs), render: seconds(j.current.counts.renderMs), store: seconds(j.current.counts.storeMs), rendered: j.current.counts.rendered ?? 0, documents: j.current.counts.documents ?? 0 })}${j.current.counts.pulledChangesOnly ? ` · ${t('ui.admin.changesOnly')}` : ''}` : null,
         stale: !j.current || j.current.stale,
+        running: j.running,
         next: at(j.nextRun),
       })),
       printers: [...cfg.printers.values()].map((p) => {
@@ -77,6 +78,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
       queue: listPrintJobs(ctx.db, { limit: 15 }).map((j) => ({ id: j.id, address: j.address, printer: j.currentPrinterId, state: j.state, error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' })),
       sources: Object.entries(st?.sources ?? {}).map(([id, l]) => ({ id, state: l.state, error: l.state === 'online' ? '' : l.lastError ?? '' })),
       transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
+      // Every downtime with its summary, newest first: what the insurance office and the ward need afterwards.
+      downtimes: listDowntimes(ctx.db, 50).map((d) => ({ id: d.id, start: at(d.startedAt), end: d.endedAt ? at(d.endedAt) : t('ui.admin.ongoing'), kind: t(`downtime.kind.${d.kind}`), cause: d.cause, summary: d.summarySha256 ? `/downtimes/${d.id}/summary.pdf` : null })),
       demo: ctx.demoOutage ? { down: ctx.demoOutage.down() } : null,
       audit: (() => {
         // From the last good check: the page walks only rows added since (the CLI's verify walks them all).
@@ -96,9 +99,18 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
   };
 
   app.get('/admin', async (req, reply) => {
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
-    const html = ctx.pages.render('admin', view(req, csrfToken(req, reply)), { lang, title: ctx.pages.t(lang)('ui.admin.title'), layout: layoutFor(req, ctx, lang, 'admin') });
+    const v = view(req, csrfToken(req, reply));
+    // After "run now" (?run=JOB&at=ms), and while any job runs, the page refreshes itself: it shows the run
+    // in progress, then its result. A run asked for but not started yet counts as running.
+    const q = z.object({ run: z.string().max(100).optional(), at: z.coerce.number().optional() }).loose().safeParse(req.query);
+    const asked = q.success && q.data.run && q.data.at ? { job: q.data.run, at: q.data.at } : null;
+    for (const j of v.jobs) {
+      const last = jobStatuses(ctx.config(), ctx.db).find((x) => x.id === j.id)?.lastRun;
+      if (asked?.job === j.id && (!last || Date.parse(last.startedAt) < asked.at - 1000)) j.running = true;
+    }
+    const running = v.jobs.some((j) => j.running);
+    const html = ctx.pages.render('admin', v, { lang, title: ctx.pages.t(lang)('ui.admin.title'), layout: layoutFor(req, ctx, lang, 'admin', running ? { refreshSeconds: 3 } : {}) });
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
 
@@ -109,8 +121,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     if (!ctx.config().jobs.has(job)) return reply.code(404).send('no such job');
     if (!ctx.runNow) return reply.code(503).send('this server does not run jobs');
     ctx.audit(req, 'job-run', job);
-    await ctx.runNow(job).catch(() => undefined); // the result shows on the page: last run and its error
-    return reply.redirect('/admin', 303);
+    // Started, not awaited: a snapshot takes seconds to minutes, and the page shows it running, then its result.
+    const at = Date.now();
+    void ctx.runNow(job).catch(() => undefined);
+    // No #fragment: a meta refresh to a URL with one is a jump within the page, not a reload.
+    return reply.redirect(`/admin?run=${encodeURIComponent(job)}&at=${at}`, 303);
   });
 
   app.post('/admin/jobs/:job/accept-census', async (req, reply) => {

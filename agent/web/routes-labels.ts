@@ -10,7 +10,7 @@ import { DowntimeNumberError } from '../store/downtime-numbers.js';
 import { defaultNameOrder } from '../model/names.js';
 import { patientKey } from '../model/helpers.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
-import { notFound, rememberLang } from './routes-ward.js';
+import { notFound } from './routes-ward.js';
 import { currentWard, findPatient } from './ward-data.js';
 
 /**
@@ -66,7 +66,6 @@ export function registerLabelRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const q = whoseLabel.safeParse(req.query);
     const found = params.success && q.success ? labelOf(params.data.job, q.data) : null;
     if (!found || !params.success || !q.success) return notFound(reply, 'no such patient');
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const lines = labelLines(found.label, t, ctx.config().box.timeZone);
@@ -113,7 +112,6 @@ export function registerLabelRoutes(app: FastifyInstance, ctx: WebContext, who: 
   app.get('/ward/:job/admit', async (req, reply) => {
     const params = jobParam.safeParse(req.params);
     if (!params.success || !ctx.config().jobs.has(params.data.job)) return notFound(reply);
-    rememberLang(req, reply);
     return admitPage(req, reply, params.data.job, 200, null);
   });
 

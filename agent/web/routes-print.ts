@@ -5,7 +5,7 @@ import { AddressError, resolveDocument } from '../print/resolve.js';
 import { formatDateTime } from '../render/i18n.js';
 import { escapeHtml } from '../render/html.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
-import { notFound, rememberLang } from './routes-ward.js';
+import { notFound } from './routes-ward.js';
 import { documentTitle } from './ward-data.js';
 
 const printBody = z.object({ address: z.string().min(3).max(200), printer: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), copies: z.coerce.number().int().min(1).max(10).default(1), _csrf: z.string().optional() }).strict();
@@ -20,7 +20,6 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
   app.get('/print', async (req, reply) => {
     const q = z.object({ doc: z.string().min(3).max(200), lang: z.string().optional() }).safeParse(req.query);
     if (!q.success) return notFound(reply);
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     let doc;
@@ -92,7 +91,6 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const id = Number((req.params as { id: string }).id);
     const j = Number.isInteger(id) && id > 0 ? jobView(id) : null;
     if (!j) return notFound(reply, 'no such print job');
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const tz = ctx.config().box.timeZone;
@@ -118,7 +116,6 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
   });
 
   app.get('/print-jobs', async (req, reply) => {
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const jobs = listPrintJobs(ctx.db, { limit: 50 });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ageLabel, bedOccupancy, patientKey } from '../model/helpers.js';
 import { wardLabel, type Patient } from '../model/ward.js';
@@ -18,15 +18,6 @@ import { activeDowntime } from '../outage/downtime.js';
 const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
 const searchQuery = z.object({ q: z.string().max(100).optional(), lang: z.enum(['vi', 'en']).optional() }).loose();
-
-/** Language switch: ?lang=vi|en stores the choice in a cookie for the next pages. */
-export function rememberLang(req: FastifyRequest, reply: FastifyReply): void {
-  const l = (req.query as Record<string, unknown>)?.lang;
-  if (l === 'vi' || l === 'en') {
-    reply.setCookie('lang', l, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 });
-    (req.cookies as Record<string, string>).lang = l;
-  }
-}
 
 export function notFound(reply: FastifyReply, what = 'not found') {
   return reply.code(404).type('text/plain; charset=utf-8').send(what);
@@ -53,7 +44,6 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     if (!params.success || !query.success) return reply.code(400).send('bad request');
     const job = ctx.config().jobs.get(params.data.job);
     if (!job) return notFound(reply, 'no such ward');
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const cur = currentWard(ctx.db, ctx.blobs, job.id);
@@ -109,7 +99,6 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const cur = job ? currentWard(ctx.db, ctx.blobs, job.id) : null;
     const p = cur ? findPatient(cur.ward, params.data.key) : null;
     if (!job || !cur || !p) return notFound(reply, 'no such patient in the current snapshot');
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const cfg = ctx.config();
@@ -167,7 +156,6 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
     const job = ctx.config().jobs.get(params.data.job);
     const cur = job ? currentWard(ctx.db, ctx.blobs, job.id) : null;
     if (!job || !cur) return notFound(reply, 'no snapshot yet');
-    rememberLang(req, reply);
     const lang = langOf(req, ctx);
     const link = (address: string, title: string) => ({ title, view: `/documents/${job.id}/${address}.pdf`, print: `/print?doc=${encodeURIComponent(`${job.id}/${address}`)}` });
     const chosen = query.data.patient ?? null;

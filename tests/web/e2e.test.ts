@@ -176,13 +176,19 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.goto(`${base}/admin?lang=en`);
     const jobs = page.locator('section[aria-labelledby=jobs-h]');
     await jobs.locator('tr', { hasText: 'ward-1' }).getByRole('button', { name: 'Run now' }).click();
-    await page.waitForURL(/\/admin$/);
+    // The page comes back at once, showing the run in progress, and refreshes itself until it is done.
+    await page.waitForURL(/\/admin\?run=ward-1&at=\d+$/);
+    const row = () => page.locator('section[aria-labelledby=jobs-h] tr', { hasText: 'ward-1' }).innerText();
+    const first = await row();
+    if (currentSnapshot(a.db, 'ward-1')!.id === before) expect(first).toContain('Running…');
+    const until = Date.now() + 40_000;
+    while (currentSnapshot(a.db, 'ward-1')!.id === before && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
     const after = currentSnapshot(a.db, 'ward-1')!.id;
     expect(after).toBeGreaterThan(before);
-    const row = await page.locator('section[aria-labelledby=jobs-h] tr', { hasText: 'ward-1' }).innerText();
-    expect(row).toContain(`#${after}`);
+    await page.waitForFunction((id) => document.querySelector('section[aria-labelledby=jobs-h]')?.textContent?.includes(`#${id}`), after, { timeout: 15_000 });
+    expect(await row()).toContain(`#${after}`);
     // Where the run spent its time, for IT sizing schedules and boxes.
-    expect(row).toMatch(/pull \d+\.\d s · render \d+\.\d s · store \d+\.\d s · \d+ of \d+ documents drawn/);
+    expect(await row()).toMatch(/pull \d+\.\d s · render \d+\.\d s · store \d+\.\d s · \d+ of \d+ documents drawn/);
     // The run is in the audit log, shown on the same page.
     expect(await page.locator('section[aria-labelledby=audit-h]').innerText()).toMatch(/it\.admin\s+job-run\s+ward-1/);
     await page.close();
@@ -232,6 +238,34 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     } finally {
       await his.up();
     }
+  });
+
+  it('the login page switches language and the choice carries through sign-in; an admin lands on the IT page', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/login`);
+    expect(await page.locator('h1').innerText()).toBe('Đăng nhập');
+    await page.click('a.lang');
+    expect(await page.locator('h1').innerText()).toBe('Sign in');
+    await page.fill('#username', ADMIN.username);
+    await page.fill('#password', ADMIN.password);
+    await page.click('form[action="/login"] button[type=submit]');
+    await page.waitForURL(/\/admin$/);
+    expect(await page.locator('h1').innerText()).toBe('IT: jobs, printers, downtime');
+    // The audit table says what its columns are; every downtime is listed, with its summary once written.
+    expect(await page.locator('section[aria-labelledby=audit-h] thead').innerText()).toMatch(/Time\s+Who\s+What\s+Which document or page/);
+    expect(await page.locator('#downtimes-h').innerText()).toBe('Downtimes and their summaries');
+    await page.close();
+  });
+
+  it('a nurse who opens an IT page gets a page in her language with the way back, not a bare refusal', async () => {
+    const page = await signedInPage(NURSE, { bypassCSP: true });
+    const res = await page.goto(`${base}/admin`);
+    expect(res!.status()).toBe(403);
+    expect(await page.locator('h1').innerText()).toBe('Trang này dành cho bộ phận CNTT');
+    await page.click('main a.button');
+    await page.waitForURL((u) => u.pathname === '/' || u.pathname.startsWith('/ward/'));
+    expect(await axe(page)).toEqual([]);
+    await page.close();
   });
 
   it('refuses a print without the form token', async () => {
