@@ -1,3 +1,4 @@
+import { printJobWords } from './ward-data.js';
 import { listDowntimes } from '../outage/downtime.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -75,7 +76,13 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
         const s = ctx.printers?.get(p.id);
         return { id: p.id, name: p.name, uri: p.uri, state: !s ? '—' : !s.reachable ? s.error ?? 'unreachable' : `${s.state}${s.reasons.length ? `: ${s.reasons.join(', ')}` : ''}`, problem: !!s && (!s.reachable || s.state === 'stopped' || s.reasons.length > 0) };
       }),
-      queue: listPrintJobs(ctx.db, { limit: 15 }).map((j) => ({ id: j.id, address: j.address, printer: j.currentPrinterId, state: j.state, error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' })),
+      queue: (() => {
+        const words = printJobWords(ctx.db, ctx.blobs, t);
+        return listPrintJobs(ctx.db, { limit: 15 }).map((j) => {
+          const w = words(j.address);
+          return { id: j.id, title: w.title, who: w.who ?? '', printer: cfg.printers.get(j.currentPrinterId)?.name ?? j.currentPrinterId, state: t(`ui.state.${j.state}`), error: j.state === 'completed' ? '' : j.error ?? '', failed: j.state === 'failed' };
+        });
+      })(),
       sources: Object.entries(st?.sources ?? {}).map(([id, l]) => ({ id, state: l.state, error: l.state === 'online' ? '' : l.lastError ?? '' })),
       transitions: transitions.map((e) => ({ ...e, at: at(e.at) })),
       // Every downtime with its summary, newest first: what the insurance office and the ward need afterwards.

@@ -6,7 +6,7 @@ import { formatDateTime } from '../render/i18n.js';
 import { escapeHtml } from '../render/html.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { notFound } from './routes-ward.js';
-import { documentTitle } from './ward-data.js';
+import { documentTitle, printJobWords } from './ward-data.js';
 
 const printBody = z.object({ address: z.string().min(3).max(200), printer: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), copies: z.coerce.number().int().min(1).max(10).default(1), _csrf: z.string().optional() }).strict();
 
@@ -100,8 +100,8 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
       'print-job',
       {
         id: j.id,
-        address: j.address,
-        printer: j.currentPrinterId,
+        ...printJobWords(ctx.db, ctx.blobs, t)(j.address),
+        printer: ctx.config().printers.get(j.currentPrinterId)?.name ?? j.currentPrinterId,
         state: j.state,
         stateText: t(`ui.state.${j.state}`),
         error: j.state === 'completed' ? '' : j.error ?? '',
@@ -119,7 +119,15 @@ export function registerPrintRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const lang = langOf(req, ctx);
     const t = ctx.pages.t(lang);
     const jobs = listPrintJobs(ctx.db, { limit: 50 });
-    const items = jobs.map((j) => `<li class="${j.state === 'failed' ? 'alert' : ''}"><a href="/print-jobs/${j.id}">#${j.id}</a> ${escapeHtml(j.address)} → ${escapeHtml(j.currentPrinterId)}: ${escapeHtml(t(`ui.state.${j.state}`))}${j.error && j.state !== 'completed' ? ` — ${escapeHtml(j.error)}` : ''}</li>`).join('');
+    const words = printJobWords(ctx.db, ctx.blobs, t);
+    const printers = ctx.config().printers;
+    const items = jobs
+      .map((j) => {
+        const w = words(j.address);
+        const printer = printers.get(j.currentPrinterId)?.name ?? j.currentPrinterId;
+        return `<li class="${j.state === 'failed' ? 'alert' : ''}"><a href="/print-jobs/${j.id}"><strong>${escapeHtml(w.title)}</strong>${w.who ? ` — ${escapeHtml(w.who)}` : ''}</a> → ${escapeHtml(printer)}: ${escapeHtml(t(`ui.state.${j.state}`))}${j.error && j.state !== 'completed' ? ` — ${escapeHtml(j.error)}` : ''} <span class="muted">#${j.id}</span></li>`;
+      })
+      .join('');
     const page = ctx.pages.render('print-job-list', { itemsHtml: items || '<li>—</li>' }, { lang, title: t('ui.printJobs'), layout: layoutFor(req, ctx, lang, 'print-jobs') });
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
   });

@@ -122,6 +122,13 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         birthDate: formatDate(p.birthDate, cfg.box.timeZone) ?? t('unknown'),
         ageSex: `${ageLabel(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
         docs,
+        // What must be known before anything else is done, right under the name: allergies and code status.
+        safety: {
+          allergies: allergyShort(p, { t, timeZone: cfg.box.timeZone }),
+          allergyAlert: !trulyNoneKnown(p),
+          codeStatus: `${t('census.codeStatus')}: ${p.codeStatus ?? t('unknown')}`,
+          codeAlert: !p.codeStatus || /DNR|DNI|DNAR/i.test(p.codeStatus),
+        },
         // The same templates as the PDFs, drawn as HTML: screen and paper agree.
         summaryHtml: renderHtmlFragment(documentSpec('summary', cur.ward, p, rctx)),
         marHtml: renderHtmlFragment(documentSpec('mar', cur.ward, p, rctx)),

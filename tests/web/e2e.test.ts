@@ -119,7 +119,10 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await expect(link.count()).resolves.toBe(1);
     await link.click();
     await page.waitForURL(/\/patient\//);
-    // Allergies come first on the patient page.
+    // Allergies and code status come first on the patient page, right under the name.
+    expect(await page.locator('main h1 + p').getAttribute('class')).toBe('safety');
+    expect(await page.locator('main .safety').innerText()).toMatch(/DỊ ỨNG|Không dị ứng|NKA|⚠/);
+    expect(await page.locator('main .safety').innerText()).toMatch(/Hồi sức: /);
     const firstNotice = await page.locator('main .notice').first().innerText();
     expect(firstNotice).toMatch(/DỊ ỨNG/);
     expect(await page.locator('main').innerText()).toContain(`Mã BN ${hong.mrn}`);
@@ -138,6 +141,12 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     const [file] = printer.received();
     const cur = currentSnapshot(a.db, 'ward-1')!;
     expect(fs.readFileSync(file!)).toEqual(a.blobs.get(getArtifact(a.db, cur.id, `mar/${hong.mrn}`)!.sha256));
+    // The job and the list of jobs name the document, the bed and the patient, not an address.
+    expect(await page.locator('main .ids').innerText()).toMatch(/Phiếu theo dõi dùng thuốc — Giường \S+ · Nguyễn Thị Hồng → Ward 1 printer/);
+    await page.goto(`${base}/print-jobs`);
+    const listed = await page.locator('main .list').innerText();
+    expect(listed).toMatch(/Phiếu theo dõi dùng thuốc — Giường \S+ · Nguyễn Thị Hồng → Ward 1 printer: Đã in xong/);
+    expect(listed).not.toContain(`ward-1/mar/`);
     await page.close();
   });
 
