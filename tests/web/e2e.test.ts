@@ -153,8 +153,20 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   it('looks right on a phone, in Vietnamese', async () => {
     const page = await signedInPage(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await page.goto(`${base}/ward/ward-1`);
-    // Nothing wider than the screen but the table's own scroller.
+    // Nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Patients on the first screen, each a card whose code status is on screen, not cut off to the right.
+    const firstCard = (await page.locator('.census tbody tr').first().boundingBox())!;
+    expect(firstCard.y).toBeLessThan(844 - 100);
+    expect(await page.locator('.census td.code').count()).toBeGreaterThan(0);
+    for (const cell of await page.locator('.census td.code').all()) {
+      const box = (await cell.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+      expect(await cell.innerText()).toMatch(/\S/);
+      expect(await cell.getAttribute('data-label')).toBe('Hồi sức');
+    }
+    // The ward's PDFs and forms follow the list on a phone.
+    expect((await page.locator('.census-page .docs').boundingBox())!.y).toBeGreaterThan(firstCard.y);
     await page.goto(`${base}/ward/ward-1/patient/${hong.mrn}`);
     const buttons = await page.locator('.doc-actions .button').all();
     for (const b of buttons) expect((await b.boundingBox())!.height).toBeGreaterThanOrEqual(44); // touch targets
