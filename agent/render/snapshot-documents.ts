@@ -248,6 +248,8 @@ async function queueForms(snap: WardSnapshot, settings: RenderSettings, opts: Re
     if (!f) throw new TemplateError('templates/forms/forms.yaml', null, `no form "${id}" (the snapshot job lists it under forms)`);
     const blank = readBlankForm(settings.templatesDir, f);
     artifacts.add({ meta: { address: `blank/${f.id}`, kind: 'document', mediaType: 'application/pdf', title: f.title }, content: blank });
+    // A form with no label place is blank-only (a downtime MAR for a new admission): no copy per patient.
+    if (!f.label) continue;
     for (const p of patientsInBedOrder(snap)) {
       const stamp = patientStamp(snap, p, ctx);
       stamp.name = coverText(stamp.name).text; // the label's font has no CJK or Thai either

@@ -33,7 +33,7 @@ function barcodesOf(pdf: Buffer): string[] {
 
 describe.skipIf(!HAVE_TOOLS)('forms and barcodes', () => {
   it('publishes the blank form as it is and a stamped copy per patient with label and marking on every page', async () => {
-    expect(loadForms(TEMPLATES).map((f) => f.id)).toEqual(['vital-signs', 'fall-risk']);
+    expect(loadForms(TEMPLATES).map((f) => f.id)).toEqual(['vital-signs', 'fall-risk', 'downtime-mar', 'lab-request', 'radiology-request', 'pharmacy-order', 'transfer']);
     const out = await renderSnapshotDocuments(snap, { documents: ['census'], forms: ['vital-signs'], language: 'en', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'H', templatesDir: TEMPLATES }, { renderedAt: NOW });
     const blank = out.find((a) => a.meta.address === 'blank/vital-signs')!;
     expect(blank.content).toEqual(fs.readFileSync(path.join(TEMPLATES, 'forms/vital-signs.pdf')));
@@ -49,6 +49,25 @@ describe.skipIf(!HAVE_TOOLS)('forms and barcodes', () => {
     expect(text).toContain(`MRN ${p.mrn}`);
     expect(text).toContain('DOWNTIME COPY · Data as of 22/11/2026 10:00 (GMT+7)');
     expect(out.filter((a) => a.meta.address.startsWith('form/vital-signs/'))).toHaveLength(snap.patients.length);
+  });
+
+  it.skipIf(!HAVE_ZBAR)('ships the downtime requisitions, stamped per patient with a barcode that scans, and a blank-only MAR for new admissions', async () => {
+    const forms = ['downtime-mar', 'lab-request', 'radiology-request', 'pharmacy-order', 'transfer'];
+    const out = await renderSnapshotDocuments(snap, { documents: ['census'], forms, language: 'vi', timeZone: 'Asia/Ho_Chi_Minh', hospital: 'H', templatesDir: TEMPLATES }, { renderedAt: NOW });
+    for (const id of forms) expect(out.some((a) => a.meta.address === `blank/${id}`), id).toBe(true);
+    // A new admission has no record to stamp: the blank MAR is blank only.
+    expect(out.filter((a) => a.meta.address.startsWith('form/downtime-mar/'))).toHaveLength(0);
+    const mar = execFileSync('pdftotext', ['-raw', '-', '-'], { input: out.find((a) => a.meta.address === 'blank/downtime-mar')!.content }).toString().replace(/\s+/g, ' ');
+    expect(mar).toContain('DỊ ỨNG / ALLERGIES');
+    expect(mar).toContain('Số tạm / Downtime no.');
+    const p = snap.patients[2]!;
+    for (const id of forms.slice(1)) {
+      const stamped = out.find((a) => a.meta.address === `form/${id}/${p.mrn}`)!;
+      const text = execFileSync('pdftotext', ['-raw', '-', '-'], { input: stamped.content }).toString().replace(/\s+/g, ' ');
+      expect(text, id).toContain(p.name!);
+      expect(text, id).toContain('(DỰ PHÒNG)');
+      expect(barcodesOf(stamped.content), id).toEqual([p.mrn]);
+    }
   });
 
   it.skipIf(!HAVE_ZBAR)('the MRN barcode scans back from a printed MAR and a stamped form', async () => {
