@@ -25,7 +25,8 @@ function block(b: Block): string {
       const rows = b.rows.length
         ? b.rows.map((r) => `<tr${cls(r.tone)}>${r.cells.map((c, i) => `<td${cls(c.tone, b.columns[i]?.nowrap ? 'nowrap' : null)}${b.columns[i]?.align === 'center' ? ' style="text-align:center"' : ''}>${lines(c.text)}</td>`).join('')}</tr>`).join('')
         : `<tr><td colspan="${b.columns.length}" class="tone-strong">${escapeHtml(b.empty ?? '')}</td></tr>`;
-      return `<div class="table-wrap"><table>${head}<tbody>${rows}</tbody></table></div>`;
+      // A table wider than a phone scrolls in its own box: focusable and named, so a keyboard can scroll it too.
+      return `<div class="table-wrap" tabindex="0" role="region" aria-label="${escapeHtml(b.columns.map((c) => c.label).filter(Boolean).slice(0, 3).join(', '))}"><table>${head}<tbody>${rows}</tbody></table></div>`;
     }
     case 'page-break':
       return '<hr class="page-break">';

@@ -151,8 +151,9 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('looks right on a phone, in Vietnamese', async () => {
-    const page = await signedInPage(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await signedInPage(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
     await page.goto(`${base}/ward/ward-1`);
+    expect(await axe(page)).toEqual([]);
     // Nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     // Patients on the first screen, each a card whose code status is on screen, not cut off to the right.
@@ -170,6 +171,14 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await page.goto(`${base}/ward/ward-1/patient/${hong.mrn}`);
     const buttons = await page.locator('.doc-actions .button').all();
     for (const b of buttons) expect((await b.boundingBox())!.height).toBeGreaterThanOrEqual(44); // touch targets
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await axe(page)).toEqual([]);
+    // Every nurse task fits the phone: printing, the forms library, labels.
+    for (const url of [`/print?doc=${encodeURIComponent(`ward-1/mar/${hong.mrn}`)}`, '/ward/ward-1/forms', '/print-jobs']) {
+      await page.goto(`${base}${url}`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), url).toBeLessThanOrEqual(390);
+      expect(await axe(page), url).toEqual([]);
+    }
     await page.close();
   });
 
