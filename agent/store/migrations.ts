@@ -338,4 +338,33 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE print_jobs ADD COLUMN media_type TEXT NOT NULL DEFAULT 'application/pdf';
     `,
   },
+  {
+    version: 13,
+    name: 'downtime entries: what the ward recorded during a downtime, append-only, sealed, and where each stands in filing back',
+    sql: `
+      CREATE TABLE downtime_entries (
+        id                INTEGER PRIMARY KEY,
+        uid               TEXT NOT NULL UNIQUE,  -- sent at file-back (ifNoneExist, MSH-10): a resend never duplicates
+        downtime_id       INTEGER NOT NULL REFERENCES downtimes(id),
+        job_id            TEXT NOT NULL,
+        patient           TEXT NOT NULL,         -- patient key (MRN) or downtime number
+        kind              TEXT NOT NULL CHECK (kind IN ('administration', 'vitals', 'note', 'transfer', 'discharge')),
+        occurred_at       TEXT NOT NULL,
+        entered_at        TEXT NOT NULL,
+        entered_by        TEXT NOT NULL,
+        record_sha256     TEXT NOT NULL,         -- sealed blob: what was recorded
+        corrects_id       INTEGER REFERENCES downtime_entries(id),
+        correction_reason TEXT,
+        state             TEXT NOT NULL CHECK (state IN ('pending', 'filed', 'failed', 'rejected', 'needs-person')),
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        last_error        TEXT,
+        filed_at          TEXT,
+        filed_ref         TEXT,
+        updated_at        TEXT NOT NULL,
+        CHECK ((corrects_id IS NULL) = (correction_reason IS NULL))
+      );
+      CREATE INDEX downtime_entries_patient ON downtime_entries(job_id, patient, occurred_at);
+      CREATE INDEX downtime_entries_state ON downtime_entries(state);
+    `,
+  },
 ];

@@ -69,11 +69,12 @@ function strayScanDue(blobs: BlobStore, now: Date): boolean {
   return true;
 }
 
-/** Still needed by a row: a document, a print job not yet ended, a downtime's summary, or a downtime admission's record. */
+/** Still needed by a row: a document, a print job not yet ended, a downtime's summary, a downtime admission's record, or a downtime entry. */
 const IN_USE = `EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = b.sha256)
   OR EXISTS (SELECT 1 FROM print_jobs p WHERE p.sha256 = b.sha256 AND p.state NOT IN ('completed', 'failed', 'cancelled'))
   OR EXISTS (SELECT 1 FROM downtimes d WHERE d.summary_sha256 = b.sha256)
-  OR EXISTS (SELECT 1 FROM downtime_numbers n WHERE n.admission_sha256 = b.sha256)`;
+  OR EXISTS (SELECT 1 FROM downtime_numbers n WHERE n.admission_sha256 = b.sha256)
+  OR EXISTS (SELECT 1 FROM downtime_entries e WHERE e.record_sha256 = b.sha256)`;
 
 /**
  * Remove blobs no artifact, unfinished print job or downtime summary refers
