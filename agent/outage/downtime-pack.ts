@@ -1,15 +1,15 @@
 import os from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import { patientKey } from '../model/helpers.js';
-import { wardLabel, type WardSnapshot } from '../model/ward.js';
+import { wardLabel } from '../model/ward.js';
 import { enqueuePrint } from '../print/queue.js';
-import { resolveDocument } from '../print/resolve.js';
+import { printJobName } from '../print/resolve.js';
 import type { DocumentSpec } from '../render/blocks.js';
 import { loadTranslations } from '../render/i18n.js';
 import { packCoverDocument, type PackCoverData } from '../render/pack-cover.js';
 import { blobRows, type BlobStore } from '../store/blobs.js';
 import { nowIso, type Db } from '../store/db.js';
-import { currentSnapshot, getArtifact, listArtifacts, type ArtifactRow } from '../store/snapshots.js';
+import { currentSnapshot, listArtifacts, readSnapshotWard, type ArtifactRow } from '../store/snapshots.js';
 import { getDowntime } from './downtime.js';
 
 /** Where a cover says the ward page is: the configured address, else this box's name and port. */
@@ -23,22 +23,16 @@ interface JobPack {
   jobId: string;
   printerId: string;
   copies: number;
-  docs: ArtifactRow[];
+  docs: { a: ArtifactRow; name: string }[];
   cover: { sha256: string; size: number };
 }
 
 /** One job's documents for its downtime pack, in print order (ward documents, then each patient by bed), with her bed and name for the cover. */
-function packDocuments(db: Db, blobs: BlobStore, config: LoadedConfig, job: LoadedConfig['jobs'] extends Map<string, infer J> ? J : never) {
+function packDocuments(db: Db, blobs: BlobStore, job: LoadedConfig['jobs'] extends Map<string, infer J> ? J : never) {
   const cur = currentSnapshot(db, job.id);
   if (!cur) return null;
   const docs = listArtifacts(db, cur.id, 'document').filter((a) => job.downtime.print.some((k) => a.address === k || a.address.startsWith(`${k}/`)));
-  const data = getArtifact(db, cur.id, 'data/ward');
-  let ward: WardSnapshot | null = null;
-  try {
-    ward = data ? (JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot) : null;
-  } catch {
-    ward = null;
-  }
+  const ward = readSnapshotWard(db, blobs, cur.id);
   const detail = (a: ArtifactRow) => {
     const p = a.patientKey && ward ? ward.patients.find((x) => patientKey(x) === a.patientKey) : undefined;
     if (!p || !ward) return null;
@@ -65,7 +59,7 @@ export async function autoPrintForDowntime(db: Db, blobs: BlobStore, config: Loa
   const packs: JobPack[] = [];
   for (const job of config.jobs.values()) {
     if (!job.enabled || job.downtime.print.length === 0 || !job.downtime.printer) continue;
-    const found = packDocuments(db, blobs, config, job);
+    const found = packDocuments(db, blobs, job);
     if (!found) {
       problems.push(`job ${job.id} has no snapshot to print`);
       continue;
@@ -83,7 +77,8 @@ export async function autoPrintForDowntime(db: Db, blobs: BlobStore, config: Loa
       contact: config.box.box.contact ?? null,
     };
     const { pdf } = await render(packCoverDocument(cover, { t, timeZone: config.box.timeZone, hospital: config.box.site.name, renderedAt: now, size: 'A4' }));
-    packs.push({ jobId: job.id, printerId: job.downtime.printer, copies: job.downtime.copies, docs: found.docs, cover: blobs.put(pdf) });
+    // Job names from the ward read once here, not once per document inside the transaction.
+    packs.push({ jobId: job.id, printerId: job.downtime.printer, copies: job.downtime.copies, docs: found.docs.map((a) => ({ a, name: printJobName(job.scope.ward, a, found.ward) })), cover: blobs.put(pdf) });
   }
   const queued = db
     .transaction(() => {
@@ -94,9 +89,8 @@ export async function autoPrintForDowntime(db: Db, blobs: BlobStore, config: Loa
         blobRows(db, now)(p.cover.sha256, p.cover.size);
         enqueuePrint(db, { artifactId: null, sha256: p.cover.sha256, address: `${p.jobId}/pack-cover`, jobName: `${p.jobId} downtime pack cover`, printerId: p.printerId, copies: p.copies, requestedBy: 'paperback:downtime', reason: 'downtime', downtimeId }, now);
         n++;
-        for (const a of p.docs) {
-          const d = resolveDocument(config, db, blobs, `${p.jobId}/${a.address}`);
-          enqueuePrint(db, { artifactId: a.id, sha256: a.sha256, address: `${p.jobId}/${a.address}`, jobName: d.printJobName, printerId: p.printerId, copies: p.copies, requestedBy: 'paperback:downtime', reason: 'downtime', downtimeId }, now);
+        for (const { a, name } of p.docs) {
+          enqueuePrint(db, { artifactId: a.id, sha256: a.sha256, address: `${p.jobId}/${a.address}`, jobName: name, printerId: p.printerId, copies: p.copies, requestedBy: 'paperback:downtime', reason: 'downtime', downtimeId }, now);
           n++;
         }
       }

@@ -1,9 +1,8 @@
 import { listAudit } from '../audit/log.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { WardSnapshot } from '../model/ward.js';
 import { blobRows, type BlobStore } from '../store/blobs.js';
 import { nowIso, type Db } from '../store/db.js';
-import { getArtifact, getSnapshot } from '../store/snapshots.js';
+import { getSnapshot, readSnapshotWard } from '../store/snapshots.js';
 import type { DowntimeSummaryData } from '../render/downtime-summary.js';
 
 export type DowntimeKind = 'detected' | 'declared' | 'planned';
@@ -79,13 +78,7 @@ export function summaryData(db: Db, blobs: BlobStore, config: LoadedConfig, dt: 
     // The snapshot current when the downtime began: the newest published before its start.
     const id = db.prepare(`SELECT id FROM snapshots WHERE job_id = ? AND status = 'published' AND published_at <= ? ORDER BY id DESC LIMIT 1`).pluck().get(job.id, dt.startedAt) as number | undefined;
     const snap = id ? getSnapshot(db, id) : null;
-    const data = snap ? getArtifact(db, snap.id, 'data/ward') : null;
-    let ward: WardSnapshot | null = null;
-    try {
-      ward = data ? (JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot) : null;
-    } catch {
-      ward = null;
-    }
+    const ward = snap ? readSnapshotWard(db, blobs, snap.id) : null;
     return { jobId: job.id, title: job.title, snapshotId: snap?.id ?? null, asOf: snap?.asOf ?? null, ward };
   });
   const prints = db

@@ -30,16 +30,18 @@ export function resolveDocument(config: LoadedConfig, db: Db, blobs: BlobStore, 
   if (!cur) throw new AddressError(`job ${job.id} has no snapshot yet`);
   const artifact = getArtifact(db, cur.id, address);
   if (!artifact || artifact.kind !== 'document') throw new AddressError(`no document "${address}" in the current snapshot of ${job.id}`);
-  let who = '';
+  let ward: WardSnapshot | null = null;
   if (artifact.patientKey) {
     const data = getArtifact(db, cur.id, 'data/ward');
-    if (data) {
-      const ward = JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot;
-      const p = ward.patients.find((x) => patientKey(x) === artifact.patientKey);
-      const bed = p ? ward.beds.find((b) => b.id === p.bedId)?.label : undefined;
-      who = p ? ` ${initials(p.name)}${bed ? ` bed ${bed}` : ''}` : '';
-    }
+    if (data) ward = JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot;
   }
-  const kind = address.split('/')[0]!;
-  return { jobId: job.id, address, artifact, printJobName: `${job.scope.ward} ${kind}${who}`.slice(0, 100) };
+  return { jobId: job.id, address, artifact, printJobName: printJobName(job.scope.ward, artifact, ward) };
+}
+
+/** What the printer's queue shows for a document: ward, document, patient initials and bed, never a full name. */
+export function printJobName(wardId: string, artifact: Pick<ArtifactRow, 'address' | 'patientKey'>, ward: WardSnapshot | null): string {
+  const p = artifact.patientKey && ward ? ward.patients.find((x) => patientKey(x) === artifact.patientKey) : undefined;
+  const bed = p ? ward!.beds.find((b) => b.id === p.bedId)?.label : undefined;
+  const who = p ? ` ${initials(p.name)}${bed ? ` bed ${bed}` : ''}` : '';
+  return `${wardId} ${artifact.address.split('/')[0]!}${who}`.slice(0, 100);
 }

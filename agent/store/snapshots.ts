@@ -1,6 +1,6 @@
 import { nowIso, StoreError, type Db } from './db.js';
 import { blobRows, type BlobStore } from './blobs.js';
-import type { SnapshotWarning } from '../model/ward.js';
+import type { SnapshotWarning, WardSnapshot } from '../model/ward.js';
 
 export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'pre-window' | 'startup';
 /** `held`: the run pulled and rendered, but its census looked wrong and was not published (see holdSnapshot). */
@@ -253,4 +253,15 @@ export function listRuns(db: Db, jobId: string, limit = 20): RunRow[] {
 
 export function getRun(db: Db, runId: number): RunRow | null {
   return (db.prepare(`SELECT ${RUN_COLS} FROM job_runs WHERE id = ?`).get(runId) as RunRow | undefined) ?? null;
+}
+
+/** The ward a snapshot published (its data/ward file), or null when it has none or the file cannot be read. */
+export function readSnapshotWard(db: Db, blobs: BlobStore, snapshotId: number): WardSnapshot | null {
+  const data = getArtifact(db, snapshotId, 'data/ward');
+  if (!data) return null;
+  try {
+    return JSON.parse(blobs.get(data.sha256).toString('utf8')) as WardSnapshot;
+  } catch {
+    return null;
+  }
 }
