@@ -140,8 +140,11 @@ export function documentSpec(kind: DocumentKind, snap: WardSnapshot, patient: Pa
   );
 }
 
+/** The wording key of each document's title: paper, page and print lists name documents from here. */
+export const DOCUMENT_TITLE_KEYS: Record<DocumentKind, string> = { census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title' };
+
 /** A document's title in the sheet's language. */
-export const titleOf = (kind: DocumentKind, t: (key: string) => string): string => t({ census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title' }[kind]);
+export const titleOf = (kind: DocumentKind, t: (key: string) => string): string => t(DOCUMENT_TITLE_KEYS[kind]);
 
 /** Kept for callers that want the census alone (bench, tests). */
 export const censusDocument = (snap: WardSnapshot, ctx: RenderContext) => documentSpec('census', snap, null, ctx);
@@ -152,13 +155,11 @@ export function planDocuments(snap: WardSnapshot, kinds: readonly DocumentKind[]
   const { t } = ctx;
   const plan = (kind: DocumentKind, address: string, title: string, patient: Patient | null) =>
     out.push({ address, kind, title, patient, spec: (c = ctx) => documentSpec(kind, snap, patient, c) });
-  if (kinds.includes('census')) plan('census', 'census', t('census.title'), null);
-  if (kinds.includes('allergies')) plan('allergies', 'allergies', t('wardAllergies.title'), null);
-  if (kinds.includes('handoff')) plan('handoff', 'handoff', t('handoff.title'), null);
+  for (const kind of ['census', 'allergies', 'handoff'] as const) if (kinds.includes(kind)) plan(kind, kind, titleOf(kind, t), null);
   for (const p of patientsInBedOrder(snap)) {
     const key = patientKey(p);
-    if (kinds.includes('mar')) plan('mar', `mar/${key}`, t('mar.title'), p);
-    if (kinds.includes('summary')) plan('summary', `summary/${key}`, t('summary.title'), p);
+    if (kinds.includes('mar')) plan('mar', `mar/${key}`, titleOf('mar', t), p);
+    if (kinds.includes('summary')) plan('summary', `summary/${key}`, titleOf('summary', t), p);
   }
   return out;
 }

@@ -3,6 +3,8 @@ import type { Patient, WardSnapshot } from '../model/ward.js';
 import { patientKey, patientsInBedOrder } from '../model/helpers.js';
 import type { Block, DocumentSpec } from './blocks.js';
 import { formatDateTime, type Translate } from './i18n.js';
+import { DOCUMENT_TITLE_KEYS, titleOf, type DocumentKind } from './documents.js';
+import { describePrint } from './print-words.js';
 import { shortDrug } from './views.js';
 
 /** What happened during one downtime, gathered by the outage room; plain data, no store access here. */
@@ -22,22 +24,10 @@ export interface DowntimeSummaryData {
 
 /** A printed document as staff know it: its title, and for a patient's document her bed and name, never an address. */
 function printedTitle(address: string, d: DowntimeSummaryData, t: Translate): string {
-  const [jobId, kind, ...rest] = address.split('/');
-  const s = d.snapshots.find((x) => x.jobId === jobId);
-  const ward = s?.ward ?? null;
-  const titles: Record<string, string> = { census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title', 'pack-cover': 'pack.title', form: 'downtime.form' };
-  const title = titles[kind ?? ''] ? t(titles[kind!]!) : kind ?? address;
-  const key = rest.at(-1);
-  const p = key && ward ? ward.patients.find((x) => patientKey(x) === key) : undefined;
-  const bed = p && ward ? ward.beds.find((b) => b.id === p.bedId)?.label ?? '—' : null;
-  return `${title}${p ? ` — ${t('census.bed')} ${bed}, ${p.name ?? p.mrn ?? ''}` : ''}${s && d.snapshots.length > 1 ? ` (${s.title})` : ''}`;
+  const s = d.snapshots.find((x) => x.jobId === address.split('/')[0]);
+  const w = describePrint(address, () => s?.ward ?? null, t);
+  return `${w.title}${w.patient ? ` — ${t('census.bed')} ${w.bed}, ${w.patient.name ?? w.patient.mrn ?? ''}` : ''}${s && d.snapshots.length > 1 ? ` (${s.title})` : ''}`;
 }
-
-/** A document kind's title ("mar" → "MAR for downtime"). */
-const titleWords = (kind: string | undefined, t: Translate): string => {
-  const key = ({ mar: 'mar.title', summary: 'summary.title' } as Record<string, string>)[kind ?? ''];
-  return key ? t(key) : (kind ?? '');
-};
 
 /** A downtime can last weeks: per order, how many doses fell due in it, and the first and last, rather than every time. */
 function dosesDueWords(p: Patient, from: Date, to: Date, tz: string, t: Translate): string {
@@ -144,7 +134,7 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
         cells: [
           { text: s.ward!.beds.find((b) => b.id === p.bedId)?.label ?? '—', tone: 'strong' as const },
           { text: `${p.name ?? t('unknown')}\n${p.mrn ?? t('unknown')}`, tone: 'strong' as const },
-          { text: [...docs.map((x) => titleWords(x, t)), ...wardDocs].join(', ') || '—' },
+          { text: [...docs.map((x) => (x && x in DOCUMENT_TITLE_KEYS ? titleOf(x as DocumentKind, t) : (x ?? ''))), ...wardDocs].join(', ') || '—' },
           { text: dosesDueWords(p, start, end, tz, t) },
           { text: [`☐ ${t('downtime.entry.mar')}`, `☐ ${t('downtime.entry.orders')}`, `☐ ${t('downtime.entry.notes')}`].join('\n') },
           { text: '' },

@@ -4,6 +4,8 @@ import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
 import { currentSnapshot, getArtifact, listArtifacts, listSnapshots, type ArtifactRow, type SnapshotRow } from '../store/snapshots.js';
 import { BlobIntegrityError } from '../store/blobs.js';
+import { DOCUMENT_TITLE_KEYS } from '../render/documents.js';
+import { describePrint } from '../render/print-words.js';
 
 export interface CurrentWard {
   snapshot: SnapshotRow;
@@ -102,37 +104,27 @@ export function findPatient(ward: WardSnapshot, key: string): Patient | null {
   return ward.patients.find((p) => patientKey(p) === key) ?? null;
 }
 
-const TITLE_KEYS: Record<string, string> = { census: 'census.title', allergies: 'wardAllergies.title', handoff: 'handoff.title', mar: 'mar.title', summary: 'summary.title' };
 
 /** A document's title in the page's language (the stored title is in the paper's); reports and forms keep theirs. */
 export function documentTitle(d: { address: string; title: string }, t: (key: string) => string): string {
-  const key = TITLE_KEYS[d.address.split('/')[0]!];
+  const key = (DOCUMENT_TITLE_KEYS as Record<string, string>)[d.address.split('/')[0]!];
   return key ? t(key) : d.title;
 }
 
 /**
- * A print job as staff know it: the document's title, and for a patient's
- * document her bed and name (from the job's current snapshot), never an
- * address like ward-3a/mar/BV0010001. One reader per request: each job's
+ * A print job as staff know it (render/print-words.ts): the document's
+ * title, and for a patient's document her bed and name from the job's
+ * current snapshot, never an address like ward-3a/mar/BV0010001. Each job's
  * ward is opened once however many of its prints are listed.
  */
 export function printJobWords(db: Db, blobs: BlobStore, t: (key: string) => string): (address: string) => { title: string; who: string | null } {
   const wards = new Map<string, WardSnapshot | null>();
-  const special: Record<string, string> = { 'pack-cover': 'pack.title', form: 'downtime.form' };
-  return (address) => {
-    const [jobId = '', kind = '', ...rest] = address.split('/');
-    if (jobId === 'test') return { title: t('ui.admin.testPage'), who: null };
-    // Labels and wristbands: JOB/patient/KEY/wristband|labels, JOB/admission/NUMBER/wristband|labels.
-    const label = (kind === 'patient' || kind === 'admission') && (rest[1] === 'wristband' || rest[1] === 'labels') ? rest[1] : null;
-    const title = label ? t(label === 'wristband' ? 'ui.labels.wristband' : 'ui.labels.labels') : TITLE_KEYS[kind] ? t(TITLE_KEYS[kind]!) : special[kind] ? t(special[kind]!) : kind || address;
-    if (kind === 'admission') return { title, who: rest[0] ?? null };
-    const key = label ? rest[0] : rest.at(-1);
-    if (!key || kind === 'census' || kind === 'allergies' || kind === 'handoff') return { title, who: null };
+  const wardOf = (jobId: string) => {
     if (!wards.has(jobId)) wards.set(jobId, currentWard(db, blobs, jobId)?.ward ?? null);
-    const ward = wards.get(jobId);
-    const p = ward ? findPatient(ward, key) : null;
-    if (!p || !ward) return { title, who: key };
-    const bed = ward.beds.find((b) => b.id === p.bedId)?.label ?? '—';
-    return { title, who: `${t('census.bed')} ${bed} · ${p.name ?? p.mrn ?? key}` };
+    return wards.get(jobId)!;
+  };
+  return (address) => {
+    const w = describePrint(address, () => wardOf(address.split('/')[0]!), t);
+    return { title: w.title, who: w.patient ? `${t('census.bed')} ${w.bed} · ${w.patient.name ?? w.patient.mrn ?? w.key}` : w.key };
   };
 }

@@ -35,6 +35,7 @@ function data(): DowntimeSummaryData {
     prints: [
       { at: START.toISOString(), address: 'ward-1/census', printerId: 'ward', requestedBy: 'paperback:downtime', copies: 1, state: 'completed', error: null, reason: 'downtime' },
       { at: START.toISOString(), address: `ward-1/mar/${patientKey(first!)}`, printerId: 'ward', requestedBy: 'paperback:downtime', copies: 1, state: 'failed', error: 'printer ward is stopped', reason: 'downtime' },
+      { at: START.toISOString(), address: `ward-1/patient/${patientKey(first!)}/wristband`, printerId: 'bands', requestedBy: 'lan.nguyen', copies: 1, state: 'completed', error: null, reason: 'label' },
     ],
     breakGlass: [{ at: new Date(START.getTime() + 3_600_000).toISOString(), actor: 'ĐD. Lan (break-glass)' }],
   };
@@ -53,6 +54,8 @@ describe('the downtime summary', () => {
     expect(text).toContain('Danh sách bệnh nhân khoa');
     expect(text).toMatch(new RegExp(`Phiếu theo dõi dùng thuốc — Giường \\S+, ${first.name!.split(' ')[0]}`));
     expect(text).toContain('KHÔNG in được: printer ward is stopped');
+    // A wristband printed during the downtime is named as one, with its patient, not as "patient".
+    expect(text).toMatch(new RegExp(`Vòng tay — Giường \\S+, ${first.name!.split(' ')[0]}`));
     expect(text).not.toMatch(/BẢN DỰ PHÒNG|DOWNTIME COPY/);
     expect(text).toContain('BIÊN BẢN — Tóm tắt');
     // One language: none of the English words the summary used to mix in (states, addresses, units of time).
