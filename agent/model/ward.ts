@@ -244,6 +244,12 @@ export interface ResultList {
 export const LAB_WINDOW_HOURS = 72;
 export const VITALS_WINDOW_HOURS = 24;
 
+/** The start of the laboratory window at `now` (the FHIR search's date bound and the list's `since`). */
+export const labWindowStart = (now: Date): string => new Date(now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString();
+
+/** A patient's results as of `now`, every source alike: those still inside their windows, newest first. */
+export const recentResults = (items: Result[], now: Date): ResultList => ({ status: 'available', since: labWindowStart(now), items: resultsInWindow(items, now) });
+
 /** The results still inside their windows at `now`: labs 72 h, vital signs 24 h. */
 export function resultsInWindow(items: Result[], now: Date): Result[] {
   const since = (c: Result['category']) => now.getTime() - (c === 'laboratory' ? LAB_WINDOW_HOURS : VITALS_WINDOW_HOURS) * 3_600_000;

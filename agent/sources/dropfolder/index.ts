@@ -7,7 +7,7 @@ import { SourceError } from '../http.js';
 import type { PullRequest, PullResult, Source } from '../types.js';
 import { pullClinicalData, withClinicalSystem } from '../clinical.js';
 import { assertExportText, censusRow, censusToPatients, ExportFormatError, medicationRow, medicationRowToOrder, parseRows, resultRow, resultRowToResult } from './formats.js';
-import { LAB_WINDOW_HOURS, resultsInWindow, type WardSnapshot } from '../../model/ward.js';
+import { recentResults, type WardSnapshot } from '../../model/ward.js';
 import { readInsuranceXml, type InsuranceRecord } from './insurance-xml.js';
 import { insuranceToWard, splitByWard } from './insurance-ward.js';
 
@@ -246,8 +246,7 @@ export function createDropFolderSource(
         const res = readOptional(dir, 'results');
         if (res) {
           const rows = parseRows(res.text, res.ext, resultRow);
-          const since = new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString();
-          for (const p of patients) p.results = { status: 'available', since, items: resultsInWindow(rows.filter((r) => r.mrn === p.mrn).map(resultRowToResult), req.now) };
+          for (const p of patients) p.results = recentResults(rows.filter((r) => r.mrn === p.mrn).map(resultRowToResult), req.now);
         }
       }
       const warnings = [...(clinical?.warnings ?? [])];

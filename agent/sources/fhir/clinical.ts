@@ -1,4 +1,4 @@
-import { LAB_WINDOW_HOURS, resultsInWindow, type Dataset, type Patient } from '../../model/ward.js';
+import { labWindowStart, recentResults, type Dataset, type Patient } from '../../model/ward.js';
 import { toResults } from './results.js';
 import type { PullRequest } from '../types.js';
 import type { FhirClient } from './client.js';
@@ -46,7 +46,7 @@ function searchClinical(client: FhirClient, req: PullRequest, patientIds: string
     go('census', 'Observation', 'subject', weight, weight),
     // Every observation of the last 72 h, not only those categorised laboratory or vital-signs: many laboratory
     // feeds send none, and a search by category would then print "no results" over real ones (results.ts sorts them).
-    go('results', 'Observation:results', 'subject', { date: `ge${new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString()}` }, {}),
+    go('results', 'Observation:results', 'subject', { date: `ge${labWindowStart(req.now)}` }, {}),
   ]);
 }
 
@@ -94,7 +94,7 @@ export async function fetchClinical(
   for (const [pid, res] of touched) fields.set(pid, sheetFields(res, req, { medications: meds.medications, practitioners }, window));
   for (const pid of patientIds) if (!fields.has(pid)) fields.set(pid, unpack<ClinicalFields>(recall!.patients.get(pid)!.fields));
   if (o.memory && o.memory.store.fullEveryMs > 0) rememberPull(o.memory, req, patientIds, { answers, touched, fields, recall, medications: meds.medications, practitioners });
-  return { mode: answers.changesOnly ? 'changes' : 'full', practitioners, fill: filler(fields, window) };
+  return { mode: answers.changesOnly ? 'changes' : 'full', practitioners, fill: filler(fields, window, req.now) };
 }
 
 type Recall = ReturnType<ClinicalMemory['recall']>;
@@ -220,7 +220,7 @@ function sheetFields(res: ClinicalResources, req: PullRequest, resolved: { medic
   if (want('allergies')) f.allergies = toAllergyList(res.AllergyIntolerance as ResourceOf<'AllergyIntolerance'>[]);
   if (want('conditions')) f.diagnoses = { status: 'available', items: toDiagnoses(res.Condition as ResourceOf<'Condition'>[]) };
   if (want('flags')) Object.assign(f, classifyFlags(res.Flag as ResourceOf<'Flag'>[], req.now));
-  if (want('results')) f.results = { status: 'available', since: new Date(req.now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString(), items: resultsInWindow(toResults(res['Observation:results'] as ResourceOf<'Observation'>[]), req.now) };
+  if (want('results')) f.results = recentResults(toResults(res['Observation:results'] as ResourceOf<'Observation'>[]), req.now);
   const weight = latestWeight(res.Observation as ResourceOf<'Observation'>[]);
   const height = latestHeight(res.Observation as ResourceOf<'Observation'>[]);
   Object.assign(f, { weightKg: weight?.value ?? null, weightAt: weight?.at ?? null, heightCm: height?.value ?? null, heightAt: height?.at ?? null });
@@ -257,16 +257,15 @@ function rememberPull(
 }
 
 /** Puts a patient's fields on her census entry. */
-function filler(fields: Map<string, ClinicalFields>, window: { since: string; sinceMs: number }): (p: Patient, pid: string) => void {
+function filler(fields: Map<string, ClinicalFields>, window: { since: string; sinceMs: number }, now: Date): (p: Patient, pid: string) => void {
   const filled = new Set<string>();
   return (p, pid) => {
     const f = fields.get(pid);
     if (!f) return;
     // The last 24 h from this pull's moment: doses kept from an earlier pull move out of the window.
     const administrations = f.administrations && { ...f.administrations, since: window.since, items: f.administrations.items.filter((a) => Date.parse(a.at) >= window.sinceMs) };
-    // Results kept from an earlier pull leave their window too (labs 72 h, vital signs 24 h from now).
-    const now = new Date(window.sinceMs + 86_400_000);
-    const results = f.results && { ...f.results, since: new Date(now.getTime() - LAB_WINDOW_HOURS * 3_600_000).toISOString(), items: resultsInWindow(f.results.items, now) };
+    // Results kept from an earlier pull leave their windows too (labs 72 h, vital signs 24 h from this pull).
+    const results = f.results && recentResults(f.results.items, now);
     const out = { ...f, ...(administrations ? { administrations } : {}), ...(results ? { results } : {}) };
     // Two census entries for one record (duplicate MRNs) must not share lists.
     Object.assign(p, filled.has(pid) ? structuredClone(out) : out);
