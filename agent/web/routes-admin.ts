@@ -1,13 +1,12 @@
-import { printJobWords } from './ward-data.js';
-import { listDowntimes } from '../outage/downtime.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { declareDowntime, endDeclaration } from '../outage/downtime.js';
+import { declareDowntime, endDeclaration, listDowntimes } from '../outage/downtime.js';
 import { enqueuePrint, listPrintJobs } from '../print/queue.js';
 import { inThreadRenderer, type Renderer } from '../render/renderer.js';
 import { formatDateTime } from '../render/i18n.js';
 import { jobStatuses, formatAge } from '../schedule/status.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
+import { printJobWords } from './ward-data.js';
 import { listAudit, verifyAuditChain, type AuditCheckpoint } from '../audit/log.js';
 import type { Db } from '../store/db.js';
 import { acceptanceDetail, acceptHeldCensus } from '../schedule/held-census.js';
@@ -112,9 +111,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: WebContext, who: 
     // in progress, then its result. A run asked for but not started yet counts as running.
     const q = z.object({ run: z.string().max(100).optional(), at: z.coerce.number().optional() }).loose().safeParse(req.query);
     const asked = q.success && q.data.run && q.data.at ? { job: q.data.run, at: q.data.at } : null;
-    for (const j of v.jobs) {
-      const last = jobStatuses(ctx.config(), ctx.db).find((x) => x.id === j.id)?.lastRun;
-      if (asked?.job === j.id && (!last || Date.parse(last.startedAt) < asked.at - 1000)) j.running = true;
+    const askedRow = asked ? v.jobs.find((j) => j.id === asked.job) : undefined;
+    if (askedRow && asked) {
+      const last = jobStatuses(ctx.config(), ctx.db).find((x) => x.id === asked.job)?.lastRun;
+      if (!last || Date.parse(last.startedAt) < asked.at - 1000) askedRow.running = true;
     }
     const running = v.jobs.some((j) => j.running);
     const html = ctx.pages.render('admin', v, { lang, title: ctx.pages.t(lang)('ui.admin.title'), layout: layoutFor(req, ctx, lang, 'admin', running ? { refreshSeconds: 3 } : {}) });
