@@ -245,9 +245,11 @@ function resultsView(p: Patient, ctx: ViewContext) {
   const items = p.results?.items ?? [];
   const groups = new Map<string, Result[]>();
   for (const r of items.filter((x) => x.category === 'laboratory')) groups.set(r.name, [...(groups.get(r.name) ?? []), r]);
+  const valueWords = (r: Result) => `${r.value}${r.unit ? ` ${r.unit}` : ''}`;
+  const preliminary = (r: Result) => (r.preliminary ? ` (${t('results.preliminary')})` : '');
   const row = (r: Result, first: boolean) => ({
     name: first ? r.name : '',
-    value: `${r.value}${r.unit ? ` ${r.unit}` : ''}${r.preliminary ? ` (${t('results.preliminary')})` : ''}`,
+    value: `${valueWords(r)}${preliminary(r)}`,
     range: r.range ?? '',
     flag: r.flag ?? '',
     tone: r.flag ? 'alert' : '',
@@ -259,7 +261,7 @@ function resultsView(p: Patient, ctx: ViewContext) {
   for (const r of items.filter((x) => x.category === 'vital-signs')) byTime.set(r.at, [...(byTime.get(r.at) ?? []), r]);
   const vitals = [...byTime.entries()].map(([when, rs]) => ({
     at: at(when),
-    readings: rs.map((r) => `${r.name} ${r.value}${r.unit ? ` ${r.unit}` : ''}${r.range ? ` (${r.range})` : ''}${r.flag ? ` [${r.flag}]` : ''}${r.preliminary ? ` (${t('results.preliminary')})` : ''}`).join(' · '),
+    readings: rs.map((r) => `${r.name} ${valueWords(r)}${r.range ? ` (${r.range})` : ''}${r.flag ? ` [${r.flag}]` : ''}${preliminary(r)}`).join(' · '),
     tone: rs.some((r) => r.flag) ? 'alert' : '',
   }));
   return { resultsPulled: pulled, labs, vitals, labHours: LAB_WINDOW_HOURS, vitalHours: VITALS_WINDOW_HOURS };

@@ -62,8 +62,8 @@ const MAX_EXPORT_BYTES = 16 * 1024 * 1024;
 /** A ready-made report or form: pages of print, not a database dump. */
 const MAX_PDF_BYTES = 64 * 1024 * 1024;
 
-/** The census kinds a ward keeps one of: a newer one of any kind replaces the others. */
-const CENSUS_FILES = ['census.csv', 'census.json', 'insurance.json'];
+/** What an insurance XML replaces in a ward's folder: it is that ward's census and medications. */
+const REPLACED_BY_INSURANCE_XML = ['census.csv', 'census.json', 'medications.csv', 'medications.json'];
 
 /** Write a file whole or not at all, with the export's own time (the data is as old as the export). */
 function writeWhole(target: string, content: string, mtime: Date): void {
@@ -86,7 +86,7 @@ function ingestInsuranceXml(f: DropFolder, file: string, content: Buffer, xml: I
     const dir = path.join(f.accepted, ward);
     fs.mkdirSync(dir, { recursive: true });
     writeWhole(path.join(dir, 'insurance.json'), JSON.stringify({ facility: exp.facility, records }), writtenAt);
-    for (const other of [...CENSUS_FILES.filter((n) => n !== 'insurance.json'), 'medications.csv', 'medications.json']) fs.rmSync(path.join(dir, other), { force: true });
+    for (const other of REPLACED_BY_INSURANCE_XML) fs.rmSync(path.join(dir, other), { force: true });
   }
   const keep = path.join(f.accepted, 'insurance-xml');
   fs.mkdirSync(keep, { recursive: true });
