@@ -57,13 +57,17 @@ describe.skipIf(!HAVE_IPPEVEPRINTER)('the print queue with serve and CLI prints 
       await new Promise((r) => s.once('exit', r));
       for (let i = 0; i < 6; i++) print();
       await until(() => queued() >= 14);
-      // Two waiting CLI prints die too (their jobs are queued); one of them may own the queue by now.
-      prints[9]!.child.kill('SIGKILL');
-      prints[12]!.child.kill('SIGKILL');
+      // Two waiting CLI prints die too (their jobs are queued; one of them may own the queue by now).
+      // The victims are the last two of this batch still running, chosen and killed in one tick: a
+      // fixed pair could already have finished on a fast printer, and the kill would prove nothing.
+      const running = prints.slice(8).filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+      const victims = running.slice(-2);
+      expect(victims).toHaveLength(2);
+      for (const v of victims) v.child.kill('SIGKILL');
       s = (await serve()).child;
       for (let i = 0; i < 6; i++) print();
       const codes = await Promise.all(prints.map((p) => p.done));
-      expect(codes.filter((c) => c === null)).toHaveLength(2); // the two killed
+      expect(await Promise.all(victims.map((v) => v.done))).toEqual([null, null]); // the two killed
       expect(codes.filter((c) => c === 0)).toHaveLength(18);
 
       // serve finishes what the killed CLIs left.
