@@ -145,6 +145,8 @@ export interface Administration {
   status: 'completed' | 'not-done' | 'in-progress' | 'stopped' | 'entered-in-error' | 'unknown';
   /** Why a dose was not given (not-done), as sent. */
   reason?: string | null;
+  /** Recorded on this box during a downtime, not by the HIS. */
+  downtime?: boolean;
 }
 
 export type DatasetStatus = 'available' | 'not-pulled';
@@ -210,6 +212,41 @@ export interface Patient {
   clinicalCourse?: { at: string; text: string; by: string | null }[];
   /** Recent laboratory results and vital signs; absent when the job does not ask for them. */
   results?: ResultList;
+  /**
+   * What was recorded about her on this box during a downtime and is not yet
+   * in the HIS (outage/entry-overlay.ts), in the order it happened: printed on
+   * her MAR and summary as entered during the downtime, by whom and when.
+   */
+  downtimeEntries?: DowntimeEntryLine[];
+  /** She was admitted on this box during a downtime: her downtime number is her MRN until Registration maps it. */
+  downtimeAdmission?: { number: string; enteredBy: string; enteredAt: string };
+}
+
+/** One entry made on the box during a downtime, as paper shows it. */
+export interface DowntimeEntryLine {
+  kind: 'administration' | 'vitals' | 'note' | 'transfer' | 'discharge';
+  /** When it happened, and when and by whom it was entered. */
+  at: string;
+  enteredAt: string;
+  by: string;
+  /** The entry as recorded (model/downtime-entry.ts), worded by the document. */
+  payload: Record<string, unknown>;
+  /** It replaces an earlier entry, for this reason. */
+  correction: string | null;
+  /** Filed back to the HIS already (shown until the HIS's own data has it). */
+  filed: boolean;
+}
+
+/** A patient who left the ward during a downtime (recorded on this box): the census lists her apart. */
+export interface WardDeparture {
+  name: string | null;
+  mrn: string | null;
+  bed: string | null;
+  kind: 'transfer' | 'discharge';
+  /** The ward she went to, or where she was discharged to. */
+  to: string | null;
+  at: string;
+  by: string;
 }
 
 /** One laboratory result or vital sign, as the source gave it: printed, never computed on. */
@@ -275,6 +312,11 @@ export interface WardSnapshot {
   beds: Bed[];
   patients: Patient[];
   warnings: SnapshotWarning[];
+  /**
+   * Present when entries made on this box during a downtime are applied to
+   * the HIS's data (outage/entry-overlay.ts): how many, up to when.
+   */
+  downtimeEntries?: { count: number; through: string; departures: WardDeparture[]; admissions: number };
 }
 
 export type Dataset = 'census' | 'medications' | 'administrations' | 'allergies' | 'conditions' | 'flags' | 'results';

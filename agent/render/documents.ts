@@ -56,6 +56,7 @@ export function snapshotFor(kind: DocumentKind, snap: WardSnapshot, patient: Pat
     // Results and the clinical course are printed on a patient's summary only.
     ...(p.results ? { results: { ...p.results, items: [] } } : {}),
     ...(p.clinicalCourse ? { clinicalCourse: [] } : {}),
+    ...(p.downtimeEntries ? { downtimeEntries: [] } : {}),
   });
   return kind === 'census' || kind === 'allergies' || kind === 'handoff' ? { ...snap, patients: snap.patients.map(slim) } : snap;
 }
@@ -83,7 +84,12 @@ function stamp(ctx: RenderContext, snap: WardSnapshot, title: string): Stamp {
     hospital: ctx.hospital,
     ward: wardLabel(snap.ward),
     footer: [
-      `${t('asOf', { time: formatDateTime(snap.asOf, ctx.timeZone) ?? snap.asOf })}${ctx.asOfNote ? ` — ${ctx.asOfNote}` : ''}`,
+      [
+        t('asOf', { time: formatDateTime(snap.asOf, ctx.timeZone) ?? snap.asOf }),
+        // Entries made on this box change what paper says: every page says so, and up to when.
+        snap.downtimeEntries ? t('entry.asOfNote', { n: snap.downtimeEntries.count + snap.downtimeEntries.admissions, time: formatDateTime(snap.downtimeEntries.through, ctx.timeZone) ?? '' }) : null,
+        ctx.asOfNote ?? null,
+      ].filter(Boolean).join(' — '),
       `${t('source', { source: [snap.source.system, snap.source.location].filter(Boolean).join(' · ') })} · ${t('renderedAt', { time: formatDateTime(ctx.renderedAt.toISOString(), ctx.timeZone) ?? '' })}`,
     ],
     pageLabel: t('pageLabel'),

@@ -114,8 +114,8 @@ export function lastGivenWords(o: MedicationOrder, p: Patient, t: Translate, tim
   const missed = mine.filter((a) => a.status === 'not-done' && (!given || instant(a) > instant(given))).at(-1);
   const lines: string[] = [];
   if (running) lines.push(t('mar.runningSince', { time: when(running) }));
-  if (given) lines.push(`${when(given)}${given.by ? `\n${given.by}` : ''}`);
-  if (missed) lines.push(`${t('mar.notGivenAt', { time: when(missed) })}${missed.reason ? `: ${missed.reason}` : ''}`);
+  if (given) lines.push(`${when(given)}${given.by ? `\n${given.by}` : ''}${given.downtime ? ` (${t('entry.lastGivenMark')})` : ''}`);
+  if (missed) lines.push(`${t('mar.notGivenAt', { time: when(missed) })}${missed.reason ? `: ${missed.reason}` : ''}${missed.downtime ? ` (${t('entry.lastGivenMark')})` : ''}`);
   if (lines.length) return lines.join('\n');
   return p.administrations.status === 'available' ? t('mar.never') : t('unknown');
 }

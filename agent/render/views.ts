@@ -3,6 +3,7 @@ import { dueTimes, type StandardTimes } from '../model/due-times.js';
 import { ageLabel, bedOccupancy, patientsInBedOrder } from '../model/helpers.js';
 import { formatDate, formatDateTime, type Translate } from './i18n.js';
 import { dosesWithoutOrder, frequencyWords, lastGivenWords, orderCell, slotWords } from './order-words.js';
+import { departureWords, entryWords } from './entry-words.js';
 
 /**
  * View models: what each template in templates/documents sees. Every value is
@@ -119,7 +120,7 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
           empty: false,
           bed,
           bedTone: conflict ? 'alert' : 'strong',
-          name: [p.name ?? `(${t('unknown')})`, p.deceased ? `† ${t('patient.deceased')}` : null, placementNote(snap, p, ctx, conflicts)].filter(Boolean).join('\n'),
+          name: [p.name ?? `(${t('unknown')})`, p.deceased ? `† ${t('patient.deceased')}` : null, placementNote(snap, p, ctx, conflicts), p.downtimeAdmission ? t('entry.admission', { number: p.downtimeAdmission.number }) : null].filter(Boolean).join('\n'),
           mrn: or(p.mrn, ctx),
           ageSex: `${ageLabel(p.birthDate, asOf) ?? '?'} / ${sex(p)}`,
           admitted: or(formatDate(p.admittedAt, ctx.timeZone), ctx),
@@ -149,7 +150,14 @@ export function censusView(snap: WardSnapshot, ctx: ViewContext) {
     // What the source could not give, said on the census itself: an entry it could not read is not silently left out.
     partial: snap.warnings.filter((w) => w.code === 'partial-data').map((w) => (w.say ? t(w.say.key, w.say.vars) : w.message)),
     unplacedCount: unplaced.length,
+    // Who left the ward on this box's record: listed apart, so a nurse looking for her finds where she went.
+    departures: (snap.downtimeEntries?.departures ?? []).map((d) => departureWords(d, t, ctx.timeZone)),
   };
+}
+
+/** A patient's downtime record, as paper shows it; only the kinds asked for (the MAR: doses and vital signs). */
+function downtimeRecord(p: Patient, ctx: ViewContext, kinds?: readonly string[]) {
+  return (p.downtimeEntries ?? []).filter((e) => !kinds || kinds.includes(e.kind)).map((e) => entryWords(e, ctx.t, ctx.timeZone));
 }
 
 /** Blank record rows under each PRN order, and blank rows for orders written by hand: a MAR lasts a shift. */
@@ -196,6 +204,7 @@ export function marView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     // Orders written by hand during the downtime have rows to go in.
     handwrittenRows: Array.from({ length: HANDWRITTEN_ROWS }, (_, i) => i),
     recentOther: dosesWithoutOrder(p, t, timeZone),
+    downtime: downtimeRecord(p, ctx, ['administration', 'vitals']),
   };
 }
 
@@ -229,6 +238,7 @@ export function summaryView(snap: WardSnapshot, p: Patient, ctx: ViewContext) {
     }),
     course: (p.clinicalCourse ?? []).map((c) => ({ at: formatDateTime(c.at, ctx.timeZone), text: c.text, by: c.by ? t('summary.courseBy', { who: c.by }) : '' })),
     ...resultsView(p, ctx),
+    downtime: downtimeRecord(p, ctx),
   };
 }
 

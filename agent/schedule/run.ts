@@ -29,6 +29,7 @@ import { onSiteHighAlertList, type HighAlertExtra } from '../model/high-alert.js
 import { runSlots } from './slots.js';
 import { errorFields, PaperbackError } from '../log/errors.js';
 import { abortable } from '../model/abort.js';
+import { entryOverlayFor, hisWardOf, HIS_WARD_ADDRESS } from '../outage/entry-sources.js';
 
 const templatesDir = (c: LoadedConfig) => c.templatesDir;
 
@@ -129,6 +130,7 @@ function previousDocuments(deps: RunDeps, snapshotId: number | null): ((address:
 interface RunContext {
   deps: RunDeps;
   job: SnapshotJob;
+  trigger: RunTrigger;
   runId: number;
   log: Logger;
   now: () => Date;
@@ -146,6 +148,8 @@ interface RunContext {
 
 interface Pulled {
   snap: WardSnapshot;
+  /** The HIS's ward under the downtime entries applied to `snap`, kept beside it for the next entries run. */
+  his: WardSnapshot | null;
   reports: NonNullable<Awaited<ReturnType<Source['pull']>>['reports']>;
   requests: number;
   changesOnly: boolean;
@@ -174,7 +178,7 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   const runId = beginRun(deps.db, jobId, opts.trigger, opts.attempt ?? 1, started);
   const timeout = AbortSignal.timeout(job.runTimeoutSeconds * 1000);
   const ctx: RunContext = {
-    deps, job, runId, now, started, timeout,
+    deps, job, trigger: opts.trigger, runId, now, started, timeout,
     log: deps.log.child({ job: jobId, run: runId }),
     signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
     callerSignal: opts.signal,
@@ -219,14 +223,36 @@ export async function runJob(deps: RunDeps, jobId: string, opts: { trigger: RunT
   }
 }
 
-/** Phase 1: ask the source for the ward, then bound it and mark what the site and the last census say about it. */
+/**
+ * Phase 1: ask the source for the ward, then bound it and mark what the site
+ * and the last census say about it; then apply what nurses recorded on this
+ * box during a downtime and the HIS does not have yet. An entries run asks
+ * the source nothing: it takes the HIS's ward the current snapshot was made
+ * from, so entries are applied once, to the HIS's data, however many runs.
+ */
 async function pullWard(ctx: RunContext, source: Source): Promise<Pulled> {
+  const { deps, job } = ctx;
+  const t0 = performance.now();
+  const got = ctx.trigger === 'entries' ? fromCurrentSnapshot(ctx) : await pullFromSource(ctx, source);
+  const overlay = entryOverlayFor(deps.db, deps.blobs, { jobId: job.id, ward: job.scope.ward, his: got.snap });
+  const snap = overlay ?? got.snap;
+  return { ...got, snap, his: overlay ? got.snap : null, pullMs: Math.round(performance.now() - t0) };
+}
+
+function fromCurrentSnapshot(ctx: RunContext): Omit<Pulled, 'his' | 'pullMs'> {
+  const prev = currentSnapshot(ctx.deps.db, ctx.job.id);
+  const his = prev ? hisWardOf(ctx.deps.db, ctx.deps.blobs, prev.id) : null;
+  if (!prev || !his) throw new Error('there is no snapshot to apply the downtime entries to yet');
+  // The HIS was not asked: this run says nothing about it to the outage monitor (pull stays not-reached).
+  return { snap: his, reports: [], requests: 0, changesOnly: false, prev };
+}
+
+async function pullFromSource(ctx: RunContext, source: Source): Promise<Omit<Pulled, 'his' | 'pullMs'>> {
   const { deps, job, signal } = ctx;
   const box = deps.config.box;
   const ward = box.wards.find((w) => w.id === job.scope.ward)!;
   // Render threads start while the pull waits on the network.
   deps.renderer?.warm();
-  const t0 = performance.now();
   ctx.pull = 'failed';
   const nameOrder = box.names.order ?? defaultNameOrder(box.language);
   const pulled = await abortable(source.pull({ ward, location: job.scope.location, datasets: job.datasets as Dataset[], now: ctx.now(), signal, nameOrder }), signal);
@@ -246,7 +272,7 @@ async function pullWard(ctx: RunContext, source: Source): Promise<Pulled> {
     snap.warnings.push({ code: 'census-shrunk', message: shrink });
     ctx.log.warn({ previous: prev?.counts.patients, current: snap.patients.length }, 'census shrank sharply; flagged for review');
   }
-  return { snap, reports: pulled.reports ?? [], requests: pulled.requests, changesOnly: !!pulled.changesOnly, prev, pullMs: Math.round(performance.now() - t0) };
+  return { snap, reports: pulled.reports ?? [], requests: pulled.requests, changesOnly: !!pulled.changesOnly, prev };
 }
 
 /**
@@ -270,6 +296,9 @@ async function renderDocuments(ctx: RunContext, pulled: Pulled): Promise<Rendere
     }),
     signal,
   );
+  if (pulled.his) {
+    rendered.push({ meta: { address: HIS_WARD_ADDRESS, kind: 'data', mediaType: 'application/json', title: 'The HIS ward under the downtime entries', asOf: pulled.his.asOf }, content: Buffer.from(JSON.stringify(pulled.his)) });
+  }
   for (const r of pulled.reports) {
     rendered.push({ meta: { address: r.address, kind: 'document', mediaType: 'application/pdf', title: `${r.title} (as of ${r.asOf})` }, content: r.pdf });
   }
@@ -317,7 +346,8 @@ function publishOrHold(ctx: RunContext, sourceSystem: string, pulled: Pulled, co
   const { snap, prev } = pulled;
   const snapshotId = ctx.snapshotId!;
   const outcome = (status: RunOutcome['status'], error: string | null, warnings: string[], ended: Date): RunOutcome => ({ jobId: job.id, runId, status, snapshotId, error, pull: ctx.pull, durationMs: ended.getTime() - ctx.started.getTime(), counts, warnings });
-  const hold = censusDropHold(prev?.counts.patients, snap.patients.length, job.censusDropGuard);
+  // Patients the ward itself discharged on this box are not a census that collapsed.
+  const hold = ctx.trigger === 'entries' ? null : censusDropHold(prev?.counts.patients, snap.patients.length, job.censusDropGuard);
   if (hold) {
     holdSnapshot(deps.db, snapshotId, { asOf: snap.asOf, sourceSystem, counts, warnings: [...snap.warnings, { code: 'census-held', message: hold }], now: ctx.now() });
     const ended = ctx.now();

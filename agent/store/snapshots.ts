@@ -2,7 +2,8 @@ import { nowIso, StoreError, type Db } from './db.js';
 import { blobRows, type BlobStore } from './blobs.js';
 import type { SnapshotWarning, WardSnapshot } from '../model/ward.js';
 
-export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'pre-window' | 'startup';
+/** `entries`: no pull; the HIS's ward of the current snapshot again, with the downtime entries recorded since (outage/entry-overlay.ts). */
+export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'pre-window' | 'startup' | 'entries';
 /** `held`: the run pulled and rendered, but its census looked wrong and was not published (see holdSnapshot). */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'held';
 
