@@ -40,6 +40,7 @@ export type AuditAction =
   | 'census-accepted'
   | 'user-unlocked'
   | 'downtime-admission'
+  | 'downtime-entry'
   | 'label-print'
   | 'numbers-import'
   | 'numbers-mapped'

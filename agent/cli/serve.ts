@@ -144,6 +144,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       renderer: agent.renderer,
       reserve: agent.reserve,
       runNow: (id) => scheduler.runNow(id),
+      applyEntries: (id) => scheduler.applyEntries(id),
       outage: monitor,
       printers: printerStates,
       kickPrinter: () => printer.kick(),

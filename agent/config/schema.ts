@@ -301,6 +301,14 @@ export const boxConfigSchema = z
       })
       .strict()
       .default({ probeIntervalSeconds: 15, probeTimeoutMs: 5000, failuresToOffline: 3, confirmSeconds: 60, successesToOnline: 3, recoverSeconds: 60, preWindowLeadMinutes: 15, windows: [] }),
+    /**
+     * What nurses record on the ward page during a downtime (issue #25): a time more than
+     * marginMinutes before the downtime began, or after it ended, belongs in the HIS and is refused.
+     */
+    downtimeEntries: z
+      .object({ marginMinutes: z.number().int().min(0).max(24 * 60).default(120) })
+      .strict()
+      .default({ marginMinutes: 120 }),
     /** How long the box keeps its own history (runs, print jobs, HL7 messages, outage events); the audit log is never pruned. */
     history: z
       .object({ keepDays: z.number().int().min(1).max(3650).default(31) })

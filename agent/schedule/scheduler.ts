@@ -28,6 +28,11 @@ export interface Scheduler {
   /** Whether any enabled job is scheduled to start within `ms` from now. */
   runDueWithin(ms: number): boolean;
   isRunning(jobId: string): boolean;
+  /**
+   * Publish the job's current snapshot again with the downtime entries recorded since (trigger
+   * `entries`): at once, beside a pull that waits on a dead HIS; once more if entries come while it runs.
+   */
+  applyEntries(jobId: string): void;
   reload(config: LoadedConfig): void;
   stop(): Promise<void>;
 }
@@ -63,7 +68,7 @@ export async function runWithRetry(deps: RunDeps & { sleep?: SchedulerDeps['slee
   const sleep = deps.sleep ?? abortableSleep;
   let outcome: RunOutcome | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    outcome = await runJob(deps, jobId, { trigger: attempt === 1 ? trigger : 'retry', attempt, signal });
+    outcome = await runJob(deps, jobId, { trigger: attempt === 1 || trigger === 'entries' ? trigger : 'retry', attempt, signal });
     // A held census is the source's answer, not a failure: asking again at once would only hold it again.
     if (outcome.status !== 'failed' || attempt === attempts || signal?.aborted) break;
     const wait = (job?.retry.backoffSeconds ?? 30) * 1000 * 2 ** (attempt - 1);
@@ -108,6 +113,31 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       .finally(() => running.delete(jobId));
     running.set(jobId, p);
     return p;
+  };
+
+  // Entries runs: one per job at a time, and one more when entries came while it ran.
+  const entriesRuns = new Map<string, Promise<void>>();
+  const entriesAgain = new Set<string>();
+  const entriesLoop = async (jobId: string) => {
+    do {
+      entriesAgain.delete(jobId);
+      for (let attempt = 1; !stopper.signal.aborted; attempt++) {
+        try {
+          const o = await slots.run(() => runJob({ ...deps, config }, jobId, { trigger: 'entries', signal: stopper.signal }));
+          deps.onOutcome?.(o);
+          if (o.status === 'failed') log.warn({ job: jobId, error: o.error }, 'downtime entries could not be applied to the paper; the next entry or run tries again');
+          break;
+        } catch (err) {
+          // A pull (here or in another process) holds the job between its attempts: wait for it, not for its retries.
+          if (err instanceof JobBusyError && attempt < 150) {
+            await (deps.sleep ?? abortableSleep)(2000, stopper.signal).catch(() => undefined);
+            continue;
+          }
+          if (!stopper.signal.aborted) log.error({ job: jobId, err: errorFields(err) }, 'downtime entries run could not start');
+          break;
+        }
+      }
+    } while (entriesAgain.has(jobId) && !stopper.signal.aborted);
   };
 
   const schedule = () => {
@@ -162,6 +192,13 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       return false;
     },
     isRunning: (jobId) => running.has(jobId),
+    applyEntries(jobId) {
+      if (entriesRuns.has(jobId)) {
+        entriesAgain.add(jobId);
+        return;
+      }
+      entriesRuns.set(jobId, entriesLoop(jobId).finally(() => entriesRuns.delete(jobId)));
+    },
     reload(next) {
       config = next;
       schedule();
@@ -170,7 +207,7 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
       for (const t of tasks.values()) await t.stop();
       tasks.clear();
       stopper.abort(new Error('scheduler stopped'));
-      await Promise.allSettled(running.values());
+      await Promise.allSettled([...running.values(), ...entriesRuns.values()]);
     },
   };
 }

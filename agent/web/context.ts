@@ -21,6 +21,8 @@ export interface WebDeps {
   blobs: BlobStore;
   log: Logger;
   runNow?: (jobId: string) => Promise<unknown>;
+  /** Publish a job's paper again with the downtime entries just recorded (scheduler applyEntries). */
+  applyEntries?: (jobId: string) => void;
   outage?: OutageMonitor;
   printers?: PrinterStatusCache;
   kickPrinter?: () => void;

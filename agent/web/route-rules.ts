@@ -55,6 +55,8 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   'POST /ward/:job/labels': { access: 'signed-in', audit: 'label-print', refusal: 'text' },
   'GET /ward/:job/admit': GET('signed-in'),
   'POST /ward/:job/admit': { access: 'signed-in', audit: 'downtime-admission', refusal: 'text' },
+  'GET /ward/:job/patient/:key/record': GET('signed-in'),
+  'POST /ward/:job/patient/:key/record': { access: 'signed-in', audit: 'downtime-entry', refusal: 'text' },
   // IT administrators.
   'GET /admin': GET('admin'),
   'GET /api/admin': GET('admin'),

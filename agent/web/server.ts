@@ -16,6 +16,7 @@ import type { WebContext, WebDeps } from './context.js';
 import { registerWardRoutes } from './routes-ward.js';
 import { registerPrintRoutes } from './routes-print.js';
 import { registerLabelRoutes } from './routes-labels.js';
+import { registerEntryRoutes } from './routes-entries.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerApiRoutes } from './routes-api.js';
 import { auditFor, registerAuth } from './auth.js';
@@ -178,6 +179,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerWardRoutes(app, ctx);
   registerPrintRoutes(app, ctx, who);
   registerLabelRoutes(app, ctx, who);
+  registerEntryRoutes(app, ctx, who);
   registerAdminRoutes(app, ctx, who);
   registerApiRoutes(app, ctx);
   registerAuditRoutes(app, ctx);

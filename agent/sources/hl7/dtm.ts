@@ -5,6 +5,8 @@
  * no offset is a wall-clock time in the box's time zone (IANA name), read
  * with that zone's rules on that date (summer time included).
  */
+import { wallToUtc, zoneOffsetMinutes } from '../../model/wall-clock.js';
+
 export interface DtmError {
   problem: string;
 }
@@ -12,25 +14,6 @@ export interface DtmError {
 const DTM = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
 
 const daysIn = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
-
-/** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one, and every time read calls this twice. */
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** Offset of a zone at an instant, in minutes east of UTC. */
-export function zoneOffsetMinutes(timeZone: string, at: Date): number {
-  let f = offsetFormats.get(timeZone);
-  if (!f) offsetFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
-  const name = f.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
-  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
-}
-
-/** The instant a wall-clock time in a zone names (the earlier one when clocks go back). */
-function wallToUtc(wallMs: number, timeZone: string): number {
-  let t = wallMs - zoneOffsetMinutes(timeZone, new Date(wallMs)) * 60_000;
-  t = wallMs - zoneOffsetMinutes(timeZone, new Date(t)) * 60_000;
-  return t;
-}
 
 /** ISO instant (UTC) for a DTM, or the problem with it. Empty input is null (absent). */
 export function parseDtm(value: string, timeZone: string): string | null | DtmError {
