@@ -48,7 +48,14 @@ export interface DocumentRequest {
  * ward's data: the census of 40 posted 328 kB, now 32 kB.
  */
 export function snapshotFor(kind: DocumentKind, snap: WardSnapshot, patient: Patient | null): WardSnapshot {
-  if (patient) return { ...snap, patients: [patient], beds: snap.beds.filter((b) => b.id === patient.bedId) };
+  if (patient) {
+    // Her sheets count her own downtime entries in their footer, not the ward's: a sheet is then all
+    // her data (its render key), and an entry for one patient leaves the others' sheets as they were.
+    const { downtimeEntries: _ward, ...rest } = snap;
+    const mine = patient.downtimeEntries ?? [];
+    const own = mine.length ? { downtimeEntries: { count: mine.length, through: mine.reduce((m, e) => (e.enteredAt > m ? e.enteredAt : m), ''), departures: [], admissions: 0 } } : {};
+    return { ...rest, ...own, patients: [patient], beds: snap.beds.filter((b) => b.id === patient.bedId) };
+  }
   const slim = (p: Patient): Patient => ({
     ...p,
     administrations: { ...p.administrations, items: [] },

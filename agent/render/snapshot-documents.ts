@@ -151,8 +151,8 @@ function documentContext(settings: RenderSettings, renderedAt: Date) {
  * are returned for every patient document, so the next run can reuse what
  * this one renders.
  */
-function planReuse(snap: WardSnapshot, planned: PlannedDocument[], settings: RenderSettings, opts: RenderOptions) {
-  const renderKey = renderKeys(templatesFingerprint(settings.templatesDir, settings), snap);
+function planReuse(snap: WardSnapshot, planned: PlannedDocument[], settings: RenderSettings, opts: RenderOptions, fingerprint: string) {
+  const renderKey = renderKeys(fingerprint, snap);
   const window = (opts.reuseWithinMinutes ?? 60) * 60_000;
   const keys = new Map<string, string>();
   const reuse = new Map<string, ReusableDocument>();
@@ -212,7 +212,8 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
   const artifacts = orderedArtifacts(opts.renderer ?? inThreadRenderer, opts);
   artifacts.add({ meta: { address: 'data/ward', kind: 'data', mediaType: 'application/json', title: 'Normalized ward data', asOf: snap.asOf }, content: Buffer.from(JSON.stringify(snap)) });
   const planned = planDocuments(snap, settings.documents, { ...context, t });
-  const { keys, reuse, oldest } = planReuse(snap, planned, settings, opts);
+  const fingerprint = templatesFingerprint(settings.templatesDir, settings);
+  const { keys, reuse, oldest } = planReuse(snap, planned, settings, opts, fingerprint);
   // Ward documents are always new; when some patient sheets were reused the census says what that means.
   // The note fits the census's landscape header in both languages.
   const censusContext = oldest ? { ...context, asOfNote: t('reusedNote', { time: formatDateTime(oldest, settings.timeZone) ?? oldest }) } : context;
@@ -228,7 +229,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
       const req: DocumentRequest = { kind: d.kind, snap: snapshotFor(d.kind, snap, d.patient), patient: d.patient, context: d.kind === 'census' ? censusContext : context };
       await artifacts.render(meta, () => (opts.renderer ?? inThreadRenderer).document(req));
     }
-    if (settings.forms?.length) await queueForms(snap, settings, opts, { t, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper }, artifacts);
+    if (settings.forms?.length) await queueForms(snap, settings, opts, { t, hospital: look.hospitalName ?? settings.hospital, size: settings.size ?? look.paper, fingerprint }, artifacts);
   } catch (err) {
     await artifacts.settle().catch(() => undefined);
     throw err;
@@ -237,7 +238,7 @@ export async function renderSnapshotDocuments(snap: WardSnapshot, settings: Rend
 }
 
 /** The job's blank forms, each followed by one copy stamped for every patient in bed order. */
-async function queueForms(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions, look: { t: ReturnType<typeof translator>; hospital: string; size: 'A4' | 'LETTER' }, artifacts: ReturnType<typeof orderedArtifacts>): Promise<void> {
+async function queueForms(snap: WardSnapshot, settings: RenderSettings, opts: RenderOptions, look: { t: ReturnType<typeof translator>; hospital: string; size: 'A4' | 'LETTER'; fingerprint: string }, artifacts: ReturnType<typeof orderedArtifacts>): Promise<void> {
   const renderer = opts.renderer ?? inThreadRenderer;
   const defs = loadForms(settings.templatesDir);
   const { t } = look;
@@ -253,7 +254,17 @@ async function queueForms(snap: WardSnapshot, settings: RenderSettings, opts: Re
     for (const p of patientsInBedOrder(snap)) {
       const stamp = patientStamp(snap, p, ctx);
       stamp.name = coverText(stamp.name).text; // the label's font has no CJK or Thai either
-      await artifacts.render({ address: `form/${f.id}/${patientKey(p)}`, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf }, () => renderer.form(blank, f, stamp, { text: t('marking'), asOf }));
+      // A stamped copy is all its stamp: the same stamp on the same templates is the same file. Each
+      // downtime entry publishes the ward again, and a ward's forms took most of that run (demo: 110 of 156 renders).
+      const address = `form/${f.id}/${patientKey(p)}`;
+      const renderKey = crypto.createHash('sha256').update(JSON.stringify([look.fingerprint, f.id, stamp, t('marking'), asOf])).digest('hex');
+      const meta: NewArtifact = { address, kind: 'document', mediaType: 'application/pdf', title: f.title, patientKey: patientKey(p), asOf: snap.asOf, renderKey };
+      const prev = opts.previous?.(address);
+      if (prev && prev.renderKey === renderKey) {
+        artifacts.add({ meta: { ...meta, pages: prev.pages, asOf: prev.asOf }, reused: { sha256: prev.sha256, size: prev.size } });
+        continue;
+      }
+      await artifacts.render(meta, () => renderer.form(blank, f, stamp, { text: t('marking'), asOf }));
     }
   }
 }
