@@ -5,6 +5,9 @@ import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import type { SyntheticHospital } from '../../agent/demo/generator.js';
 import type { WardSnapshot } from '../../agent/model/ward.js';
 import { renderSnapshotDocuments } from '../../agent/render/snapshot-documents.js';
+import { patientKey } from '../../agent/model/helpers.js';
+import { applyEntries } from '../../agent/outage/entry-overlay.js';
+import type { Entry } from '../../agent/store/downtime-entries.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { currentSnapshot, getArtifact } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
@@ -80,7 +83,21 @@ describe('one language per sheet and page', () => {
 
   it('prints every document kind in vi with none of its English wording, and in en with none of its Vietnamese', async () => {
     const cur = currentSnapshot(a.db, 'ward-1')!;
-    const ward = JSON.parse(a.blobs.get(getArtifact(a.db, cur.id, 'data/ward')!.sha256).toString()) as WardSnapshot;
+    const his = JSON.parse(a.blobs.get(getArtifact(a.db, cur.id, 'data/ward')!.sha256).toString()) as WardSnapshot;
+    // With every kind of downtime entry on it, so their wording is checked too.
+    const [p1, p2] = his.patients;
+    const entry = (id: number, patient: typeof p1, payload: Record<string, unknown>, correction: string | null = null) =>
+      ({ id, uid: `u${id}`, downtimeId: 1, jobId: 'ward-1', patient: patientKey(patient!), kind: payload.kind, occurredAt: NOW.toISOString(), enteredAt: NOW.toISOString(), enteredBy: 'lan.nguyen', recordSha256: '', correctsId: null, correctionReason: correction, state: 'pending', attempts: 0, lastError: null, filedAt: null, filedRef: null, payload, correctedBy: null }) as unknown as Entry;
+    const ward = applyEntries(his, {
+      entries: [
+        entry(1, p1, { kind: 'administration', orderId: null, drug: 'Paracetamol 500 mg', outcome: 'refused', reason: 'buồn nôn' }, 'sửa giờ'),
+        entry(2, p1, { kind: 'vitals', temperatureC: 38.2, pulse: 96, systolic: 120, diastolic: 80, respiratoryRate: 18, spo2: 97, pain: 3 }),
+        entry(3, p1, { kind: 'note', text: 'Gia đình đã được báo' }),
+        entry(4, p1, { kind: 'transfer', toBed: 'X9' }),
+        entry(5, p2, { kind: 'discharge', destination: 'nhà' }),
+      ],
+      admissions: [],
+    });
     for (const language of ['vi', 'en'] as const) {
       const docs = await renderSnapshotDocuments(ward, { documents: ['census', 'allergies', 'mar', 'summary'], forms: ['vital-signs'], language, timeZone: 'Asia/Ho_Chi_Minh', hospital: 'Bệnh viện Test', templatesDir: path.join(REPO, 'templates') }, { renderedAt: NOW });
       const kinds = new Set<string>();
@@ -109,6 +126,7 @@ describe('one language per sheet and page', () => {
           [nurse, '/ward/ward-1'],
           [nurse, `/ward/ward-1/patient/${mrn}`],
           [nurse, '/ward/ward-1/forms'],
+          [nurse, `/ward/ward-1/patient/${mrn}/record`],
           [nurse, `/print?doc=ward-1/mar/${mrn}`],
           [nurse, '/print-jobs'],
           [nurse, printed.headers.get('location')!],
