@@ -35,6 +35,7 @@ const RULES: { room: string; never: string[]; why: string }[] = [
   { room: 'sources', never: ['render', 'web', 'schedule', 'outage', 'print', 'cli'], why: 'a source pulls and validates; it never knows about PDFs or who schedules it' },
   { room: 'render', never: ['sources', 'web', 'schedule', 'outage', 'print', 'cli'], why: 'rendering turns the model into documents, whoever pulled it' },
   { room: 'store', never: ['sources', 'render', 'web', 'schedule', 'outage', 'print', 'cli', 'auth', 'audit'], why: 'the store never knows about FHIR, PDFs or pages' },
+  { room: 'fileback', never: ['render', 'schedule', 'print', 'auth', 'audit'], why: 'file-back sends what the store holds to the HIS; it draws, schedules and prints nothing' },
   { room: '*', never: ['web', 'cli'], why: 'web and cli only wire: nothing is built on them' },
 ];
 
@@ -57,6 +58,6 @@ describe('the rooms under agent/', () => {
 
   it('has no room missing from the rules’ map of the house', () => {
     const rooms = fs.readdirSync(AGENT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    expect(rooms).toEqual(['audit', 'auth', 'cli', 'config', 'demo', 'log', 'model', 'outage', 'print', 'render', 'schedule', 'sources', 'store', 'types', 'web']);
+    expect(rooms).toEqual(['audit', 'auth', 'cli', 'config', 'demo', 'fileback', 'log', 'model', 'outage', 'print', 'render', 'schedule', 'sources', 'store', 'types', 'web']);
   });
 });

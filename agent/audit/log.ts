@@ -41,6 +41,7 @@ export type AuditAction =
   | 'user-unlocked'
   | 'downtime-admission'
   | 'downtime-entry'
+  | 'entries-filed'
   | 'label-print'
   | 'numbers-import'
   | 'numbers-mapped'

@@ -11,6 +11,7 @@ import { auditCommand } from './audit-command.js';
 import { demoCommand } from './demo-command.js';
 import { keyCommand } from './key-command.js';
 import { numbersCommand } from './numbers-command.js';
+import { entriesCommand } from './entries-command.js';
 import { configCommand, documentsCommand, runCommand, statusCommand, verifyCommand } from './snapshot-commands.js';
 import { serveCommand } from './serve-command.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   key: keyCommand,
   numbers: numbersCommand,
+  entries: entriesCommand,
 };
 
 function splitGlobal(argv: string[]): { global: { config?: string; data?: string; help?: boolean }; rest: string[] } {

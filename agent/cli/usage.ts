@@ -28,6 +28,8 @@ Commands:
   numbers status|import FILE|report|map FILE
                                 downtime numbers: how many are left, add a range, who got
                                 which, and the HIS record each became
+  entries status|fileback [--job ID] [--patient KEY]
+                                what nurses recorded during downtimes; file it back to the HIS
 
 Global options:
   --config DIR   folder holding paperback.yaml, snapshots/, printers/, templates/

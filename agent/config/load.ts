@@ -151,6 +151,11 @@ export function crossCheck(box: BoxConfig, jobs: Iterable<SnapshotJob & { file: 
       problems.push({ file: 'paperback.yaml', field: `sources.${i}.clinical`, line: null, message: `"${s.clinical}" must be the id of a FHIR source in sources` });
     }
   }
+  const fb = box.fileBack;
+  if (fb?.to === 'fhir') {
+    const target = box.sources.find((x) => x.id === fb.source);
+    if (!target || (target.kind !== 'fhir' && target.kind !== 'demo')) problems.push({ file: 'paperback.yaml', field: 'fileBack.source', line: null, message: `"${fb.source}" must be the id of a FHIR source in sources` });
+  }
   return problems;
 }
 

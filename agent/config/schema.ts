@@ -309,6 +309,28 @@ export const boxConfigSchema = z
       .object({ marginMinutes: z.number().int().min(0).max(24 * 60).default(120) })
       .strict()
       .default({ marginMinutes: 120 }),
+    /**
+     * Where entries go after recovery (`paperback fileback`, the IT page): a FHIR source's server
+     * (one transaction Bundle per patient) or an HL7 v2 interface engine over MLLP. Without it the
+     * back-entry list (PDF and CSV) is how a site enters them.
+     */
+    fileBack: z
+      .discriminatedUnion('to', [
+        z.object({ to: z.literal('fhir'), source: z.string().min(1) }).strict(),
+        z
+          .object({
+            to: z.literal('hl7'),
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535),
+            timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+            sendingApplication: z.string().max(40).default('PAPERBACK'),
+            sendingFacility: z.string().max(40).default(''),
+            receivingApplication: z.string().max(40).default(''),
+            receivingFacility: z.string().max(40).default(''),
+          })
+          .strict(),
+      ])
+      .optional(),
     /** How long the box keeps its own history (runs, print jobs, HL7 messages, outage events); the audit log is never pruned. */
     history: z
       .object({ keepDays: z.number().int().min(1).max(3650).default(31) })

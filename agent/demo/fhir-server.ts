@@ -35,6 +35,8 @@ export interface FhirTestServer {
   fault: ((req: { method: string; path: string; attempt: number; headers: Record<string, string | string[] | undefined> }) => Fault | undefined) | null;
   /** Search parameters this server pretends not to support (dropped before searching), as many real servers do. */
   ignoreParams: string[];
+  /** Wait this long after a transaction is committed before answering it: a client that dies meanwhile never hears. */
+  holdAnswerMs: number;
   /** Stop answering (refuse connections) and start again on the same port: an outage. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -79,7 +81,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     fhirVersion: '4.0.1',
     format: ['json'],
     software: { name: 'Medplum FhirRouter (Paperback test server)' },
-    rest: [{ mode: 'server', resource: ['Patient', 'Encounter', 'Location', 'MedicationRequest', 'MedicationAdministration', 'AllergyIntolerance', 'Condition', 'Flag', 'Observation', 'Practitioner', 'Medication'].map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }] })) }],
+    rest: [{ mode: 'server', resource: ['Patient', 'Encounter', 'Location', 'MedicationRequest', 'MedicationAdministration', 'AllergyIntolerance', 'Condition', 'Flag', 'Observation', 'Practitioner', 'Medication'].map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'create' }] })), interaction: [{ code: 'transaction' }] }],
   });
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, self: FhirTestServer) => {
@@ -110,6 +112,28 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
         res.writeHead(200, { 'content-type': fault.contentType ?? 'application/fhir+json' });
         return res.end(fault.body);
       }
+    }
+    // File-back (issue #25): a transaction Bundle posted to the base, as a real server takes it.
+    if (req.method === 'POST' && path === '/') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of req as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > 5_000_000) return res.writeHead(413).end();
+        chunks.push(c);
+      }
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/fhir+json' });
+        return res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'structure', diagnostics: 'not JSON' }] }));
+      }
+      const [outcome, resource] = await router.handleRequest({ method: 'POST', url: '/', pathname: '', query: {}, params: {}, body: bundle } as never, repo);
+      const ok = outcome.id === 'ok' || outcome.id === 'created' || (!outcome.issue?.some((i) => i.severity === 'error' || i.severity === 'fatal'));
+      if (self.holdAnswerMs > 0) await new Promise((r) => setTimeout(r, self.holdAnswerMs));
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'application/fhir+json' });
+      return res.end(JSON.stringify(resource ?? outcome));
     }
     if (req.method !== 'GET') {
       res.writeHead(405, { 'content-type': 'application/fhir+json' });
@@ -202,6 +226,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     requests: [],
     fault: null,
     ignoreParams: [],
+    holdAnswerMs: 0,
     down: stop,
     up: () => (server ? Promise.resolve() : listen(self)),
     isUp: () => server !== null,

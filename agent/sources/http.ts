@@ -55,10 +55,10 @@ export function limiter(n: number) {
 /** A whole answer may take this many times the per-pause timeout, however it trickles in. */
 const WHOLE_ANSWER_FACTOR = 4;
 
-function once(url: URL, opts: HttpOptions, headers: Record<string, string>, signal?: AbortSignal): Promise<HttpResponse> {
+function once(url: URL, opts: HttpOptions, headers: Record<string, string>, signal?: AbortSignal, send?: { body: Buffer; contentType: string }): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(url, { method: 'GET', headers: { accept: 'application/fhir+json, application/json', ...headers }, ca: opts.ca, signal });
+    const req = lib.request(url, { method: send ? 'POST' : 'GET', headers: { accept: 'application/fhir+json, application/json', ...(send ? { 'content-type': send.contentType, 'content-length': String(send.body.length) } : {}), ...headers }, ca: opts.ca, signal });
     // Covers connecting and every pause in the response: a server that stops talking is abandoned.
     req.setTimeout(opts.timeoutMs, () => req.destroy(new SourceError(`no answer within ${opts.timeoutMs} ms from ${url.host}`, { url: url.origin + url.pathname, retryable: true, code: 'timeout' })));
     // And the whole answer has a deadline: a server that drips a byte before each pause runs out would hold the run forever.
@@ -96,7 +96,7 @@ function once(url: URL, opts: HttpOptions, headers: Record<string, string>, sign
       });
       res.on('error', (err) => reject(err instanceof SourceError ? err : new SourceError(`connection to ${url.host} broke: ${err.message}`, { url: url.origin + url.pathname, retryable: true })));
     });
-    req.end();
+    req.end(send?.body);
   });
 }
 
@@ -155,7 +155,23 @@ export function httpGetter(opts: HttpOptions) {
     }
     throw lastErr ?? new SourceError('request failed', { retryable: false });
   };
-  return { get, requestCount: () => count };
+  /**
+   * One POST, not retried here: what is sent back (file-back) is made safe to
+   * send again by its own identifiers, and its caller decides when to try again.
+   * Any answer comes back, with its status; only a request that got none throws.
+   */
+  const post = async (rawUrl: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<HttpResponse> => {
+    const url = new URL(rawUrl);
+    const headers = (await opts.headers?.()) ?? {};
+    count++;
+    const res = await limit(() => once(url, opts, headers, signal, { body, contentType }));
+    if (res.status === 401 && opts.onUnauthorized) {
+      opts.onUnauthorized();
+      return limit(async () => once(url, opts, (await opts.headers?.()) ?? {}, signal, { body, contentType }));
+    }
+    return res;
+  };
+  return { get, post, requestCount: () => count };
 }
 
 /**

@@ -34,6 +34,14 @@ export interface Source {
    * patients it created. Numbers no record carries are left out.
    */
   recordsFor?(identifiers: string[], signal: AbortSignal): Promise<Map<string, string>>;
+  /**
+   * File-back (issue #25): post a FHIR transaction Bundle to the server's base
+   * and return its answer as it came (status and parsed body, null when not JSON).
+   * Throws (SourceError, retryable) only when no answer came.
+   */
+  transaction?(bundle: object, signal: AbortSignal): Promise<{ status: number; body: unknown }>;
+  /** File-back's conflict check: the administrations the HIS holds for an order (id, when, identifier values). */
+  administrationsFor?(orderId: string, signal: AbortSignal): Promise<{ id: string; at: string | null; identifiers: string[] }[]>;
   /** A cheap liveness check (FHIR /metadata); throws when the system is unreachable. */
   probe(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;

@@ -77,6 +77,23 @@ export function createFhirSource(cfg: FhirSourceConfig, opts: FhirSourceOptions)
       }
       return out;
     },
+    async transaction(bundle, signal) {
+      const res = await http.post(cfg.baseUrl.replace(/\/+$/, ''), Buffer.from(JSON.stringify(bundle)), 'application/fhir+json', signal);
+      let body: unknown = null;
+      try {
+        body = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        body = null;
+      }
+      return { status: res.status, body };
+    },
+    async administrationsFor(orderId, signal) {
+      const found = await client.search('MedicationAdministration', { request: `MedicationRequest/${orderId}`, _count: String(cfg.pageSize) }, signal);
+      return found.matches.map((m) => {
+        const ids = ((m as { identifier?: { value?: string }[] }).identifier ?? []).flatMap((i) => (i.value ? [i.value] : []));
+        return { id: m.id, at: m.effectiveDateTime ?? m.effectivePeriod?.start ?? null, identifiers: ids };
+      });
+    },
     async probe(signal) {
       await client.metadata(signal);
     },

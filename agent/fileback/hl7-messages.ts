@@ -1,0 +1,105 @@
+import type { Patient } from '../model/ward.js';
+import { formatDtm } from '../sources/hl7/dtm.js';
+import type { Entry } from '../store/downtime-entries.js';
+import { controlId } from './identifiers.js';
+
+/**
+ * An entry as the HL7 v2.5.1 message an interface engine takes (issue #25):
+ * a move ADT^A02, a discharge ADT^A03 (EVN-6 when it happened, EVN-2 when it
+ * was entered), a dose RAS^O17 (RXA-3 given, RXA-22 entered), vital signs
+ * and notes ORU^R01. The message is made from the entry alone, so a resend
+ * is byte for byte the same, with the same MSH-10.
+ */
+export interface Hl7Target {
+  sendingApplication: string;
+  sendingFacility: string;
+  receivingApplication: string;
+  receivingFacility: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** Values inside a field: the delimiters are escaped, line breaks become the HL7 break. */
+export function hl7Text(v: string | null | undefined): string {
+  return (v ?? '')
+    .replace(/\\/g, '\\E\\')
+    .replace(/\|/g, '\\F\\')
+    .replace(/\^/g, '\\S\\')
+    .replace(/&/g, '\\T\\')
+    .replace(/~/g, '\\R\\')
+    .replace(/\r\n|\r|\n/g, '\\.br\\');
+}
+
+const VITAL_OBX: { field: string; code: string; name: string; unit: string }[] = [
+  { field: 'temperatureC', code: '8310-5', name: 'Body temperature', unit: 'Cel' },
+  { field: 'pulse', code: '8867-4', name: 'Heart rate', unit: '/min' },
+  { field: 'systolic', code: '8480-6', name: 'Systolic blood pressure', unit: 'mm[Hg]' },
+  { field: 'diastolic', code: '8462-4', name: 'Diastolic blood pressure', unit: 'mm[Hg]' },
+  { field: 'respiratoryRate', code: '9279-1', name: 'Respiratory rate', unit: '/min' },
+  { field: 'spo2', code: '2708-6', name: 'Oxygen saturation in Arterial blood', unit: '%' },
+  { field: 'pain', code: '72514-3', name: 'Pain severity 0-10', unit: '{score}' },
+];
+
+const SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O' };
+
+export function entryMessage(e: Entry, p: Patient, o: { target: Pick<Hl7Target, 'sendingApplication' | 'sendingFacility' | 'receivingApplication' | 'receivingFacility'>; timeZone: string; ward: { id: string; name: string; code?: string } | null }): { message: string; controlId: string } {
+  const id = controlId(e.uid);
+  const dtm = (iso: string) => formatDtm(new Date(iso), o.timeZone);
+  const occurred = dtm(e.occurredAt);
+  const entered = dtm(e.enteredAt);
+  const ward = hl7Text(o.ward?.code ?? o.ward?.id ?? '');
+  const bed = hl7Text(p.bedId ?? '');
+  const msh = (type: string) => `MSH|^~\\&|${hl7Text(o.target.sendingApplication)}|${hl7Text(o.target.sendingFacility)}|${hl7Text(o.target.receivingApplication)}|${hl7Text(o.target.receivingFacility)}|${entered}||${type}|${id}|P|2.5.1|||AL|NE||UNICODE UTF-8`;
+  const pid = `PID|1||${hl7Text(p.mrn ?? '')}^^^^MR||${hl7Text(p.name ?? '')}||${(p.birthDate ?? '').replace(/-/g, '')}|${SEX[p.sex ?? ''] ?? 'U'}`;
+  const pv1 = (location = `${ward}^^${bed}`, extra = '') => `PV1|1|I|${location}${extra}`;
+  const by = hl7Text(e.enteredBy);
+  const payload = e.payload;
+  let segments: string[];
+  switch (payload.kind) {
+    case 'transfer': {
+      const to = payload.toWard ? `${hl7Text(payload.toWard)}^^${hl7Text(payload.toBed ?? '')}` : `${ward}^^${hl7Text(payload.toBed ?? '')}`;
+      segments = [msh('ADT^A02^ADT_A02'), `EVN|A02|${entered}||||${occurred}`, pid, `${pv1(to)}|||${ward}^^${bed}`];
+      break;
+    }
+    case 'discharge': {
+      // PV1-36 discharge disposition left to the HIS; PV1-37 where she went; PV1-45 when.
+      const fields = Array.from({ length: 45 }, () => '');
+      fields[0] = 'PV1';
+      fields[1] = '1';
+      fields[2] = 'I';
+      fields[3] = `${ward}^^${bed}`;
+      fields[37] = hl7Text(payload.destination ?? '');
+      fields[45] = occurred;
+      segments = [msh('ADT^A03^ADT_A03'), `EVN|A03|${entered}||||${occurred}`, pid, fields.join('|')];
+      break;
+    }
+    case 'administration': {
+      const status = payload.outcome === 'given' ? 'CP' : payload.outcome === 'refused' ? 'RE' : 'NA';
+      const rxa = Array.from({ length: 23 }, () => '');
+      rxa[0] = 'RXA';
+      rxa[1] = '0';
+      rxa[2] = '1';
+      rxa[3] = occurred;
+      rxa[4] = occurred;
+      rxa[5] = `^${hl7Text(payload.drug)}`;
+      rxa[9] = [payload.dose && `dose ${payload.dose}`, payload.route && `route ${payload.route}`, payload.prnReason && `PRN ${payload.prnReason}`, 'entered during downtime'].filter(Boolean).map((x) => `^${hl7Text(x as string)}`).join('~');
+      rxa[10] = `^${by}`;
+      if (payload.outcome !== 'given') rxa[18] = `^${hl7Text([payload.outcome, payload.reason].filter(Boolean).join(': '))}`;
+      rxa[20] = status;
+      rxa[22] = entered;
+      segments = [msh('RAS^O17^RAS_O17'), pid, pv1(), `ORC|RE|${hl7Text(payload.orderId ?? '')}`, rxa.join('|')];
+      break;
+    }
+    case 'vitals': {
+      const values = payload as unknown as Record<string, unknown>;
+      const obx = VITAL_OBX.filter((v) => typeof values[v.field] === 'number').map((v, i) => `OBX|${i + 1}|NM|${v.code}^${v.name}^LN||${values[v.field] as number}|${v.unit}^^UCUM|||||F|||${occurred}||^${by}`);
+      segments = [msh('ORU^R01^ORU_R01'), pid, pv1(), `OBR|1|||85353-1^Vital signs panel^LN|||${occurred}|||||||||||||||${entered}|||F`, ...obx];
+      break;
+    }
+    case 'note':
+      segments = [msh('ORU^R01^ORU_R01'), pid, pv1(), `OBR|1|||34746-8^Nurse note^LN|||${occurred}|||||||||||||||${entered}|||F`, `OBX|1|TX|34746-8^Nurse note^LN||${hl7Text(payload.text)}||||||F|||${occurred}||^${by}`];
+      break;
+  }
+  return { message: segments.join('\r'), controlId: id };
+}
