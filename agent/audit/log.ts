@@ -42,6 +42,7 @@ export type AuditAction =
   | 'downtime-admission'
   | 'downtime-entry'
   | 'entries-filed'
+  | 'entry-resolved'
   | 'label-print'
   | 'numbers-import'
   | 'numbers-mapped'

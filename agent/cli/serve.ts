@@ -21,6 +21,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { errorFields } from '../log/errors.js';
 import { loadTranslations } from '../render/i18n.js';
 import { printMarkingText } from '../print/marking.js';
+import { fileBack } from '../fileback/file-back.js';
 
 /** Which job and printer files a reload added, removed or changed (ids only) for the audit log. */
 function configDiff(prev: LoadedConfig, next: LoadedConfig): Record<string, string[]> {
@@ -145,6 +146,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       reserve: agent.reserve,
       runNow: (id) => scheduler.runNow(id),
       applyEntries: (id) => scheduler.applyEntries(id),
+      fileBack: (o) => fileBack({ db: agent.db, blobs: agent.blobs, config, sources: agent.sources, log }, o),
       outage: monitor,
       printers: printerStates,
       kickPrinter: () => printer.kick(),

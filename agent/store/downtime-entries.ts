@@ -153,3 +153,6 @@ export function entryCounts(db: Db, downtimeId?: number): Record<EntryState, num
   for (const r of rows) out[r.state] = r.n;
   return out;
 }
+
+/** Whether anything was ever recorded for a job (a link on the ward page), without opening a sealed file. */
+export const jobHasEntries = (db: Db, jobId: string): boolean => db.prepare('SELECT 1 FROM downtime_entries WHERE job_id = ? LIMIT 1').get(jobId) !== undefined;

@@ -1,3 +1,4 @@
+import type { FileBackReport } from '../fileback/file-back.js';
 import type { Renderer } from '../render/renderer.js';
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -23,6 +24,8 @@ export interface WebDeps {
   runNow?: (jobId: string) => Promise<unknown>;
   /** Publish a job's paper again with the downtime entries just recorded (scheduler applyEntries). */
   applyEntries?: (jobId: string) => void;
+  /** File downtime entries back to the HIS (fileback/file-back.ts), with this server's sources. */
+  fileBack?: (opts: { jobId?: string; patient?: string }) => Promise<FileBackReport>;
   outage?: OutageMonitor;
   printers?: PrinterStatusCache;
   kickPrinter?: () => void;

@@ -57,6 +57,11 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   'POST /ward/:job/admit': { access: 'signed-in', audit: 'downtime-admission', refusal: 'text' },
   'GET /ward/:job/patient/:key/record': GET('signed-in'),
   'POST /ward/:job/patient/:key/record': { access: 'signed-in', audit: 'downtime-entry', refusal: 'text' },
+  'GET /ward/:job/entries': GET('signed-in'),
+  'GET /ward/:job/entries/back-entry.pdf': GET('signed-in'),
+  'GET /ward/:job/entries/back-entry.csv': GET('signed-in'),
+  'POST /ward/:job/entries/:id/resolve': { access: 'signed-in', audit: 'entry-resolved', refusal: 'text' },
+  'POST /ward/:job/entries/fileback': { access: 'admin', audit: 'entries-filed', refusal: 'text' },
   // IT administrators.
   'GET /admin': GET('admin'),
   'GET /api/admin': GET('admin'),

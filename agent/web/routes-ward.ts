@@ -14,6 +14,7 @@ import { LIVE_ROUTE } from './auth.js';
 import type { SnapshotRow } from '../store/snapshots.js';
 import { listAdmissions } from '../outage/admissions.js';
 import { activeDowntime } from '../outage/downtime.js';
+import { jobHasEntries } from '../store/downtime-entries.js';
 
 const jobParam = z.object({ job: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) });
 const patientParam = jobParam.extend({ key: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) });
@@ -77,6 +78,8 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         wardDocs,
         formsHref: `/ward/${job.id}/forms`,
         admitHref: activeDowntime(ctx.db) ? `/ward/${job.id}/admit` : '',
+        // Once anything was recorded during a downtime: where it stands in going back to the HIS.
+        entriesHref: jobHasEntries(ctx.db, job.id) ? `/ward/${job.id}/entries` : '',
         // Patients admitted on this box during a downtime are not on the HIS's census: listed apart, with their numbers.
         admissions: listAdmissions(ctx.db, ctx.blobs)
           .filter((a) => a.ward === job.scope.ward)

@@ -17,6 +17,7 @@ import { registerWardRoutes } from './routes-ward.js';
 import { registerPrintRoutes } from './routes-print.js';
 import { registerLabelRoutes } from './routes-labels.js';
 import { registerEntryRoutes } from './routes-entries.js';
+import { registerReconcileRoutes } from './routes-reconcile.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerApiRoutes } from './routes-api.js';
 import { auditFor, registerAuth } from './auth.js';
@@ -180,6 +181,7 @@ export async function buildWebServer(deps: WebDeps): Promise<FastifyInstance> {
   registerPrintRoutes(app, ctx, who);
   registerLabelRoutes(app, ctx, who);
   registerEntryRoutes(app, ctx, who);
+  registerReconcileRoutes(app, ctx, who);
   registerAdminRoutes(app, ctx, who);
   registerApiRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
