@@ -89,7 +89,10 @@ export function summaryData(db: Db, blobs: BlobStore, config: LoadedConfig, dt: 
   const breakGlass = listAudit(db, { since: dt.startedAt, until: dt.endedAt ?? nowIso() })
     .filter((r) => r.action === 'break-glass')
     .map((r) => ({ at: r.at, actor: r.actor }));
-  return { id: dt.id, kind: dt.kind, cause: dt.cause, startedAt: dt.startedAt, endedAt: dt.endedAt ?? nowIso(), declaredBy: dt.declaredBy, endedBy: dt.endedBy, snapshots, prints, breakGlass };
+  // What nurses recorded on the box during it (downtime entries, without what they say) and where each stands.
+  const entries = db.prepare('SELECT kind, state, COUNT(*) AS n FROM downtime_entries WHERE downtime_id = ? GROUP BY kind, state').all(dt.id) as { kind: string; state: string; n: number }[];
+  const admissions = db.prepare('SELECT COUNT(*) FROM downtime_numbers WHERE issued_at >= ? AND issued_at <= ?').pluck().get(dt.startedAt, dt.endedAt ?? nowIso()) as number;
+  return { id: dt.id, kind: dt.kind, cause: dt.cause, startedAt: dt.startedAt, endedAt: dt.endedAt ?? nowIso(), declaredBy: dt.declaredBy, endedBy: dt.endedBy, snapshots, prints, breakGlass, entries, admissions };
 }
 
 export function saveSummary(db: Db, blobs: BlobStore, downtimeId: number, pdf: Buffer, pages: number, now: Date): string {

@@ -20,6 +20,10 @@ export interface DowntimeSummaryData {
   prints: { at: string; address: string; printerId: string; requestedBy: string; copies: number; state: string; error: string | null; reason: string }[];
   /** Break-glass sign-ins during the downtime. */
   breakGlass: { at: string; actor: string }[];
+  /** Entries recorded on the box during it, counted by kind and filing state (when the summary was made). */
+  entries: { kind: string; state: string; n: number }[];
+  /** Patients admitted on the box during it (downtime numbers issued). */
+  admissions: number;
 }
 
 /** A printed document as staff know it: its title, and for a patient's document her bed and name, never an address. */
@@ -44,6 +48,21 @@ function dosesDueWords(p: Patient, from: Date, to: Date, tz: string, t: Translat
     lines.push(`${shortDrug(o.drug)}: ${times.length === 1 ? at(times[0]!) : t('downtime.dosesDue', { n: times.length, first: at(times[0]!), last: at(times.at(-1)!) })}`);
   }
   return lines.join('\n') || t('downtime.noDosesDue');
+}
+
+/** How much was recorded on the box, by kind, and how much of it is already in the HIS. */
+function entriesWords(d: DowntimeSummaryData, t: Translate): Block {
+  const total = d.entries.reduce((s, e) => s + e.n, 0);
+  if (total === 0 && d.admissions === 0) return { type: 'text', text: t('downtime.noEntries') };
+  const of = (kind: string) => d.entries.filter((e) => e.kind === kind).reduce((s, e) => s + e.n, 0);
+  const filed = d.entries.filter((e) => e.state === 'filed').reduce((s, e) => s + e.n, 0);
+  return {
+    type: 'fields',
+    items: [
+      { label: t('downtime.entriesRecorded'), value: t('downtime.entriesByKind', { total, doses: of('administration'), vitals: of('vitals'), notes: of('note'), moves: of('transfer') + of('discharge'), admissions: d.admissions }), tone: 'strong' },
+      { label: t('downtime.entriesFiled'), value: t('downtime.entriesFiledWords', { filed, total, rest: total - filed }), tone: filed < total ? 'alert' : undefined },
+    ],
+  };
 }
 
 /** "45 min", "30 h 5 min" in the paper's language. */
@@ -119,6 +138,8 @@ export function downtimeSummaryDocument(d: DowntimeSummaryData, ctx: { t: Transl
     d.breakGlass.length
       ? { type: 'table', columns: [{ label: t('downtime.time'), width: 30 }, { label: t('downtime.breakGlassWho'), width: 70 }], rows: d.breakGlass.map((b) => ({ cells: [{ text: at(b.at) }, { text: b.actor, tone: 'strong' as const }] })) }
       : { type: 'text', text: t('downtime.noBreakGlass') },
+    { type: 'heading', level: 3, text: t('downtime.entries') },
+    entriesWords(d, t),
     { type: 'heading', level: 2, text: t('downtime.backEntry') },
     { type: 'text', text: t('downtime.backEntryHelp', { from: at(d.startedAt), to: at(d.endedAt) }) },
   ];

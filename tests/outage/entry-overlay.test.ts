@@ -73,9 +73,9 @@ describe('downtime entries on paper', () => {
     expect(mar).not.toMatch(/held: asleep/); // corrected: no longer printed
     expect(mar).toMatch(/T 38.4 °C · pulse 104\/min · BP 132\/84 mmHg · SpO₂ 95 %/);
     expect(mar).toMatch(/lan\.nguyen · entered \S+ \S+ \(GMT\+7\) during the downtime/);
-    // Every page says entries changed it, and up to when.
-    // Six entries stand (the held dose is corrected by the refusal), and one downtime admission.
-    expect(mar).toMatch(/\+ 7 downtime entries up to/);
+    // Every page says entries changed it, and up to when: her sheets count her own four (the held
+    // dose is corrected by the refusal), the census the ward's six and its downtime admission.
+    expect(mar).toMatch(/\+ 4 downtime entries up to/);
     // The "last given" column reads the dose given during the downtime, marked as such.
     expect(mar).toMatch(/lan\.nguyen \(downtime entry\)/);
 
@@ -83,6 +83,7 @@ describe('downtime entries on paper', () => {
     expect(summary).toContain('note: Family informed of the downtime');
 
     const census = pdf('census');
+    expect(census).toMatch(/\+ 7 downtime entries up to/);
     expect(census).toContain('Left the ward during the downtime');
     expect(census).toMatch(new RegExp(`${escape(p3!.mrn!)} discharged to home`));
     expect(census).toMatch(/DOWNTIME ADMISSION DT0001: not in the HIS yet/);

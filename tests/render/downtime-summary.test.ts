@@ -38,6 +38,13 @@ function data(): DowntimeSummaryData {
       { at: START.toISOString(), address: `ward-1/patient/${patientKey(first!)}/wristband`, printerId: 'bands', requestedBy: 'lan.nguyen', copies: 1, state: 'completed', error: null, reason: 'label' },
     ],
     breakGlass: [{ at: new Date(START.getTime() + 3_600_000).toISOString(), actor: 'ĐD. Lan (break-glass)' }],
+    entries: [
+      { kind: 'administration', state: 'pending', n: 5 },
+      { kind: 'administration', state: 'filed', n: 2 },
+      { kind: 'vitals', state: 'filed', n: 3 },
+      { kind: 'discharge', state: 'needs-person', n: 1 },
+    ],
+    admissions: 2,
   };
 }
 
@@ -60,6 +67,9 @@ describe('the downtime summary', () => {
     expect(text).toContain('BIÊN BẢN — Tóm tắt');
     // One language: none of the English words the summary used to mix in (states, addresses, units of time).
     expect(text).toContain('Thời lượng 30 giờ 0 phút');
+    // What was recorded on the box during it, and how much of that is already in the HIS.
+    expect(text).toContain('11 mục: 7 lần dùng thuốc, 3 lần đo dấu hiệu sinh tồn, 0 ghi chú, 1 lần chuyển hoặc ra viện; 2 người bệnh nhập viện khi ngừng hệ thống');
+    expect(text).toContain('5 trên 11 đã gửi lại khi lập bản tóm tắt này; còn 6 cần gửi lại');
     expect(text).not.toMatch(/\b(completed|failed|Printed|min|ward-1\/)\b/);
   });
 });
