@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { errorFields, PaperbackError } from '../log/errors.js';
 import { patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
+import { listAdmissions } from '../outage/admissions.js';
 import { activeDowntime } from '../outage/downtime.js';
 import { hisWardOf } from '../outage/entry-sources.js';
 import type { Source } from '../sources/types.js';
@@ -54,6 +55,14 @@ export interface FileBackReport {
 /** An administration the HIS already holds for the same order this close in time is a conflict, not a duplicate to send. */
 const SAME_DOSE_MINUTES = 60;
 
+/**
+ * Resources per transaction (a set of vital signs is up to six with its
+ * Provenance): a patient of a 48-hour downtime has dozens of entries, and one
+ * transaction of them all can outlast the server's time limit. Medplum's
+ * server validates each resource, about 0.2 s each here: 20 took 4 s.
+ */
+const RESOURCES_PER_TRANSACTION = 20;
+
 export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patient?: string; signal?: AbortSignal } = {}): Promise<FileBackReport> {
   const target = deps.config.box.fileBack;
   if (!target) throw new FileBackError('no-route', 'paperback.yaml has no fileBack: print the back-entry list and enter it by hand');
@@ -81,6 +90,11 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
       const snap = currentSnapshot(deps.db, job.id);
       const his = snap ? hisWardOf(deps.db, deps.blobs, snap.id) : null;
       const byKey = new Map((his?.patients ?? []).map((p) => [patientKey(p), p]));
+      // A downtime admission's entries go to the HIS record Registration mapped her number to.
+      for (const a of listAdmissions(deps.db, deps.blobs)) {
+        const mapped = a.hisMrn ? his?.patients.find((p) => p.mrn === a.hisMrn) : undefined;
+        if (mapped) byKey.set(patientKey({ mrn: a.number, id: '' } as Patient), mapped);
+      }
       const groups = new Map<string, Entry[]>();
       for (const e of due) {
         const old = e.correctsId !== null ? byId.get(e.correctsId) : undefined;
@@ -97,8 +111,15 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
           for (const e of entries) move(e, 'conflict', { error: 'she is not on the HIS census this box last read (a downtime admission not yet registered, or she left the ward): file it by hand' });
           continue;
         }
-        if (target.to === 'fhir') await fileByFhir(deps, target.source, p, entries, move, signal);
-        else await fileByHl7(deps, target, p, entries, move, signal);
+        // A move the HIS already shows (someone entered it meanwhile) is not sent again: a person confirms.
+        const bedNow = his?.beds.find((b) => b.id === p.bedId)?.label ?? null;
+        const rest = entries.filter((e) => {
+          if (e.payload.kind !== 'transfer' || e.payload.toWard || !e.payload.toBed || !bedNow || bedNow.toLowerCase() !== e.payload.toBed.toLowerCase()) return true;
+          move(e, 'conflict', { error: `the HIS already has her in bed ${bedNow}: check it was this move, then mark it entered by hand` });
+          return false;
+        });
+        if (target.to === 'fhir') await fileByFhir(deps, target.source, p, rest, move, signal);
+        else await fileByHl7(deps, target, p, rest, move, signal);
       }
     }
   } finally {
@@ -115,24 +136,49 @@ async function fileByFhir(deps: FileBackDeps, sourceId: string, p: Patient, entr
   if (!source?.transaction) throw new FileBackError('no-route', `source "${sourceId}" cannot take a FHIR transaction`);
   const ref: PatientRef = { id: p.id, mrn: p.mrn };
   const send: Entry[] = [];
+  // The HIS's administrations of each order, asked once per order however many doses of it were recorded.
+  const known = new Map<string, Promise<HisDoses>>();
   for (const e of entries) {
     if (!fileableByFhir(e)) {
       move(e, 'conflict', { error: `a ${e.kind} is entered in the HIS by hand (FHIR file-back carries doses, vital signs and notes)` });
       continue;
     }
-    const clash = e.payload.kind === 'administration' && e.payload.orderId ? await sameDoseInHis(source, e, signal) : null;
+    const clash = await sameDoseInHis(source, e, known, signal);
     if (clash) move(e, 'conflict', { error: clash });
     else send.push(e);
   }
-  if (send.length === 0) return;
-  const outcome = await sendBundle(source, ref, send, signal);
-  if (outcome.kind === 'refused' && send.length > 1) {
-    // One refused resource refuses the whole transaction: send each alone, so the others are filed.
-    for (const e of send) applyOutcome(await sendBundle(source, ref, [e], signal), [e], move);
-    return;
+  for (const chunk of chunks(send, ref)) {
+    signal.throwIfAborted();
+    const outcome = await sendBundle(source, ref, chunk, signal);
+    if (outcome.kind === 'refused' && chunk.length > 1) {
+      // One refused resource refuses the whole transaction: send each alone, so the others are filed.
+      for (const e of chunk) applyOutcome(await sendBundle(source, ref, [e], signal), [e], move);
+      continue;
+    }
+    applyOutcome(outcome, chunk, move);
   }
-  applyOutcome(outcome, send, move);
 }
+
+/** The entries in transactions of at most RESOURCES_PER_TRANSACTION resources (an entry is never split). */
+function chunks(entries: Entry[], ref: PatientRef): Entry[][] {
+  const out: Entry[][] = [];
+  let cur: Entry[] = [];
+  let size = 0;
+  for (const e of entries) {
+    const n = patientBundle([e], ref).bundle.entry.length;
+    if (cur.length && size + n > RESOURCES_PER_TRANSACTION) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(e);
+    size += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+type HisDoses = Awaited<ReturnType<NonNullable<Source['administrationsFor']>>> | null;
 
 type BundleOutcome = { kind: 'filed'; refs: Map<number, string> } | { kind: 'refused'; why: string } | { kind: 'failed'; why: string };
 
@@ -167,15 +213,14 @@ function applyOutcome(o: BundleOutcome, entries: Entry[], move: Move): void {
 }
 
 /** The HIS already holds an administration of this order close to this one's time, not sent by this box. */
-async function sameDoseInHis(source: Source, e: Entry, signal: AbortSignal): Promise<string | null> {
+async function sameDoseInHis(source: Source, e: Entry, known: Map<string, Promise<HisDoses>>, signal: AbortSignal): Promise<string | null> {
   if (!source.administrationsFor || e.payload.kind !== 'administration' || !e.payload.orderId) return null;
   const ours = entryIdentifier(e.uid).value;
-  let found: Awaited<ReturnType<NonNullable<Source['administrationsFor']>>>;
-  try {
-    found = await source.administrationsFor(e.payload.orderId, signal);
-  } catch {
-    return null; // the check could not run; the transaction that follows says whether the HIS is there
-  }
+  const orderId = e.payload.orderId;
+  if (!known.has(orderId)) known.set(orderId, source.administrationsFor(orderId, signal).catch(() => null));
+  // null: the check could not run; the transaction that follows says whether the HIS is there.
+  const found = await known.get(orderId)!;
+  if (!found) return null;
   const at = Date.parse(e.occurredAt);
   const near = found.find((a) => !a.identifiers.includes(ours) && a.at && Math.abs(Date.parse(a.at) - at) <= SAME_DOSE_MINUTES * 60_000);
   return near ? `the HIS already has an administration of this order ${Math.round(Math.abs(Date.parse(near.at!) - at) / 60_000)} min from this one (MedicationAdministration/${near.id}): decide which stands` : null;

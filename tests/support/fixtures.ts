@@ -39,6 +39,11 @@ export interface ConfigDirOptions {
   extraSource?: string;
   /** schedule.maxConcurrentRuns; unset, the agent's default. */
   maxConcurrentRuns?: number;
+  /**
+   * The FHIR source's timeoutMs (3000 unless given). File-back tests raise it: Medplum's server
+   * validates each resource it is sent (about 0.2 s each here), so a transaction takes seconds.
+   */
+  sourceTimeoutMs?: number;
 }
 
 /** Write a configuration folder (paperback.yaml, snapshots/, templates link) for tests. */
@@ -62,7 +67,7 @@ sources:
   - id: his
     kind: fhir
     baseUrl: ${opts.baseUrl}
-    timeoutMs: 3000
+    timeoutMs: ${opts.sourceTimeoutMs ?? 3000}
     retries: 1
 ${opts.extraSource ?? ''}
 schedule: { spreadSeconds: 0${opts.maxConcurrentRuns ? `, maxConcurrentRuns: ${opts.maxConcurrentRuns}` : ''} }

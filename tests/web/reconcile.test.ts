@@ -32,7 +32,7 @@ describe('the reconciliation view', () => {
 
   beforeAll(async () => {
     his = (await startHis({ patients: 3 })).server;
-    const dir = writeConfigDir(tmpDir(), { baseUrl: his.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"0 0 1 1 *"') }, extraSource: 'fileBack: { to: fhir, source: his }\n' });
+    const dir = writeConfigDir(tmpDir(), { baseUrl: his.url, jobs: { 'ward-1': jobYaml('ward-1').replace('"*/5 * * * *"', '"0 0 1 1 *"') }, extraSource: 'fileBack: { to: fhir, source: his }\n', sourceTimeoutMs: 30_000 });
     a = openTestAgent(dir);
     expect((await runJob(a, 'ward-1', { trigger: 'manual' })).status).toBe('succeeded');
     patients = patientsInBedOrder(readSnapshotWard(a.db, a.blobs, currentSnapshot(a.db, 'ward-1')!.id)!);
