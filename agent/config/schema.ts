@@ -306,9 +306,13 @@ export const boxConfigSchema = z
      * marginMinutes before the downtime began, or after it ended, belongs in the HIS and is refused.
      */
     downtimeEntries: z
-      .object({ marginMinutes: z.number().int().min(0).max(24 * 60).default(120) })
+      .object({
+        marginMinutes: z.number().int().min(0).max(24 * 60).default(120),
+        /** A drill: outside a downtime the record page checks entries and shows what paper would say, and saves nothing. */
+        practice: z.boolean().default(false),
+      })
       .strict()
-      .default({ marginMinutes: 120 }),
+      .default({ marginMinutes: 120, practice: false }),
     /**
      * Where entries go after recovery (`paperback fileback`, the IT page): a FHIR source's server
      * (one transaction Bundle per patient) or an HL7 v2 interface engine over MLLP. Without it the

@@ -64,20 +64,8 @@ export interface NewEntry {
  * exist, is another patient's, or gives no reason.
  */
 export function recordEntry(db: Db, blobs: BlobStore, e: NewEntry, o: { downtime: { id: number; startedAt: string; endedAt: string | null }; by: string; marginMinutes: number; now: Date }): EntryRow {
-  const parsed = entryPayload.safeParse(e.payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new EntryError(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  const at = Date.parse(e.occurredAt);
-  if (Number.isNaN(at)) throw new EntryError('when it happened is not a date and time');
-  if (at > o.now.getTime() + FUTURE_SLACK_MS) throw new EntryError('when it happened is in the future');
-  const margin = o.marginMinutes * 60_000;
-  if (at < Date.parse(o.downtime.startedAt) - margin) throw new EntryError(`it happened more than ${o.marginMinutes} min before the downtime began: enter it in the HIS`);
-  if (o.downtime.endedAt && at > Date.parse(o.downtime.endedAt) + margin) throw new EntryError(`it happened more than ${o.marginMinutes} min after the downtime ended: enter it in the HIS`);
-  const reason = e.corrects?.reason.trim();
-  if (e.corrects && !reason) throw new EntryError('a correction needs its reason');
-  const record = { payload: parsed.data, occurredAt: new Date(at).toISOString(), enteredAt: o.now.toISOString(), enteredBy: o.by, patient: e.patient };
+  const { payload, occurredAt, reason } = checkEntry(e, o);
+  const record = { payload, occurredAt, enteredAt: o.now.toISOString(), enteredBy: o.by, patient: e.patient };
   const { sha256, size } = blobs.put(Buffer.from(JSON.stringify(record)));
   const uid = crypto.randomUUID();
   return db
@@ -94,11 +82,32 @@ export function recordEntry(db: Db, blobs: BlobStore, e: NewEntry, o: { downtime
             `INSERT INTO downtime_entries (uid, downtime_id, job_id, patient, kind, occurred_at, entered_at, entered_by, record_sha256, corrects_id, correction_reason, state, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
           )
-          .run(uid, o.downtime.id, e.jobId, e.patient, parsed.data.kind, record.occurredAt, record.enteredAt, o.by, sha256, e.corrects?.id ?? null, reason ?? null, nowIso(o.now)).lastInsertRowid,
+          .run(uid, o.downtime.id, e.jobId, e.patient, payload.kind, record.occurredAt, record.enteredAt, o.by, sha256, e.corrects?.id ?? null, reason ?? null, nowIso(o.now)).lastInsertRowid,
       );
       return db.prepare(`SELECT ${COLS} FROM downtime_entries WHERE id = ?`).get(id) as EntryRow;
     })
     .immediate();
+}
+
+/**
+ * Every rule an entry must pass, without writing anything: recordEntry's
+ * checks, and the practice mode's (a drill outside a downtime saves nothing).
+ */
+export function checkEntry(e: Pick<NewEntry, 'occurredAt' | 'payload' | 'corrects'>, o: { downtime: { startedAt: string; endedAt: string | null }; marginMinutes: number; now: Date }): { payload: EntryPayload; occurredAt: string; reason: string | undefined } {
+  const parsed = entryPayload.safeParse(e.payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new EntryError(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  const at = Date.parse(e.occurredAt);
+  if (Number.isNaN(at)) throw new EntryError('when it happened is not a date and time');
+  if (at > o.now.getTime() + FUTURE_SLACK_MS) throw new EntryError('when it happened is in the future');
+  const margin = o.marginMinutes * 60_000;
+  if (at < Date.parse(o.downtime.startedAt) - margin) throw new EntryError(`it happened more than ${o.marginMinutes} min before the downtime began: enter it in the HIS`);
+  if (o.downtime.endedAt && at > Date.parse(o.downtime.endedAt) + margin) throw new EntryError(`it happened more than ${o.marginMinutes} min after the downtime ended: enter it in the HIS`);
+  const reason = e.corrects?.reason.trim();
+  if (e.corrects && !reason) throw new EntryError('a correction needs its reason');
+  return { payload: parsed.data, occurredAt: new Date(at).toISOString(), reason };
 }
 
 /** An entry with what was recorded, opened from its sealed blob. */

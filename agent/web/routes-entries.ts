@@ -5,7 +5,7 @@ import { isoToLocalInput, localInputToIso } from '../model/wall-clock.js';
 import { activeDowntime } from '../outage/downtime.js';
 import { hisWardOf } from '../outage/entry-sources.js';
 import { entryWords } from '../render/entry-words.js';
-import { EntryError, listEntries, recordEntry, type Entry } from '../store/downtime-entries.js';
+import { checkEntry, EntryError, listEntries, recordEntry, type Entry } from '../store/downtime-entries.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
 import { currentWard, findPatient } from './ward-data.js';
 import { notFound } from './routes-ward.js';
@@ -64,7 +64,7 @@ function patientFor(cur: { ward: WardSnapshot; snapshot: { id: number } }, ctx: 
 }
 
 export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: (req: FastifyRequest) => string): void {
-  const page = (req: FastifyRequest, reply: FastifyReply, o: { jobId: string; key: string; status: number; problem?: string | null; values?: Record<string, string>; corrects?: number; saved?: number }) => {
+  const page = (req: FastifyRequest, reply: FastifyReply, o: { jobId: string; key: string; status: number; problem?: string | null; values?: Record<string, string>; corrects?: number; saved?: number; practiced?: string }) => {
     const job = ctx.config().jobs.get(o.jobId)!;
     const cur = currentWard(ctx.db, ctx.blobs, job.id);
     const found = cur ? patientFor(cur, ctx, o.key) : null;
@@ -91,7 +91,9 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: 
         bed: cur.ward.beds.find((b) => b.id === p.bedId)?.label ?? '—',
         mrn: p.mrn ?? t('unknown'),
         gone,
-        noDowntime: !downtime,
+        practice: !downtime && ctx.config().box.downtimeEntries.practice,
+        practiced: o.practiced ?? '',
+        noDowntime: !downtime && !ctx.config().box.downtimeEntries.practice,
         problem: o.problem ?? null,
         saved: o.saved ? t('ui.record.saved') : '',
         paper: newest ? (paperCurrent ? t('ui.record.paperCurrent') : t('ui.record.paperUpdating')) : '',
@@ -127,12 +129,29 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: 
     delete body._csrf;
     const again = (status: number, problem: string) => page(req, reply, { jobId: job.id, key, status, problem, values: body, corrects: Number(body.corrects) || undefined });
     const downtime = activeDowntime(ctx.db);
-    // Only while a downtime runs: otherwise it goes in the HIS.
-    if (!downtime) return again(409, t('ui.record.noDowntime'));
+    const practice = !downtime && ctx.config().box.downtimeEntries.practice;
+    // Only while a downtime runs (or in a drill): otherwise it goes in the HIS.
+    if (!downtime && !practice) return again(409, t('ui.record.noDowntime'));
     const cur = currentWard(ctx.db, ctx.blobs, job.id);
     const found = cur ? patientFor(cur, ctx, key) : null;
     if (!found) return notFound(reply, 'no such patient in the current snapshot');
     const tz = ctx.config().box.timeZone;
+    if (practice) {
+      // A drill: every check an entry gets, and the line paper would print; nothing is saved, printed or filed.
+      try {
+        const now = ctx.now?.() ?? new Date();
+        const occurredAt = localInputToIso(body.at ?? '', tz);
+        if (!occurredAt) throw new EntryError(t('ui.record.badTime'));
+        const ok = checkEntry({ occurredAt, payload: payloadOf(body, found.p) }, { downtime: { startedAt: new Date(now.getTime() - 24 * 3_600_000).toISOString(), endedAt: null }, marginMinutes: ctx.config().box.downtimeEntries.marginMinutes, now });
+        const w = entryWords({ kind: ok.payload.kind, at: ok.occurredAt, enteredAt: now.toISOString(), by: who(req), payload: ok.payload as unknown as Record<string, unknown>, correction: null, filed: false }, t, tz);
+        ctx.audit(req, 'downtime-entry', `${job.id}/patient/${key}/practice`, { kind: ok.payload.kind, practice: true });
+        return page(req, reply, { jobId: job.id, key, status: 200, practiced: `${w.at} · ${w.what} · ${w.who}` });
+      } catch (err) {
+        if (err instanceof EntryError) return again(400, err.message);
+        throw err;
+      }
+    }
+    if (!downtime) return again(409, t('ui.record.noDowntime'));
     try {
       const occurredAt = localInputToIso(body.at ?? '', tz);
       if (!occurredAt) throw new EntryError(t('ui.record.badTime'));

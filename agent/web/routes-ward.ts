@@ -123,7 +123,7 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         mrn: p.mrn ?? t('unknown'),
         labelsHref: p.mrn ? `/ward/${job.id}/labels?patient=${encodeURIComponent(key)}` : '',
         // During a downtime: what was given, taken or done goes here, and on her paper at once.
-        recordHref: activeDowntime(ctx.db) ? `/ward/${job.id}/patient/${encodeURIComponent(key)}/record` : '',
+        recordHref: activeDowntime(ctx.db) || cfg.box.downtimeEntries.practice ? `/ward/${job.id}/patient/${encodeURIComponent(key)}/record` : '',
         birthDate: formatDate(p.birthDate, cfg.box.timeZone) ?? t('unknown'),
         ageSex: `${ageLabel(p.birthDate, new Date(cur.ward.asOf)) ?? '?'} ${p.sex ? t(`sex.${p.sex}`) : ''}`.trim(),
         docs,

@@ -7,6 +7,7 @@ import type { Patient } from '../../agent/model/ward.js';
 import { endDowntime, startDowntime } from '../../agent/outage/downtime.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.js';
+import { listEntries } from '../../agent/store/downtime-entries.js';
 import { currentSnapshot, readSnapshotWard } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
@@ -114,6 +115,25 @@ describe('the downtime record page', () => {
       expect(list).toContain('corrects an earlier entry: typed 39.2 for 37.2');
     } finally {
       endDowntime(a.db, dt.id, null, 'test', new Date());
+    }
+  });
+
+  it('in practice mode checks entries outside a downtime and shows what paper would say, saving nothing', async () => {
+    a.config.box.downtimeEntries.practice = true;
+    try {
+      const before = listEntries(a.db, a.blobs, { jobId: 'ward-1' }).length;
+      expect(await (await nurse.fetch(`/ward/ward-1/patient/${key}`)).text()).toContain(`/ward/ward-1/patient/${key}/record`);
+      expect(await page()).toContain('PRACTICE MODE: no downtime is running');
+      const res = await post({ kind: 'vitals', pulse: '80', systolic: '118', diastolic: '76', at: local(-5) });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain('Practice: this is what the paper would say (nothing was saved):');
+      expect(html).toContain('pulse 80/min · BP 118/76 mmHg');
+      expect(await (await post({ kind: 'vitals', systolic: '118', at: local(-5) })).text()).toContain('a blood pressure needs both its numbers');
+      expect(listEntries(a.db, a.blobs, { jobId: 'ward-1' })).toHaveLength(before);
+      expect(a.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'downtime-entry' AND subject LIKE '%/practice'").pluck().get()).toBe(1);
+    } finally {
+      a.config.box.downtimeEntries.practice = false;
     }
   });
 });
