@@ -134,6 +134,8 @@ export function registerLabelRoutes(app: FastifyInstance, ctx: WebContext, who: 
     try {
       const a = admitDuringDowntime(ctx.db, ctx.blobs, input.data, { ward: job.scope.ward, by: who(req), nameOrder: box.names.order ?? defaultNameOrder(box.language), capitals: box.names.capitals, now: ctx.now?.() ?? new Date() });
       ctx.audit(req, 'downtime-admission', `${job.id}/admission/${a.number}`, { number: a.number });
+      // She joins the printed census at once, under her number.
+      ctx.applyEntries?.(job.id);
       return reply.redirect(`/ward/${job.id}/labels?number=${encodeURIComponent(a.number)}`, 303);
     } catch (err) {
       if (err instanceof DowntimeNumberError && err.code === 'numbers-exhausted') return admitPage(req, reply, job.id, 409, t('ui.admit.exhausted'), values);

@@ -7,6 +7,7 @@ import { formatDate, formatDateTime, type Translate } from '../render/i18n.js';
 import { renderHtmlFragment } from '../render/html.js';
 import { loadLogo, loadTemplateSettings, standardTimesOf } from '../render/templates.js';
 import { allergyShort, markedBedLabel, placementNote, trulyNoneKnown } from '../render/views.js';
+import { departureWords } from '../render/entry-words.js';
 import { heldCensus } from '../schedule/held-census.js';
 import { currentWard, documentTitle, findPatient, searchPatients } from './ward-data.js';
 import { bannerFor, freshnessFor, langOf, layoutFor, type WebContext } from './context.js';
@@ -81,9 +82,12 @@ export function registerWardRoutes(app: FastifyInstance, ctx: WebContext): void 
         // Once anything was recorded during a downtime: where it stands in going back to the HIS.
         entriesHref: jobHasEntries(ctx.db, job.id) ? `/ward/${job.id}/entries` : '',
         // Patients admitted on this box during a downtime are not on the HIS's census: listed apart, with their numbers.
+        // Those the census above does not show yet (the paper is being published again) or any more (mapped).
         admissions: listAdmissions(ctx.db, ctx.blobs)
-          .filter((a) => a.ward === job.scope.ward)
+          .filter((a) => a.ward === job.scope.ward && !cur?.ward.patients.some((p) => p.downtimeAdmission?.number === a.number))
           .map((a) => ({ number: a.number, name: a.name, bed: a.bed ?? '—', mapped: a.hisMrn ? t('ui.admit.mapped', { mrn: a.hisMrn }) : '', labels: `/ward/${job.id}/labels?number=${encodeURIComponent(a.number)}` })),
+        // Who left on this box's record: a nurse looking for her finds where she went.
+        departures: (cur?.ward.downtimeEntries?.departures ?? []).map((d) => departureWords(d, t, ctx.config().box.timeZone)),
         held: (() => {
           const h = heldCensus(ctx.db, job.id);
           return h ? t('ui.heldCensus', { held: h.held.counts.patients ?? '?', current: h.current?.counts.patients ?? '?' }) : '';

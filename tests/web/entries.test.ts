@@ -136,4 +136,36 @@ describe('the downtime record page', () => {
       a.config.box.downtimeEntries.practice = false;
     }
   });
+
+  it('takes a discharged patient off the census page, lists where she went, and brings her back when the discharge is corrected', { timeout: 60_000 }, async () => {
+    const dt = startDowntime(a.db, { kind: 'declared', cause: 'network cut' }, new Date(Date.now() - 3_600_000));
+    try {
+      const other = patientsInBedOrder(readSnapshotWard(a.db, a.blobs, currentSnapshot(a.db, 'ward-1')!.id)!).find((p) => patientKey(p) !== key)!;
+      const k = patientKey(other);
+      const caughtUp = async () => {
+        for (let i = 0; i < 100; i++) {
+          if ((await nurse.fetch(`/ward/ward-1/patient/${k}/record`).then((r) => r.text())).includes('include everything recorded here')) return;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error('the paper did not catch up');
+      };
+      const res = await nurse.form(`/ward/ward-1/patient/${k}/record`, { kind: 'discharge', destination: 'home', at: local(-3) });
+      const id = Number(/saved=(\d+)/.exec(res.headers.get('location') ?? '')?.[1]);
+      await caughtUp();
+      let census = await (await nurse.fetch('/ward/ward-1')).text();
+      expect(census).toContain('Left the ward during the downtime');
+      expect(census).toMatch(new RegExp(`${other.mrn} · discharged to home`));
+      expect(census).not.toContain(`/ward/ward-1/patient/${k}"`);
+      // Her record page still opens, for a correction only.
+      expect(await (await nurse.form(`/ward/ward-1/patient/${k}/record`, { kind: 'note', text: 'x', at: local(-2) })).text()).toContain('only a correction of an entry can be recorded');
+      const fix = await nurse.form(`/ward/ward-1/patient/${k}/record`, { kind: 'note', text: 'Discharge recorded for the wrong patient', at: local(-3), corrects: String(id), correctionReason: 'wrong patient' });
+      expect(fix.status, await fix.clone().text()).toBe(303);
+      await caughtUp();
+      census = await (await nurse.fetch('/ward/ward-1')).text();
+      expect(census).not.toContain('Left the ward during the downtime');
+      expect(census).toContain(`/ward/ward-1/patient/${k}"`);
+    } finally {
+      endDowntime(a.db, dt.id, null, 'test', new Date());
+    }
+  });
 });
