@@ -14,7 +14,10 @@ import { acquireJobLock } from '../store/locks.js';
 import { currentSnapshot } from '../store/snapshots.js';
 import { fileableByFhir, patientBundle, type PatientRef } from './fhir-bundle.js';
 import { entryIdentifier } from './identifiers.js';
-import { entryMessage, type Hl7Target } from './hl7-messages.js';
+import { admissionMessage, entryMessage, type Hl7Target } from './hl7-messages.js';
+import { admissionAdtStates, moveAdmissionAdt } from '../store/downtime-numbers.js';
+import { admittedPatient } from '../outage/entry-overlay.js';
+import type { Admission } from '../outage/admissions.js';
 import { sendMllp, type MllpAck } from './mllp-client.js';
 
 /**
@@ -83,6 +86,10 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
   try {
     for (const job of deps.config.jobs.values()) {
       if (opts.jobId && job.id !== opts.jobId) continue;
+      // Over HL7, the ward's downtime admissions go first (ADT A01), so her entries after them find her.
+      const admitted = listAdmissions(deps.db, deps.blobs).filter((a) => a.ward === job.scope.ward && !a.hisMrn && (!opts.patient || patientKey({ mrn: a.number, id: '' } as Patient) === opts.patient));
+      if (target.to === 'hl7') await admitByHl7(deps, target, admitted, job.scope.ward, report, signal);
+      const adt = admissionAdtStates(deps.db);
       const all = listEntries(deps.db, deps.blobs, { jobId: job.id });
       const byId = new Map(all.map((e) => [e.id, e]));
       const due = effectiveEntries(all).filter((e) => (e.state === 'pending' || e.state === 'failed') && (!opts.patient || e.patient === opts.patient));
@@ -104,6 +111,8 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
         }
         groups.set(e.patient, [...(groups.get(e.patient) ?? []), e]);
       }
+      // Over HL7, a downtime admission the HIS has taken (her A01) is known to it by her number.
+      if (target.to === 'hl7') for (const a of admitted) if (adt.get(a.number)?.state === 'filed') byKey.set(patientKey({ mrn: a.number, id: '' } as Patient), admittedPatient(a, a.bed));
       for (const [key, entries] of groups) {
         signal.throwIfAborted();
         const p = byKey.get(key);
@@ -227,7 +236,7 @@ async function sameDoseInHis(source: Source, e: Entry, known: Map<string, Promis
 }
 
 async function fileByHl7(deps: FileBackDeps, target: Hl7Target, p: Patient, entries: Entry[], move: Move, signal: AbortSignal): Promise<void> {
-  const send = deps.sendHl7 ?? ((message: string, controlId: string, s: AbortSignal) => sendMllp({ host: target.host, port: target.port, timeoutMs: target.timeoutMs }, message, controlId, s));
+  const send = hl7Sender(deps, target);
   const box = deps.config.box;
   for (const e of entries) {
     signal.throwIfAborted();
@@ -241,6 +250,36 @@ async function fileByHl7(deps: FileBackDeps, target: Hl7Target, p: Patient, entr
       deps.log.warn({ room: 'fileback', err: errorFields(err) }, 'an HL7 file-back message got no acknowledgement; it is sent again next time');
       move(e, 'fail', { error: (err as Error).message });
     }
+  }
+}
+
+const hl7Sender = (deps: FileBackDeps, target: Hl7Target) => deps.sendHl7 ?? ((message: string, id: string, s: AbortSignal) => sendMllp({ host: target.host, port: target.port, timeoutMs: target.timeoutMs }, message, id, s));
+
+/** Each downtime admission not yet sent, as an ADT A01; filed on the AA that names it. */
+async function admitByHl7(deps: FileBackDeps, target: Hl7Target, admitted: Admission[], wardId: string, report: FileBackReport, signal: AbortSignal): Promise<void> {
+  const send = hl7Sender(deps, target);
+  const states = admissionAdtStates(deps.db);
+  const now = deps.now ?? (() => new Date());
+  const ward = deps.config.box.wards.find((w) => w.id === wardId) ?? null;
+  for (const a of admitted) {
+    if (states.get(a.number)?.state !== null) continue;
+    signal.throwIfAborted();
+    const { message, controlId } = admissionMessage({ ...a }, { target, timeZone: deps.config.box.timeZone, ward });
+    let to: 'filed' | 'rejected' | 'failed';
+    let error: string | undefined;
+    try {
+      const ack = await send(message, controlId, signal);
+      to = ack.code === 'AA' || ack.code === 'CA' ? 'filed' : ack.code === 'AR' || ack.code === 'CR' ? 'rejected' : 'failed';
+      if (to !== 'filed') error = `the interface engine answered ${ack.code} to the admission${ack.text ? `: ${ack.text.slice(0, 200)}` : ''}`;
+    } catch (err) {
+      to = 'failed';
+      error = (err as Error).message;
+    }
+    if (!moveAdmissionAdt(deps.db, a.number, to, { now: now(), ref: `MSH-10 ${controlId}`, error })) continue;
+    if (to === 'filed') report.filed++;
+    else if (to === 'rejected') report.rejected++;
+    else report.failed++;
+    if (error) report.problems.push(error);
   }
 }
 

@@ -43,6 +43,47 @@ const VITAL_OBX: { field: string; code: string; name: string; unit: string }[] =
 
 const SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O' };
 
+/** MSH: v2.5.1, UTF-8, MSH-7 the entry's own time (a resend is the same bytes), original mode ACK always. */
+const mshSegment = (t: Pick<Hl7Target, 'sendingApplication' | 'sendingFacility' | 'receivingApplication' | 'receivingFacility'>, at: string, type: string, id: string) =>
+  `MSH|^~\\&|${hl7Text(t.sendingApplication)}|${hl7Text(t.sendingFacility)}|${hl7Text(t.receivingApplication)}|${hl7Text(t.receivingFacility)}|${at}||${type}|${id}|P|2.5.1|||AL|NE||UNICODE UTF-8`;
+
+/** A patient admitted on the box during a downtime, as the A01 gives her to the HIS. */
+export interface AdmittedPatient {
+  number: string;
+  family: string;
+  given: string;
+  birthDate: string;
+  sex: string;
+  bed: string | null;
+  enteredAt: string;
+  enteredBy: string;
+}
+
+/**
+ * ADT^A01 for a downtime admission: PID-3 her downtime number (type PI, the
+ * box as assigning authority: it is not an MRN), EVN-2 when she was entered,
+ * EVN-6 and PV1-44 when she was admitted (the same moment, on this box).
+ * Registration then merges or maps the record, as after any downtime.
+ */
+export function admissionMessage(a: AdmittedPatient, o: { target: Pick<Hl7Target, 'sendingApplication' | 'sendingFacility' | 'receivingApplication' | 'receivingFacility'>; timeZone: string; ward: { id: string; code?: string } | null }): { message: string; controlId: string } {
+  const id = controlId(`admission/${a.number}`);
+  const at = formatDtm(new Date(a.enteredAt), o.timeZone);
+  const ward = hl7Text(o.ward?.code ?? o.ward?.id ?? '');
+  const pv1 = Array.from({ length: 45 }, () => '');
+  pv1[0] = 'PV1';
+  pv1[1] = '1';
+  pv1[2] = 'I';
+  pv1[3] = `${ward}^^${hl7Text(a.bed ?? '')}`;
+  pv1[44] = at;
+  const segments = [
+    mshSegment(o.target, at, 'ADT^A01^ADT_A01', id),
+    `EVN|A01|${at}||||${at}|${hl7Text(a.enteredBy)}`,
+    `PID|1||${hl7Text(a.number)}^^^${hl7Text(o.target.sendingApplication)}^PI||${hl7Text(a.family)}^${hl7Text(a.given)}||${a.birthDate.replace(/-/g, '')}|${SEX[a.sex] ?? 'U'}`,
+    pv1.join('|'),
+  ];
+  return { message: segments.join('\r'), controlId: id };
+}
+
 export function entryMessage(e: Entry, p: Patient, o: { target: Pick<Hl7Target, 'sendingApplication' | 'sendingFacility' | 'receivingApplication' | 'receivingFacility'>; timeZone: string; ward: { id: string; name: string; code?: string } | null }): { message: string; controlId: string } {
   const id = controlId(e.uid);
   const dtm = (iso: string) => formatDtm(new Date(iso), o.timeZone);
@@ -50,8 +91,10 @@ export function entryMessage(e: Entry, p: Patient, o: { target: Pick<Hl7Target, 
   const entered = dtm(e.enteredAt);
   const ward = hl7Text(o.ward?.code ?? o.ward?.id ?? '');
   const bed = hl7Text(p.bedId ?? '');
-  const msh = (type: string) => `MSH|^~\\&|${hl7Text(o.target.sendingApplication)}|${hl7Text(o.target.sendingFacility)}|${hl7Text(o.target.receivingApplication)}|${hl7Text(o.target.receivingFacility)}|${entered}||${type}|${id}|P|2.5.1|||AL|NE||UNICODE UTF-8`;
-  const pid = `PID|1||${hl7Text(p.mrn ?? '')}^^^^MR||${hl7Text(p.name ?? '')}||${(p.birthDate ?? '').replace(/-/g, '')}|${SEX[p.sex ?? ''] ?? 'U'}`;
+  const msh = (type: string) => mshSegment(o.target, entered, type, id);
+  // A downtime admission is known to the HIS by her downtime number (her A01), not an MRN.
+  const cx = p.downtimeAdmission ? `${hl7Text(p.downtimeAdmission.number)}^^^${hl7Text(o.target.sendingApplication)}^PI` : `${hl7Text(p.mrn ?? '')}^^^^MR`;
+  const pid = `PID|1||${cx}||${hl7Text(p.name ?? '')}||${(p.birthDate ?? '').replace(/-/g, '')}|${SEX[p.sex ?? ''] ?? 'U'}`;
   const pv1 = (location = `${ward}^^${bed}`, extra = '') => `PV1|1|I|${location}${extra}`;
   const by = hl7Text(e.enteredBy);
   const payload = e.payload;

@@ -52,7 +52,7 @@ function administrationOf(e: Entry): Administration | null {
 }
 
 /** A patient admitted on this box: what was recorded about her, and nothing the HIS would have known. */
-function admittedPatient(a: Admission, bedId: string | null): Patient {
+export function admittedPatient(a: Admission, bedId: string | null): Patient {
   return {
     id: `downtime-${a.number}`,
     mrn: a.number,

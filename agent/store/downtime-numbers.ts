@@ -165,3 +165,27 @@ export function issuedNumbers(db: Db): IssuedNumber[] {
 export function issuedNumber(db: Db, number: string): IssuedNumber | null {
   return (db.prepare(`${ISSUED} AND number = ?`).get(number) as IssuedNumber | undefined) ?? null;
 }
+
+/**
+ * A downtime admission filed back as an HL7 A01 (fileback/): unsent → filed
+ * on an AA naming its message, or → rejected on an AR; never back, so `serve`
+ * and the CLI filing at once cannot send it twice. A send that got no answer
+ * leaves it unsent, with why. False when the number was not unsent.
+ */
+export function moveAdmissionAdt(db: Db, number: string, to: 'filed' | 'rejected' | 'failed', o: { now: Date; ref?: string; error?: string }): boolean {
+  return db
+    .transaction(() => {
+      const row = db.prepare(`SELECT adt_state AS state FROM downtime_numbers WHERE number = ? AND state = 'issued'`).get(number) as { state: string | null } | undefined;
+      if (!row || row.state !== null) return false;
+      if (to === 'failed') db.prepare('UPDATE downtime_numbers SET adt_error = ?, adt_at = ? WHERE number = ?').run(o.error ?? null, nowIso(o.now), number);
+      else db.prepare('UPDATE downtime_numbers SET adt_state = ?, adt_ref = ?, adt_error = ?, adt_at = ? WHERE number = ?').run(to, o.ref ?? null, o.error ?? null, nowIso(o.now), number);
+      return true;
+    })
+    .immediate();
+}
+
+/** Where each downtime admission stands in being filed back as an A01 (null: not yet). */
+export function admissionAdtStates(db: Db): Map<string, { state: 'filed' | 'rejected' | null; error: string | null }> {
+  const rows = db.prepare(`SELECT number, adt_state AS state, adt_error AS error FROM downtime_numbers WHERE state = 'issued'`).all() as { number: string; state: 'filed' | 'rejected' | null; error: string | null }[];
+  return new Map(rows.map((r) => [r.number, { state: r.state, error: r.error }]));
+}

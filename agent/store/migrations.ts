@@ -367,4 +367,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX downtime_entries_state ON downtime_entries(state);
     `,
   },
+  {
+    version: 14,
+    name: 'downtime admissions filed back as HL7 ADT A01: sent once, on the acknowledgement that names it',
+    sql: `
+      ALTER TABLE downtime_numbers ADD COLUMN adt_state TEXT CHECK (adt_state IN ('filed', 'rejected'));
+      ALTER TABLE downtime_numbers ADD COLUMN adt_ref TEXT;
+      ALTER TABLE downtime_numbers ADD COLUMN adt_error TEXT;
+      ALTER TABLE downtime_numbers ADD COLUMN adt_at TEXT;
+    `,
+  },
 ];

@@ -120,6 +120,8 @@ describe('file-back over FHIR', () => {
     const exited = new Promise((r) => child.on('exit', r));
     const end = Date.now() + 60_000;
     while ((await count('DocumentReference')) === before.doc && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    // The CLI's transaction reached the HIS (not a CLI that failed before sending): then it dies.
+    expect(await count('DocumentReference')).toBe(before.doc + 1);
     child.kill('SIGKILL'); // the HIS has it; the box never heard
     await exited;
     his.holdAnswerMs = 0;

@@ -12,6 +12,8 @@ import { formatDtm } from '../../agent/sources/hl7/dtm.js';
 import { endDowntime, startDowntime } from '../../agent/outage/downtime.js';
 import { runJob } from '../../agent/schedule/run.js';
 import { listEntries, recordEntry } from '../../agent/store/downtime-entries.js';
+import { importNumbers } from '../../agent/store/downtime-numbers.js';
+import { admitDuringDowntime } from '../../agent/outage/admissions.js';
 import { currentSnapshot, readSnapshotWard } from '../../agent/store/snapshots.js';
 import { jobYaml, openTestAgent, REPO, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_MLLP_SEND } from '../support/hl7.js';
@@ -124,5 +126,28 @@ describe.skipIf(!HAVE_MLLP_SEND)('file-back over HL7 v2 (MLLP)', () => {
     expect(listEntries(a.db, a.blobs, { jobId: 'ward-1' }).find((e) => e.id === row!.id)!.state).toBe('rejected');
     expect(await fileBack({ ...a })).toMatchObject({ filed: 0, rejected: 0 });
     expect(received()).toHaveLength(1);
+  });
+
+  it('sends a downtime admission as an ADT A01 first, then her entries under her downtime number, each once', { timeout: 60_000 }, async () => {
+    await startReceiver('aa');
+    importNumbers(a.db, 'DT3A-0007\n', 'numbers.txt');
+    const dt = startDowntime(a.db, { kind: 'declared', cause: 'ransomware' }, min(-240));
+    const adm = admitDuringDowntime(a.db, a.blobs, { family: 'Trần', given: 'Thị Mai', birthDate: '1990-04-02', sex: 'female', bed: '12' }, { ward: 'ward-1', by: 'lan.nguyen', nameOrder: 'family-first', now: min(-200) });
+    const row = recordEntry(a.db, a.blobs, { jobId: 'ward-1', patient: adm.number, occurredAt: min(-150).toISOString(), payload: { kind: 'vitals', pulse: 96 } }, { downtime: dt, by: 'lan.nguyen', marginMinutes: 60, now: min(0) });
+    endDowntime(a.db, dt.id, null, 'test', min(0));
+    expect(await fileBack({ ...a })).toMatchObject({ filed: 2, failed: 0, needsPerson: 0 });
+    const got = received();
+    expect(got.map((m) => m.type)).toEqual(['ADT^A01^ADT_A01', 'ORU^R01^ORU_R01']);
+    const seg = (i: number, name: string) => got[i]!.segments.find((s) => s.startsWith(name))!.split('|');
+    const dtm = (iso: string) => formatDtm(new Date(iso), TZ);
+    expect(seg(0, 'PID')[3]).toBe('DT3A-0007^^^PAPERBACK^PI');
+    expect(seg(0, 'PID')[5]).toBe('Trần^Thị Mai');
+    expect(seg(0, 'PID')[7]).toBe('19900402');
+    expect(seg(0, 'PV1')[3]).toBe('ward-1^^12');
+    expect(seg(0, 'EVN')[6]).toBe(dtm(adm.enteredAt));
+    expect(seg(1, 'PID')[3]).toBe('DT3A-0007^^^PAPERBACK^PI');
+    expect(listEntries(a.db, a.blobs, { jobId: 'ward-1' }).find((e) => e.id === row.id)!.state).toBe('filed');
+    expect(await fileBack({ ...a })).toMatchObject({ filed: 0 });
+    expect(received()).toHaveLength(2);
   });
 });
