@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startOutageMonitor, type OutageMonitor } from '../../agent/outage/monitor.js';
@@ -14,14 +13,11 @@ import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
+import { axeViolations, HAVE_CHROMIUM, launchChromium } from '../support/browser.js';
 import { setBreakGlassCode } from '../../agent/auth/break-glass.js';
 import { listAudit } from '../../agent/audit/log.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 if (REQUIRE_PEERS && !(HAVE_CHROMIUM && HAVE_IPPEVEPRINTER)) throw new Error('chromium and ippeveprinter are required in CI');
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 
 let his: FhirTestServer;
 let printer: IppPrinterHandle;
@@ -62,7 +58,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await setBreakGlassCode(a.db, 'WARD1-CODE');
     app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log, runNow: (id) => scheduler.runNow(id), outage: monitor, printers, kickPrinter: () => worker.kick() });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -86,11 +82,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     return page;
   }
 
-  async function axe(page: Page): Promise<{ id: string; impact: string; nodes: number }[]> {
-    await page.addScriptTag({ path: AXE });
-    const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run());
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-  }
+  const axe = axeViolations;
 
   it('a nurse finds a patient by a name typed without accents, opens the MAR and prints it to the printer', async () => {
     // axe is injected as a script, which our Content-Security-Policy rightly forbids: bypass it for the audit only.

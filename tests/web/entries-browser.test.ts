@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { fileBack } from '../../agent/fileback/file-back.js';
@@ -13,14 +11,12 @@ import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.j
 import { currentSnapshot, readSnapshotWard } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
+import { axeViolations, HAVE_CHROMIUM, launchChromium } from '../support/browser.js';
 import { pdfText } from '../support/pdf-text.js';
 import { REQUIRE_PEERS } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 if (REQUIRE_PEERS && !HAVE_CHROMIUM) throw new Error('chromium is required in CI');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /**
  * A downtime through the page in a real browser (issue #25): a nurse on a
@@ -47,7 +43,7 @@ describe.skipIf(!HAVE_CHROMIUM)('downtime entries in a real browser', () => {
     await addTestUsers(a.db);
     app = await buildWebServer({ config: () => a.config, db: a.db, blobs: a.blobs, log: a.log, applyEntries: (id) => scheduler.applyEntries(id), fileBack: (o) => fileBack({ ...a }, o) });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -67,11 +63,7 @@ describe.skipIf(!HAVE_CHROMIUM)('downtime entries in a real browser', () => {
     await page.waitForURL((u) => !u.pathname.startsWith('/login'));
     return page;
   }
-  async function axe(page: Page): Promise<{ id: string; impact: string }[]> {
-    await page.addScriptTag({ path: AXE });
-    const r = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string }[] }> } }).axe.run());
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact }));
-  }
+  const axe = axeViolations;
 
   it('a nurse on a phone records a dose and vital signs, and the MAR she then opens carries them', { timeout: 90_000 }, async () => {
     startDowntime(a.db, { kind: 'declared', cause: 'ransomware' }, new Date(Date.now() - 2 * 3_600_000));
