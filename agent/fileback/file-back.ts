@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { errorFields, PaperbackError } from '../log/errors.js';
-import { patientKey } from '../model/helpers.js';
+import { keyOf, patientKey } from '../model/helpers.js';
 import type { Patient } from '../model/ward.js';
 import { listAdmissions } from '../outage/admissions.js';
 import { activeDowntime } from '../outage/downtime.js';
@@ -87,7 +87,7 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
     for (const job of deps.config.jobs.values()) {
       if (opts.jobId && job.id !== opts.jobId) continue;
       // Over HL7, the ward's downtime admissions go first (ADT A01), so her entries after them find her.
-      const admitted = listAdmissions(deps.db, deps.blobs).filter((a) => a.ward === job.scope.ward && !a.hisMrn && (!opts.patient || patientKey({ mrn: a.number, id: '' } as Patient) === opts.patient));
+      const admitted = listAdmissions(deps.db, deps.blobs).filter((a) => a.ward === job.scope.ward && !a.hisMrn && (!opts.patient || keyOf(a.number) === opts.patient));
       if (target.to === 'hl7') await admitByHl7(deps, target, admitted, job.scope.ward, report, signal);
       const adt = admissionAdtStates(deps.db);
       const all = listEntries(deps.db, deps.blobs, { jobId: job.id });
@@ -100,7 +100,7 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
       // A downtime admission's entries go to the HIS record Registration mapped her number to.
       for (const a of listAdmissions(deps.db, deps.blobs)) {
         const mapped = a.hisMrn ? his?.patients.find((p) => p.mrn === a.hisMrn) : undefined;
-        if (mapped) byKey.set(patientKey({ mrn: a.number, id: '' } as Patient), mapped);
+        if (mapped) byKey.set(keyOf(a.number), mapped);
       }
       const groups = new Map<string, Entry[]>();
       for (const e of due) {
@@ -112,7 +112,7 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
         groups.set(e.patient, [...(groups.get(e.patient) ?? []), e]);
       }
       // Over HL7, a downtime admission the HIS has taken (her A01) is known to it by her number.
-      if (target.to === 'hl7') for (const a of admitted) if (adt.get(a.number)?.state === 'filed') byKey.set(patientKey({ mrn: a.number, id: '' } as Patient), admittedPatient(a, a.bed));
+      if (target.to === 'hl7') for (const a of admitted) if (adt.get(a.number)?.state === 'filed') byKey.set(keyOf(a.number), admittedPatient(a, a.bed));
       for (const [key, entries] of groups) {
         signal.throwIfAborted();
         const p = byKey.get(key);

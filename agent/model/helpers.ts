@@ -93,6 +93,8 @@ export function compareLabels(a: string, b: string): number {
 
 /** Address-safe key for a patient's documents: the MRN when known, else the source id. */
 export function patientKey(p: Patient): string {
-  const raw = p.mrn ?? `id-${p.id}`;
-  return raw.replace(/[^A-Za-z0-9._-]/g, '_');
+  return keyOf(p.mrn ?? `id-${p.id}`);
 }
+
+/** The same key from an identifier alone: a downtime admission's number is her MRN on the box. */
+export const keyOf = (identifier: string): string => identifier.replace(/[^A-Za-z0-9._-]/g, '_');

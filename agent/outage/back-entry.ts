@@ -1,4 +1,4 @@
-import { patientKey } from '../model/helpers.js';
+import { keyOf, patientKey } from '../model/helpers.js';
 import type { DowntimeEntryLine, Patient } from '../model/ward.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Db } from '../store/db.js';
@@ -6,6 +6,7 @@ import { effectiveEntries, listEntries, type Entry } from '../store/downtime-ent
 import { currentSnapshot } from '../store/snapshots.js';
 import { listAdmissions, type Admission } from './admissions.js';
 import { hisWardOf } from './entry-sources.js';
+import { entryLine } from './entry-overlay.js';
 
 /**
  * What is still to be entered into the HIS by hand after a downtime, in the
@@ -41,13 +42,13 @@ export function backEntryRows(db: Db, blobs: BlobStore, q: { jobId: string; ward
   for (const e of effectiveEntries(listEntries(db, blobs, { jobId: q.jobId }))) {
     if (e.state === 'filed') continue;
     const p = byKey.get(e.patient);
-    const a = admissions.find((x) => patientKey({ mrn: x.number, id: '' } as Patient) === e.patient);
+    const a = admissions.find((x) => keyOf(x.number) === e.patient);
     rows.push({
       section: SECTION[e.kind],
       bed: p ? bedOf(p) : a?.bed ?? '—',
       name: p?.name ?? a?.name ?? '?',
       mrn: p?.mrn ?? a?.number ?? e.patient,
-      line: { kind: e.kind, at: e.occurredAt, enteredAt: e.enteredAt, by: e.enteredBy, payload: e.payload as unknown as Record<string, unknown>, correction: e.correctionReason, filed: false },
+      line: entryLine(e), // never filed: filed entries are not on the list
       admission: null,
       state: e.state,
       uid: e.uid,

@@ -25,7 +25,8 @@ export interface OverlayInput {
   admissions: Admission[];
 }
 
-const line = (e: Entry): DowntimeEntryLine => ({
+/** A stored entry as paper and the pages word it (render/entry-words.ts). */
+export const entryLine = (e: Entry): DowntimeEntryLine => ({
   kind: e.kind,
   at: e.occurredAt,
   enteredAt: e.enteredAt,
@@ -98,7 +99,7 @@ export function applyEntries(his: WardSnapshot, input: OverlayInput): WardSnapsh
     const p = byKey.get(e.patient);
     if (!p || gone.has(p)) continue; // an entry for someone no longer on this census: the reconciliation view shows it
     if (e.enteredAt > through) through = e.enteredAt;
-    (p.downtimeEntries ??= []).push(line(e));
+    (p.downtimeEntries ??= []).push(entryLine(e));
     const dose = administrationOf(e);
     if (dose) {
       p.administrations = { ...p.administrations, items: [...p.administrations.items, dose] };

@@ -4,6 +4,7 @@ import type { Patient, WardSnapshot } from '../model/ward.js';
 import { isoToLocalInput, localInputToIso } from '../model/wall-clock.js';
 import { activeDowntime } from '../outage/downtime.js';
 import { hisWardOf } from '../outage/entry-sources.js';
+import { entryLine } from '../outage/entry-overlay.js';
 import { entryWords } from '../render/entry-words.js';
 import { checkEntry, EntryError, listEntries, recordEntry, type Entry } from '../store/downtime-entries.js';
 import { csrfToken, langOf, layoutFor, type WebContext } from './context.js';
@@ -76,7 +77,7 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const downtime = activeDowntime(ctx.db);
     const entries = listEntries(ctx.db, ctx.blobs, { jobId: job.id, patient: o.key });
     const corrected = o.corrects ? entries.find((e) => e.id === o.corrects) ?? null : null;
-    const line = (e: Entry) => entryWords({ kind: e.kind, at: e.occurredAt, enteredAt: e.enteredAt, by: e.enteredBy, payload: e.payload as unknown as Record<string, unknown>, correction: e.correctionReason, filed: e.state === 'filed' }, t, tz);
+    const line = (e: Entry) => entryWords(entryLine(e), t, tz);
     // The paper has caught up when the current snapshot was made with every entry entered so far.
     const newest = entries.reduce((m, e) => (e.enteredAt > m ? e.enteredAt : m), '');
     const paperCurrent = !newest || (cur.ward.downtimeEntries?.through ?? '') >= newest;

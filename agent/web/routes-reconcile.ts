@@ -5,6 +5,7 @@ import { patientKey } from '../model/helpers.js';
 import { wardLabel } from '../model/ward.js';
 import { backEntryRows } from '../outage/back-entry.js';
 import { hisWardOf } from '../outage/entry-sources.js';
+import { entryLine } from '../outage/entry-overlay.js';
 import { backEntryCsv, backEntryDocument } from '../render/back-entry.js';
 import { entryWords } from '../render/entry-words.js';
 import { inThreadRenderer } from '../render/renderer.js';
@@ -66,7 +67,7 @@ export function registerReconcileRoutes(app: FastifyInstance, ctx: WebContext, w
             bed: (p && his?.beds.find((b) => b.id === p.bedId)?.label) ?? '—',
             canFile: isAdmin && !!ctx.config().box.fileBack && list.some((e) => (e.state === 'pending' || e.state === 'failed') && e.correctedBy === null),
             entries: list.map((e) => {
-              const w = entryWords({ kind: e.kind, at: e.occurredAt, enteredAt: e.enteredAt, by: e.enteredBy, payload: e.payload as unknown as Record<string, unknown>, correction: e.correctionReason, filed: e.state === 'filed' }, t, tz);
+              const w = entryWords(entryLine(e), t, tz);
               return {
                 ...w,
                 id: e.id,
