@@ -1,5 +1,6 @@
 import type { Entry } from '../store/downtime-entries.js';
 import { entryIdentifier, ifNoneExist, partUuid } from './identifiers.js';
+import { BLOOD_PRESSURE_PANEL, vitalValues } from './vital-codes.js';
 
 /**
  * One FHIR R4 transaction Bundle per patient, from the entries recorded for
@@ -20,14 +21,6 @@ export interface PatientRef {
 
 export const RECORDED_EXTENSION = 'http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationAdministration.recorded';
 
-/** Vital signs as LOINC says them, with UCUM units (the FHIR vital-signs profile). */
-const VITALS: { field: string; code: string; display: string; unit: string; ucum: string }[] = [
-  { field: 'temperatureC', code: '8310-5', display: 'Body temperature', unit: '°C', ucum: 'Cel' },
-  { field: 'pulse', code: '8867-4', display: 'Heart rate', unit: '/min', ucum: '/min' },
-  { field: 'respiratoryRate', code: '9279-1', display: 'Respiratory rate', unit: '/min', ucum: '/min' },
-  { field: 'spo2', code: '2708-6', display: 'Oxygen saturation in Arterial blood', unit: '%', ucum: '%' },
-  { field: 'pain', code: '72514-3', display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported', unit: '{score}', ucum: '{score}' },
-];
 const loinc = (code: string, display: string) => ({ coding: [{ system: 'http://loinc.org', code, display }], text: display });
 const vitalCategory = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }];
 const quantity = (value: number, unit: string, ucum: string) => ({ value, unit, system: 'http://unitsofmeasure.org', code: ucum });
@@ -85,18 +78,12 @@ function resourcesOf(e: Entry, p: PatientRef): { part: string; type: string; res
         type: 'Observation',
         resource: { resourceType: 'Observation', ...base(part), status: 'final', category: vitalCategory, code, effectiveDateTime: e.occurredAt, issued: e.enteredAt, performer: [performer], ...value },
       });
-      const values = payload as unknown as Record<string, unknown>;
-      const out = VITALS.filter((v) => typeof values[v.field] === 'number').map((v) => obs(v.code, loinc(v.code, v.display), { valueQuantity: quantity(values[v.field] as number, v.unit, v.ucum) }));
-      if (payload.systolic !== undefined && payload.diastolic !== undefined) {
-        out.push(
-          obs('85354-9', loinc('85354-9', 'Blood pressure panel with all children optional'), {
-            component: [
-              { code: loinc('8480-6', 'Systolic blood pressure'), valueQuantity: quantity(payload.systolic, 'mmHg', 'mm[Hg]') },
-              { code: loinc('8462-4', 'Diastolic blood pressure'), valueQuantity: quantity(payload.diastolic, 'mmHg', 'mm[Hg]') },
-            ],
-          }),
-        );
-      }
+      const measured = vitalValues(payload);
+      const coded = (m: (typeof measured)[number]) => ({ code: loinc(m.code.loinc, m.code.display), valueQuantity: quantity(m.value, m.code.unit, m.code.ucum) });
+      const bp = measured.filter((m) => m.code.field === 'systolic' || m.code.field === 'diastolic');
+      const out = measured.filter((m) => !bp.includes(m)).map((m) => obs(m.code.loinc, coded(m).code, { valueQuantity: coded(m).valueQuantity }));
+      // A blood pressure is one panel with its two numbers as components (both or neither: the store's rule).
+      if (bp.length === 2) out.push(obs(BLOOD_PRESSURE_PANEL.loinc, loinc(BLOOD_PRESSURE_PANEL.loinc, BLOOD_PRESSURE_PANEL.display), { component: bp.map(coded) }));
       return out;
     }
     case 'note':

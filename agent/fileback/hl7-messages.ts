@@ -1,7 +1,9 @@
 import type { Patient } from '../model/ward.js';
 import { formatDtm } from '../sources/hl7/dtm.js';
+import { escapeHl7 } from '../sources/hl7/escapes.js';
 import type { Entry } from '../store/downtime-entries.js';
 import { controlId } from './identifiers.js';
+import { vitalValues } from './vital-codes.js';
 
 /**
  * An entry as the HL7 v2.5.1 message an interface engine takes (issue #25):
@@ -22,24 +24,8 @@ export interface Hl7Target {
 
 /** Values inside a field: the delimiters are escaped, line breaks become the HL7 break. */
 export function hl7Text(v: string | null | undefined): string {
-  return (v ?? '')
-    .replace(/\\/g, '\\E\\')
-    .replace(/\|/g, '\\F\\')
-    .replace(/\^/g, '\\S\\')
-    .replace(/&/g, '\\T\\')
-    .replace(/~/g, '\\R\\')
-    .replace(/\r\n|\r|\n/g, '\\.br\\');
+  return escapeHl7(v ?? '').replace(/\r\n|\r|\n/g, '\\.br\\');
 }
-
-const VITAL_OBX: { field: string; code: string; name: string; unit: string }[] = [
-  { field: 'temperatureC', code: '8310-5', name: 'Body temperature', unit: 'Cel' },
-  { field: 'pulse', code: '8867-4', name: 'Heart rate', unit: '/min' },
-  { field: 'systolic', code: '8480-6', name: 'Systolic blood pressure', unit: 'mm[Hg]' },
-  { field: 'diastolic', code: '8462-4', name: 'Diastolic blood pressure', unit: 'mm[Hg]' },
-  { field: 'respiratoryRate', code: '9279-1', name: 'Respiratory rate', unit: '/min' },
-  { field: 'spo2', code: '2708-6', name: 'Oxygen saturation in Arterial blood', unit: '%' },
-  { field: 'pain', code: '72514-3', name: 'Pain severity 0-10', unit: '{score}' },
-];
 
 const SEX: Record<string, string> = { female: 'F', male: 'M', other: 'O' };
 
@@ -135,8 +121,7 @@ export function entryMessage(e: Entry, p: Patient, o: { target: Pick<Hl7Target, 
       break;
     }
     case 'vitals': {
-      const values = payload as unknown as Record<string, unknown>;
-      const obx = VITAL_OBX.filter((v) => typeof values[v.field] === 'number').map((v, i) => `OBX|${i + 1}|NM|${v.code}^${v.name}^LN||${values[v.field] as number}|${v.unit}^^UCUM|||||F|||${occurred}||^${by}`);
+      const obx = vitalValues(payload).map((m, i) => `OBX|${i + 1}|NM|${m.code.loinc}^${hl7Text(m.code.display)}^LN||${m.value}|${hl7Text(m.code.ucum)}^^UCUM|||||F|||${occurred}||^${by}`);
       segments = [msh('ORU^R01^ORU_R01'), pid, pv1(), `OBR|1|||85353-1^Vital signs panel^LN|||${occurred}|||||||||||||||${entered}|||F`, ...obx];
       break;
     }

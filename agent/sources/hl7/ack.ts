@@ -1,4 +1,5 @@
 import { formatDtm } from './dtm.js';
+import { escapeHl7 } from './escapes.js';
 
 /**
  * Acknowledgements (HL7 v2.5.1 chapter 2, original mode): MSA-2 echoes the
@@ -69,9 +70,8 @@ export function receivedHeader(text: string): ReceivedHeader | null {
   };
 }
 
-const ESCAPES: Record<string, string> = { '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\\': '\\E\\' };
 /** ERR-8 text: delimiters escaped, line breaks and non-ASCII out (the ACK is plain ASCII in every character set). */
-const escapeText = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').replace(/[|^&~\\]/g, (c) => ESCAPES[c]!).slice(0, 250);
+const escapeText = (s: string) => escapeHl7(s.replace(/[\r\n]+/g, ' ').replace(/[^\x20-\x7e]/g, '?')).slice(0, 250);
 /** Echoed header fields keep their components; only a stray segment break could corrupt the ACK. */
 const echo = (s: string) => s.replace(/[\r\n\x0b\x1c]/g, '');
 

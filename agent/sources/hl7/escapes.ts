@@ -21,6 +21,11 @@ export class EscapeError extends PaperbackError {
   }
 }
 
+const ESCAPES: Record<string, string> = { '|': '\\F\\', '^': '\\S\\', '&': '\\T\\', '~': '\\R\\', '\\': '\\E\\' };
+
+/** The other way, for what Paperback sends (ACK text, file-back values), with the standard delimiters |^~\\&. */
+export const escapeHl7 = (s: string): string => s.replace(/[|^&~\\]/g, (c) => ESCAPES[c]!);
+
 export function unescapeHl7(value: string, d: Delimiters, charset: string): string {
   const e = d.escape;
   if (!e || !value.includes(e)) return value;
