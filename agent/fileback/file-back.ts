@@ -84,10 +84,11 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
     if (o.error && m !== 'file') report.problems.push(o.error);
   };
   try {
+    const admissions = listAdmissions(deps.db, deps.blobs);
     for (const job of deps.config.jobs.values()) {
       if (opts.jobId && job.id !== opts.jobId) continue;
       // Over HL7, the ward's downtime admissions go first (ADT A01), so her entries after them find her.
-      const admitted = listAdmissions(deps.db, deps.blobs).filter((a) => a.ward === job.scope.ward && !a.hisMrn && (!opts.patient || keyOf(a.number) === opts.patient));
+      const admitted = admissions.filter((a) => a.ward === job.scope.ward && !a.hisMrn && (!opts.patient || keyOf(a.number) === opts.patient));
       if (target.to === 'hl7') await admitByHl7(deps, target, admitted, job.scope.ward, report, signal);
       const adt = admissionAdtStates(deps.db);
       const all = listEntries(deps.db, deps.blobs, { jobId: job.id });
@@ -98,7 +99,7 @@ export async function fileBack(deps: FileBackDeps, opts: { jobId?: string; patie
       const his = snap ? hisWardOf(deps.db, deps.blobs, snap.id) : null;
       const byKey = new Map((his?.patients ?? []).map((p) => [patientKey(p), p]));
       // A downtime admission's entries go to the HIS record Registration mapped her number to.
-      for (const a of listAdmissions(deps.db, deps.blobs)) {
+      for (const a of admissions) {
         const mapped = a.hisMrn ? his?.patients.find((p) => p.mrn === a.hisMrn) : undefined;
         if (mapped) byKey.set(keyOf(a.number), mapped);
       }

@@ -79,9 +79,13 @@ function fromRow(blobs: BlobStore, n: IssuedNumber): Admission | null {
   return { number: n.number, ...r, hisMrn: n.hisMrn };
 }
 
-/** Every downtime admission on this box, oldest first. */
-export function listAdmissions(db: Db, blobs: BlobStore): Admission[] {
-  return issuedNumbers(db).flatMap((n) => fromRow(blobs, n) ?? []);
+/**
+ * Every downtime admission on this box, oldest first; with `unmapped`, only
+ * those Registration has not mapped yet, whose sealed records alone are opened
+ * (a snapshot run asks on every run, long after the downtime).
+ */
+export function listAdmissions(db: Db, blobs: BlobStore, o: { unmapped?: boolean } = {}): Admission[] {
+  return issuedNumbers(db).flatMap((n) => (o.unmapped && n.hisMrn ? [] : fromRow(blobs, n) ?? []));
 }
 
 /** One admission by its number: its row, and only its record opened. */

@@ -37,7 +37,7 @@ export function backEntryRows(db: Db, blobs: BlobStore, q: { jobId: string; ward
   const his = snap ? hisWardOf(db, blobs, snap.id) : null;
   const byKey = new Map<string, Patient>((his?.patients ?? []).map((p) => [patientKey(p), p]));
   const bedOf = (p: Patient | undefined) => (p && his?.beds.find((b) => b.id === p.bedId)?.label) ?? '—';
-  const admissions = listAdmissions(db, blobs).filter((a) => a.ward === q.ward && !a.hisMrn);
+  const admissions = listAdmissions(db, blobs, { unmapped: true }).filter((a) => a.ward === q.ward);
   const rows: BackEntryRow[] = admissions.map((a) => ({ section: 'adt', bed: a.bed ?? '—', name: a.name, mrn: a.number, line: null, admission: a, state: 'not mapped', uid: a.number }));
   for (const e of effectiveEntries(listEntries(db, blobs, { jobId: q.jobId }))) {
     if (e.state === 'filed') continue;

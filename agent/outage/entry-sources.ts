@@ -28,8 +28,9 @@ export function hisWardOf(db: Db, blobs: BlobStore, snapshotId: number): WardSna
  * decided). Downtime admissions apply until Registration maps them.
  */
 export function entryOverlayFor(db: Db, blobs: BlobStore, q: { jobId: string; ward: string; his: WardSnapshot }): WardSnapshot | null {
-  const entries = effectiveEntries(listEntries(db, blobs, { jobId: q.jobId })).filter((e) => e.state !== 'rejected' && (e.state !== 'filed' || (e.filedAt ?? '') > q.his.asOf));
-  const admissions = listAdmissions(db, blobs).filter((a) => a.ward === q.ward && !a.hisMrn);
+  // Every run asks, long after a downtime: only the entries that can apply have their sealed records opened.
+  const entries = effectiveEntries(listEntries(db, blobs, { jobId: q.jobId, only: (e) => e.state !== 'rejected' && (e.state !== 'filed' || (e.filedAt ?? '') > q.his.asOf) }));
+  const admissions = listAdmissions(db, blobs, { unmapped: true }).filter((a) => a.ward === q.ward);
   if (entries.length === 0 && admissions.length === 0) return null;
   return applyEntries(q.his, { entries, admissions });
 }

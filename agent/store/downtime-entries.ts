@@ -117,8 +117,12 @@ export interface Entry extends EntryRow {
   correctedBy: number | null;
 }
 
-/** A patient's entries (or a ward's, without `patient`), in the order things happened. */
-export function listEntries(db: Db, blobs: BlobStore, q: { jobId: string; patient?: string; downtimeId?: number }): Entry[] {
+/**
+ * A patient's entries (or a ward's, without `patient`), in the order things
+ * happened. `only` keeps the rows it accepts, judged after corrections are
+ * known from every row, so only their sealed records are opened.
+ */
+export function listEntries(db: Db, blobs: BlobStore, q: { jobId: string; patient?: string; downtimeId?: number; only?: (row: EntryRow & { correctedBy: number | null }) => boolean }): Entry[] {
   const where = ['job_id = ?'];
   const args: unknown[] = [q.jobId];
   if (q.patient) (where.push('patient = ?'), args.push(q.patient));
@@ -126,7 +130,10 @@ export function listEntries(db: Db, blobs: BlobStore, q: { jobId: string; patien
   const rows = db.prepare(`SELECT ${COLS} FROM downtime_entries WHERE ${where.join(' AND ')} ORDER BY occurred_at, id`).all(...args) as EntryRow[];
   const correctedBy = new Map<number, number>();
   for (const r of rows) if (r.correctsId !== null) correctedBy.set(r.correctsId, r.id);
-  return rows.map((r) => ({ ...r, payload: (JSON.parse(blobs.get(r.recordSha256).toString('utf8')) as { payload: EntryPayload }).payload, correctedBy: correctedBy.get(r.id) ?? null }));
+  return rows
+    .map((r) => ({ ...r, correctedBy: correctedBy.get(r.id) ?? null }))
+    .filter((r) => !q.only || q.only(r))
+    .map((r) => ({ ...r, payload: (JSON.parse(blobs.get(r.recordSha256).toString('utf8')) as { payload: EntryPayload }).payload }));
 }
 
 /** What stands: entries no later entry corrects. */

@@ -107,7 +107,7 @@ export function registerReconcileRoutes(app: FastifyInstance, ctx: WebContext, w
     const job = jobOf(req);
     if (!params.success || !job) return notFound(reply);
     if (!body.success) return reply.code(400).type('text/plain; charset=utf-8').send('say what was decided, and why');
-    const entry = listEntries(ctx.db, ctx.blobs, { jobId: job.id }).find((e) => e.id === params.data.id);
+    const [entry] = listEntries(ctx.db, ctx.blobs, { jobId: job.id, only: (e) => e.id === params.data.id });
     if (!entry) return notFound(reply, 'no such entry');
     const by = who(req);
     const moved = body.data.decision === 'filed'
