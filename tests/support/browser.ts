@@ -21,3 +21,14 @@ export async function axeViolations(page: Page): Promise<{ id: string; impact: s
   const result = await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run());
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
 }
+
+/** A page in a fresh browser context, signed in through the real login form (`login` is its address, e.g. with ?lang=). */
+export async function signedInPage(browser: Browser, base: string, user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}, login = '/login'): Promise<Page> {
+  const page = await (await browser.newContext(opts)).newPage();
+  await page.goto(`${base}${login}`);
+  await page.fill('#username', user.username);
+  await page.fill('#password', user.password);
+  await page.click('form[action="/login"] button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return page;
+}

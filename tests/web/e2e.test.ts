@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { startOutageMonitor, type OutageMonitor } from '../../agent/outage/monitor.js';
@@ -13,7 +13,7 @@ import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
 import { HAVE_IPPEVEPRINTER, REQUIRE_PEERS, startIppPrinter, type IppPrinterHandle } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
-import { axeViolations, HAVE_CHROMIUM, launchChromium } from '../support/browser.js';
+import { axeViolations, HAVE_CHROMIUM, launchChromium, signedInPage } from '../support/browser.js';
 import { setBreakGlassCode } from '../../agent/auth/break-glass.js';
 import { listAudit } from '../../agent/audit/log.js';
 
@@ -71,16 +71,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
     await his?.close();
   });
 
-  /** A page in a fresh browser context, signed in through the real login form. */
-  async function signedInPage(user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-    const page = await (await browser.newContext(opts)).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('#username', user.username);
-    await page.fill('#password', user.password);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-    return page;
-  }
+  const signedIn = (user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}) => signedInPage(browser, base, user, opts);
 
   const axe = axeViolations;
 
@@ -143,7 +134,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('looks right on a phone, in Vietnamese', async () => {
-    const page = await signedInPage(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
+    const page = await signedIn(NURSE, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
     await page.goto(`${base}/ward/ward-1`);
     expect(await axe(page)).toEqual([]);
     // Nothing wider than the screen.
@@ -175,7 +166,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('switches language and keeps the choice', async () => {
-    const page = await signedInPage(ADMIN);
+    const page = await signedIn(ADMIN);
     await page.goto(`${base}/ward/ward-1`);
     await page.click('a.lang');
     expect(await page.locator('label[for=q]').innerText()).toBe('Find a patient by bed, name or MRN');
@@ -194,7 +185,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
 
   it('IT runs a job now and sees the new snapshot', async () => {
     const before = currentSnapshot(a.db, 'ward-1')!.id;
-    const page = await signedInPage(ADMIN);
+    const page = await signedIn(ADMIN);
     await page.goto(`${base}/admin?lang=en`);
     const jobs = page.locator('section[aria-labelledby=jobs-h]');
     await jobs.locator('tr', { hasText: 'ward-1' }).getByRole('button', { name: 'Run now' }).click();
@@ -218,7 +209,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
 
   it('shows the downtime banner when the HIS stops answering, on a page left open too', async () => {
     // A page opened while the HIS is up, then left alone on the nurses' station PC.
-    const open = await signedInPage(NURSE);
+    const open = await signedIn(NURSE);
     await open.goto(`${base}/ward/ward-1?lang=vi`);
     expect(await open.locator('#pb-banner').getAttribute('class')).toContain('banner-online');
     await open.evaluate(() => ((window as unknown as { leftOpen: boolean }).leftOpen = true));
@@ -234,7 +225,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
       expect(await open.locator('#pb-banner').innerText()).toMatch(/HIS NGỪNG HOẠT ĐỘNG từ \d\d\/\d\d\/\d{4} \d\d:\d\d/);
       expect(await open.locator('#pb-freshness').innerText()).toMatch(/\d\d\/\d\d\/\d{4}/);
       await open.close();
-      const page = await signedInPage(NURSE);
+      const page = await signedIn(NURSE);
       await page.goto(`${base}/ward/ward-1?lang=vi`);
       const banner = page.locator('#pb-banner');
       expect(await banner.getAttribute('class')).toContain('banner-down');
@@ -280,7 +271,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('a nurse who opens an IT page gets a page in her language with the way back, not a bare refusal', async () => {
-    const page = await signedInPage(NURSE, { bypassCSP: true });
+    const page = await signedIn(NURSE, { bypassCSP: true });
     const res = await page.goto(`${base}/admin`);
     expect(res!.status()).toBe(403);
     expect(await page.locator('h1').innerText()).toBe('Trang này dành cho bộ phận CNTT');
@@ -291,7 +282,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_IPPEVEPRINTER)('the ward page in a real 
   });
 
   it('refuses a print without the form token', async () => {
-    const page = await signedInPage(NURSE);
+    const page = await signedIn(NURSE);
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'pb_session')!;
     expect(session.httpOnly).toBe(true);

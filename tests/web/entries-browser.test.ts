@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FhirTestServer } from '../../agent/demo/fhir-server.js';
 import { fileBack } from '../../agent/fileback/file-back.js';
@@ -11,7 +11,7 @@ import { startScheduler, type Scheduler } from '../../agent/schedule/scheduler.j
 import { currentSnapshot, readSnapshotWard } from '../../agent/store/snapshots.js';
 import { buildWebServer } from '../../agent/web/server.js';
 import { jobYaml, openTestAgent, runByHandOnly, startHis, tmpDir, writeConfigDir, type TestAgent } from '../support/fixtures.js';
-import { axeViolations, HAVE_CHROMIUM, launchChromium } from '../support/browser.js';
+import { axeViolations, HAVE_CHROMIUM, launchChromium, signedInPage } from '../support/browser.js';
 import { pdfText } from '../support/pdf-text.js';
 import { REQUIRE_PEERS } from '../support/printers.js';
 import { ADMIN, NURSE, addTestUsers } from '../support/web.js';
@@ -53,16 +53,8 @@ describe.skipIf(!HAVE_CHROMIUM)('downtime entries in a real browser', () => {
     await his?.close();
   });
 
-  async function signedIn(user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-    // axe is injected as a script, which the Content-Security-Policy rightly forbids: bypassed for the audit only.
-    const page = await (await browser.newContext({ bypassCSP: true, ...opts })).newPage();
-    await page.goto(`${base}/login?lang=en`);
-    await page.fill('#username', user.username);
-    await page.fill('#password', user.password);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-    return page;
-  }
+  // axe is injected as a script, which the Content-Security-Policy rightly forbids: bypassed for the audit only.
+  const signedIn = (user: { username: string; password: string }, opts: Parameters<Browser['newContext']>[0] = {}) => signedInPage(browser, base, user, { bypassCSP: true, ...opts }, '/login?lang=en');
   const axe = axeViolations;
 
   it('a nurse on a phone records a dose and vital signs, and the MAR she then opens carries them', { timeout: 90_000 }, async () => {
