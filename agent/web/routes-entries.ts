@@ -99,7 +99,6 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: 
         saved: o.saved ? t('ui.record.saved') : '',
         paper: newest ? (paperCurrent ? t('ui.record.paperCurrent') : t('ui.record.paperUpdating')) : '',
         now: values.at ?? isoToLocalInput(new Date(), tz),
-        kind: values.kind ?? 'administration',
         isKind: Object.fromEntries(KINDS.map((k) => [k, (values.kind ?? 'administration') === k])),
         values,
         corrects: corrected ? { id: corrected.id, what: line(corrected).what } : null,
@@ -137,29 +136,22 @@ export function registerEntryRoutes(app: FastifyInstance, ctx: WebContext, who: 
     const found = cur ? patientFor(cur, ctx, key) : null;
     if (!found) return notFound(reply, 'no such patient in the current snapshot');
     const tz = ctx.config().box.timeZone;
-    if (practice) {
-      // A drill: every check an entry gets, and the line paper would print; nothing is saved, printed or filed.
-      try {
-        const now = ctx.now?.() ?? new Date();
-        const occurredAt = localInputToIso(body.at ?? '', tz);
-        if (!occurredAt) throw new EntryError(t('ui.record.badTime'));
-        const ok = checkEntry({ occurredAt, payload: payloadOf(body, found.p) }, { downtime: { startedAt: new Date(now.getTime() - 24 * 3_600_000).toISOString(), endedAt: null }, marginMinutes: ctx.config().box.downtimeEntries.marginMinutes, now });
-        const w = entryWords({ kind: ok.payload.kind, at: ok.occurredAt, enteredAt: now.toISOString(), by: who(req), payload: ok.payload as unknown as Record<string, unknown>, correction: null, filed: false }, t, tz);
-        ctx.audit(req, 'downtime-entry', `${job.id}/patient/${key}/practice`, { kind: ok.payload.kind, practice: true });
-        return page(req, reply, { jobId: job.id, key, status: 200, practiced: `${w.at} · ${w.what} · ${w.who}` });
-      } catch (err) {
-        if (err instanceof EntryError) return again(400, err.message);
-        throw err;
-      }
-    }
-    if (!downtime) return again(409, t('ui.record.noDowntime'));
+    const now = ctx.now?.() ?? new Date();
+    const marginMinutes = ctx.config().box.downtimeEntries.marginMinutes;
     try {
       const occurredAt = localInputToIso(body.at ?? '', tz);
       if (!occurredAt) throw new EntryError(t('ui.record.badTime'));
+      if (!downtime) {
+        // A drill (practice mode): every check an entry gets, and the line paper would print; nothing is saved, printed or filed.
+        const ok = checkEntry({ occurredAt, payload: payloadOf(body, found.p) }, { downtime: { startedAt: new Date(now.getTime() - 24 * 3_600_000).toISOString(), endedAt: null }, marginMinutes, now });
+        const w = entryWords({ kind: ok.payload.kind, at: ok.occurredAt, enteredAt: now.toISOString(), by: who(req), payload: ok.payload as unknown as Record<string, unknown>, correction: null, filed: false }, t, tz);
+        ctx.audit(req, 'downtime-entry', `${job.id}/patient/${key}/practice`, { kind: ok.payload.kind, practice: true });
+        return page(req, reply, { jobId: job.id, key, status: 200, practiced: `${w.at} · ${w.what} · ${w.who}` });
+      }
       // Someone who left the ward can only have an entry corrected (a discharge recorded by mistake).
       if (found.gone && !body.corrects) throw new EntryError(t('ui.record.gone'));
       const corrects = body.corrects ? { id: Number(body.corrects), reason: body.correctionReason ?? '' } : undefined;
-      const row = recordEntry(ctx.db, ctx.blobs, { jobId: job.id, patient: key, occurredAt, payload: payloadOf(body, found.p), ...(corrects ? { corrects } : {}) }, { downtime, by: who(req), marginMinutes: ctx.config().box.downtimeEntries.marginMinutes, now: ctx.now?.() ?? new Date() });
+      const row = recordEntry(ctx.db, ctx.blobs, { jobId: job.id, patient: key, occurredAt, payload: payloadOf(body, found.p), ...(corrects ? { corrects } : {}) }, { downtime, by: who(req), marginMinutes, now });
       ctx.audit(req, 'downtime-entry', `${job.id}/patient/${key}/entry/${row.id}`, { kind: row.kind, ...(corrects ? { corrects: corrects.id } : {}) });
       ctx.applyEntries?.(job.id);
       return reply.redirect(`/ward/${job.id}/patient/${encodeURIComponent(key)}/record?saved=${row.id}`, 303);
